@@ -1,0 +1,8 @@
+//! The piñata application (work in progress; see issue 2).
+#![no_std]
+#![forbid(unsafe_code)]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod random;
