@@ -6,4 +6,5 @@ extern crate alloc;
 extern crate std;
 
 pub mod pki;
+pub mod provider;
 pub mod random;

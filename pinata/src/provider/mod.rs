@@ -1,0 +1,127 @@
+//! The piñata's rustls [`CryptoProvider`]: pure Rust, `no_std` + `alloc`,
+//! small on purpose.
+//!
+//! # What is in it
+//!
+//! | concern | choice | crate |
+//! |---|---|---|
+//! | TLS 1.3 suites | `AES_128_GCM_SHA256`, `AES_256_GCM_SHA384`, `CHACHA20_POLY1305_SHA256` | `aes-gcm`, `chacha20poly1305` |
+//! | TLS 1.2 suites | `ECDHE_ECDSA_WITH_{AES_128_GCM_SHA256, AES_256_GCM_SHA384, CHACHA20_POLY1305_SHA256}` | same |
+//! | key exchange | X25519 (preferred), secp256r1 | `x25519-dalek`, `p256` |
+//! | verification | ECDSA P-256/SHA-256, ECDSA P-384/SHA-384, Ed25519 | `p256`, `p384`, `ed25519-dalek` |
+//! | signing keys | ECDSA P-256 (PKCS#8, SEC1), Ed25519 (PKCS#8) | `p256`, `ed25519-dalek` |
+//! | hash, HMAC | SHA-256, SHA-384; HKDF and the TLS 1.2 PRF are rustls's generic ones over this HMAC | `sha2`, `hmac` |
+//!
+//! One file per concern: [`hash`], [`hmac`], [`aead`] (record protection),
+//! [`tls13`] and [`tls12`] (the suites), [`kx`], [`sign`], [`verify`].
+//!
+//! # What is deliberately left out, and why
+//!
+//! Everything here is attack surface in a public bounty and bytes in the
+//! image, so the provider carries only what the piñata's own certificates
+//! and mainstream clients need:
+//!
+//! - **RSA**, signing and verifying: the piñata's keys are elliptic-curve,
+//!   and the RustCrypto `rsa` crate has an unfixed timing side channel
+//!   (Marvin, RUSTSEC-2023-0071). No `ECDHE_RSA` suites either.
+//! - **SHA-1** and **MD5**: broken; no TLS 1.2/1.3 suite here needs them, and
+//!   certificates signed with them do not verify.
+//! - **CBC suites**, static-RSA and finite-field DHE key exchange: padding
+//!   oracles, no forward secrecy, slow and large.
+//! - **P-521, Ed448, secp384r1 key exchange, the P-256/SHA-384 cross
+//!   pairs**: rarely needed; one more curve is one more big-integer stack.
+//! - **AES-CCM**, QUIC header protection, HPKE (ECH), session-ticket
+//!   encryption: not used by the piñata.
+//!
+//! # Entropy
+//!
+//! The provider has exactly one source of randomness, the
+//! [`SecureRandom`] passed to [`provider`]. rustls uses it for hello
+//! randoms and the like; [`kx`] draws the ephemeral ECDHE secrets from it
+//! too (rather than letting the curve crates call an OS generator). Signing
+//! is deterministic (RFC 6979, RFC 8032) and needs none. Hosted, pass
+//! [`crate::random::OS_RANDOM`]; the unikernel passes its ChaCha20 DRBG
+//! seeded from RDSEED/RDRAND/virtio-rng. If the source fails, the handshake
+//! fails (`Error::FailedToGetRandomBytes`): entropy fails closed.
+//!
+//! ```ignore
+//! // unikernel: a `static` DRBG and a `static` group table, no allocation
+//! static GROUPS: KxGroups = KxGroups::new(&DRBG);
+//! let provider = Arc::new(pinata::provider::provider_with_groups(&GROUPS));
+//! // hosted
+//! let provider = Arc::new(pinata::provider::provider(&pinata::random::OS_RANDOM));
+//! let config = rustls::ServerConfig::builder_with_provider(provider) /* ... */;
+//! ```
+//!
+//! # Bare metal
+//!
+//! The provider builds for `x86_64-unknown-none` (soft-float): the RustCrypto
+//! crates must be told to use their portable back ends there, with the
+//! `--cfg` flags in `.cargo/config.toml` for that target. Check with
+//!
+//! ```sh
+//! CARGO_TARGET_DIR=target-provider cargo build -p pinata --no-default-features \
+//!     --target x86_64-unknown-none [--release]
+//! ```
+
+pub mod aead;
+pub mod hash;
+pub mod hmac;
+pub mod kx;
+pub mod sign;
+pub mod tls12;
+pub mod tls13;
+pub mod verify;
+
+use alloc::boxed::Box;
+
+use rustls::SupportedCipherSuite;
+use rustls::crypto::{CryptoProvider, SecureRandom, WebPkiSupportedAlgorithms};
+
+pub use kx::KxGroups;
+pub use verify::SUPPORTED_SIG_ALGS;
+
+/// The cipher suites, in preference order: TLS 1.3 before TLS 1.2; within a
+/// version AES-128-GCM, AES-256-GCM, then ChaCha20-Poly1305.
+///
+/// Without AES-NI (the soft-float image uses the constant-time bitsliced AES)
+/// ChaCha20 is faster, but AES-GCM first matches what clients expect; the
+/// client's order decides in TLS 1.3 anyway unless the server config says
+/// otherwise.
+pub static CIPHER_SUITES: &[SupportedCipherSuite] = &[
+    tls13::TLS13_AES_128_GCM_SHA256,
+    tls13::TLS13_AES_256_GCM_SHA384,
+    tls13::TLS13_CHACHA20_POLY1305_SHA256,
+    tls12::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    tls12::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    tls12::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+];
+
+/// The piñata's crypto provider, drawing all randomness from `random`.
+///
+/// rustls needs the key-exchange groups as `&'static`, and they carry
+/// `random`; this function therefore leaks one small [`KxGroups`] (a few
+/// dozen bytes) per call. Build the provider once at start-up and share it
+/// (`Arc`), or use [`provider_with_groups`] with a `static` to allocate
+/// nothing.
+pub fn provider(random: &'static dyn SecureRandom) -> CryptoProvider {
+    provider_with_groups(Box::leak(Box::new(KxGroups::new(random))))
+}
+
+/// The piñata's crypto provider over an existing group table; the random
+/// source is the one the groups draw from, so there is still exactly one.
+pub fn provider_with_groups(groups: &'static KxGroups) -> CryptoProvider {
+    CryptoProvider {
+        cipher_suites: CIPHER_SUITES.to_vec(),
+        kx_groups: groups.all(),
+        signature_verification_algorithms: SUPPORTED_SIG_ALGS,
+        secure_random: groups.random(),
+        key_provider: &sign::KEY_PROVIDER,
+    }
+}
+
+/// The signature verification algorithms (same value as
+/// [`SUPPORTED_SIG_ALGS`]), for building verifiers outside a provider.
+pub fn supported_signature_algorithms() -> WebPkiSupportedAlgorithms {
+    SUPPORTED_SIG_ALGS
+}
