@@ -9,10 +9,13 @@
 //! 32 raw Ed25519 bytes) and an ECDSA signature is the DER
 //! `Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }`.
 //!
-//! The curve/hash pairs are the ones TLS 1.3 names
-//! (`ecdsa_secp256r1_sha256`, `ecdsa_secp384r1_sha384`); the cross pairs
-//! (P-256 with SHA-384, P-384 with SHA-256) that webpki also knows are left
-//! out, so a certificate signed that way does not verify.
+//! TLS 1.3 binds curve and hash (`ecdsa_secp256r1_sha256`,
+//! `ecdsa_secp384r1_sha384`), but TLS 1.2 does not: there
+//! `ecdsa_secp384r1_sha384` means "ECDSA with SHA-384" on any curve, and
+//! OpenSSL clients with a P-256 key do sign their CertificateVerify with
+//! SHA-384 when offered it. So, as rustls's own providers do, each ECDSA
+//! scheme maps to both curves; rustls still enforces the curve binding for
+//! TLS 1.3 itself.
 
 use rustls::SignatureScheme;
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -28,6 +31,10 @@ pub static ECDSA_P256_SHA256: &dyn SignatureVerificationAlgorithm = &EcdsaP256Sh
 pub static ECDSA_P384_SHA384: &dyn SignatureVerificationAlgorithm = &EcdsaP384Sha384;
 /// Ed25519 (RFC 8032, RFC 8410): key and signature both `id-Ed25519`.
 pub static ED25519: &dyn SignatureVerificationAlgorithm = &Ed25519;
+/// ECDSA over P-256 with SHA-384 (TLS 1.2 peers; certificates so signed).
+pub static ECDSA_P256_SHA384: &dyn SignatureVerificationAlgorithm = &EcdsaP256Sha384;
+/// ECDSA over P-384 with SHA-256 (TLS 1.2 peers; certificates so signed).
+pub static ECDSA_P384_SHA256: &dyn SignatureVerificationAlgorithm = &EcdsaP384Sha256;
 
 /// What the provider verifies, for certificate chains (`all`) and for TLS
 /// signature schemes (`mapping`, in the preference order sent to peers).
@@ -35,10 +42,22 @@ pub static ED25519: &dyn SignatureVerificationAlgorithm = &Ed25519;
 /// `WebPkiClientVerifier::builder_with_provider` through the provider, or use
 /// it directly with `rustls::crypto::verify_tls13_signature`.
 pub static SUPPORTED_SIG_ALGS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
-    all: &[ECDSA_P256_SHA256, ECDSA_P384_SHA384, ED25519],
+    all: &[
+        ECDSA_P256_SHA256,
+        ECDSA_P384_SHA384,
+        ECDSA_P256_SHA384,
+        ECDSA_P384_SHA256,
+        ED25519,
+    ],
     mapping: &[
-        (SignatureScheme::ECDSA_NISTP384_SHA384, &[ECDSA_P384_SHA384]),
-        (SignatureScheme::ECDSA_NISTP256_SHA256, &[ECDSA_P256_SHA256]),
+        (
+            SignatureScheme::ECDSA_NISTP384_SHA384,
+            &[ECDSA_P384_SHA384, ECDSA_P256_SHA384],
+        ),
+        (
+            SignatureScheme::ECDSA_NISTP256_SHA256,
+            &[ECDSA_P256_SHA256, ECDSA_P384_SHA256],
+        ),
         (SignatureScheme::ED25519, &[ED25519]),
     ],
 };
@@ -114,6 +133,71 @@ impl SignatureVerificationAlgorithm for EcdsaP384Sha384 {
 
     fn signature_alg_id(&self) -> AlgorithmIdentifier {
         alg_id::ECDSA_SHA384
+    }
+}
+
+/// ECDSA where the hash is not the curve's own: hash here, then verify the
+/// digest (the `ecdsa` crate truncates or pads it to the field size as
+/// FIPS 186-4 specifies).
+#[derive(Debug)]
+struct EcdsaP256Sha384;
+
+impl SignatureVerificationAlgorithm for EcdsaP256Sha384 {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
+        use sha2::Digest as _;
+        let key =
+            p256::ecdsa::VerifyingKey::from_sec1_bytes(uncompressed(public_key, P256_POINT_LEN)?)
+                .map_err(|_| InvalidSignature)?;
+        let signature =
+            p256::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
+        let digest = sha2::Sha384::digest(message);
+        key.verify_prehash(&digest, &signature)
+            .map_err(|_| InvalidSignature)
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_P256
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_SHA384
+    }
+}
+
+#[derive(Debug)]
+struct EcdsaP384Sha256;
+
+impl SignatureVerificationAlgorithm for EcdsaP384Sha256 {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        use p384::ecdsa::signature::hazmat::PrehashVerifier as _;
+        use sha2::Digest as _;
+        let key =
+            p384::ecdsa::VerifyingKey::from_sec1_bytes(uncompressed(public_key, P384_POINT_LEN)?)
+                .map_err(|_| InvalidSignature)?;
+        let signature =
+            p384::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
+        let digest = sha2::Sha256::digest(message);
+        key.verify_prehash(&digest, &signature)
+            .map_err(|_| InvalidSignature)
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_P384
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_SHA256
     }
 }
 
