@@ -1,10 +1,49 @@
-//! The piñata application (work in progress; see issue 2).
+//! The bitcoin piñata: a bounty appliance that hands out a bitcoin private key
+//! to any peer that completes a TLS handshake with a certificate signed by a
+//! certificate authority whose private key no longer exists.
+//!
+//! This crate is the whole application, as sans-IO state machines over byte
+//! streams, `no_std + alloc`, so the same code runs as a Linux process (the
+//! `std` feature's [`hosted`] runner, for development, tests and fuzzing) and
+//! as the unikernel. Data flow:
+//!
+//! ```text
+//! socket / smoltcp ──bytes──▶ Session (session.rs) ──▶ TlsStream (tls.rs) ──▶ rustls unbuffered
+//!                                 │                         ▲
+//!                                 ├─ http.rs / page.rs       └─ provider/ (RustCrypto CryptoProvider)
+//!                                 └─ app.rs: Pinata (configs from pki.rs, prize from `wallet`, stats.rs)
+//! ```
+//!
+//! - [`pki`] makes the CA and the piñata's certificates at start, then erases
+//!   the CA key;
+//! - [`provider`] is the rustls `CryptoProvider` over pure-Rust crypto;
+//! - [`app`] builds the TLS contexts and routes a new connection to its
+//!   [`session::Session`];
+//! - [`session`] holds every rule of the bounty (when the secret is sent);
+//! - [`tls`] drives rustls's unbuffered API with bounded buffers;
+//! - [`http`] and [`page`] serve the page; [`stats`] counts;
+//! - [`random`] and [`time`] are the platform seams (entropy, clocks).
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod app;
+#[cfg(feature = "std")]
+pub mod hosted;
+pub mod http;
+pub mod page;
 pub mod pki;
 pub mod provider;
 pub mod random;
+pub mod session;
+pub mod stats;
+pub mod time;
+pub mod tls;
+
+pub use app::{Accepted, Config, Limits, Pinata};
+pub use session::{Outcome, Session, Status};
+pub use stats::{FailureReason, Service};

@@ -1,0 +1,378 @@
+//! Live counters: what the page and `/stats.json` show.
+//!
+//! Every counter is an atomic so that the hosted runner's connection threads
+//! and the unikernel's single event loop share the same code without a lock.
+//! Failure reasons are a closed set ([`FailureReason`]): a peer cannot make the
+//! appliance allocate a new counter, and the JSON has a fixed shape.
+
+use alloc::string::String;
+use core::fmt::{self, Write as _};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use rustls::{AlertDescription, CertificateError, Error, InvalidMessage, PeerIncompatible};
+
+/// The piñata's services, in the order they are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// Plain HTTP page (port 80; hosted default 8080).
+    Http,
+    /// The same page over TLS, no client authentication (443; hosted 8443).
+    Https,
+    /// Bounty TLS server demanding a client certificate (10000).
+    Server,
+    /// Connect-back: the piñata dials the caller's port 40001 as a TLS client (10001).
+    ConnectBack,
+    /// Bounty TLS client on the accepted connection (10002).
+    Client,
+}
+
+impl Service {
+    /// All services, in report order.
+    pub const ALL: [Service; 5] = [
+        Service::Http,
+        Service::Https,
+        Service::Server,
+        Service::ConnectBack,
+        Service::Client,
+    ];
+
+    /// The service's name in logs and in `/stats.json`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Service::Http => "http",
+            Service::Https => "https",
+            Service::Server => "server",
+            Service::ConnectBack => "connect_back",
+            Service::Client => "client",
+        }
+    }
+
+    /// The port the service listens on inside the appliance.
+    pub const fn standard_port(self) -> u16 {
+        match self {
+            Service::Http => 80,
+            Service::Https => 443,
+            Service::Server => 10000,
+            Service::ConnectBack => 10001,
+            Service::Client => 10002,
+        }
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+macro_rules! failure_reasons {
+    ($($variant:ident => $name:literal, $doc:literal;)*) => {
+        /// Why a connection did not end in success. A closed set: see module docs.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum FailureReason {
+            $(#[doc = $doc] $variant,)*
+        }
+
+        impl FailureReason {
+            /// Every reason, in report order.
+            pub const ALL: &'static [FailureReason] = &[$(FailureReason::$variant,)*];
+
+            /// The reason's name in logs and in `/stats.json`.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(FailureReason::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+failure_reasons! {
+    NoCertificate => "no_certificate", "The client sent no certificate.";
+    UnknownCa => "unknown_ca", "The peer's certificate does not chain to the piñata CA.";
+    BadSignature => "bad_signature", "A certificate or handshake signature did not verify.";
+    CertificateExpired => "certificate_expired", "The peer's certificate is expired or not yet valid.";
+    BadCertificate => "bad_certificate", "The peer's certificate is otherwise unacceptable (name, usage, encoding).";
+    BadRecordVersion => "bad_record_version", "A record or hello with a protocol version we do not speak (SSLv2/3, TLS 1.0/1.1, unknown).";
+    UnsupportedVersion => "unsupported_version", "The peer offered no TLS version we support.";
+    NoSharedCipher => "no_shared_cipher", "No cipher suite, group or signature scheme in common.";
+    UnexpectedMessage => "unexpected_message", "A message arrived at the wrong time (e.g. ChangeCipherSpec, renegotiation).";
+    DecodeError => "decode_error", "A malformed or truncated message.";
+    DecryptError => "decrypt_error", "A record failed authentication.";
+    PeerMisbehaved => "peer_misbehaved", "The peer broke a protocol rule rustls checks.";
+    PeerAlert => "peer_alert", "The peer aborted the handshake with an alert.";
+    RecordOverflow => "record_overflow", "A record or message over the size limit.";
+    ClosedEarly => "closed_early", "The peer closed the connection before the handshake finished.";
+    Timeout => "timeout", "The handshake or request deadline passed.";
+    BufferFull => "buffer_full", "The peer sent more than a connection may buffer.";
+    BadRequest => "bad_request", "A malformed HTTP request.";
+    RequestTooLarge => "request_too_large", "An HTTP request over the size limit.";
+    OverCapacity => "over_capacity", "Refused: the connection limit was reached.";
+    ConnectFailed => "connect_failed", "Connect-back: the caller's port could not be reached.";
+    Io => "io_error", "A transport error (reset, broken pipe).";
+    Internal => "internal", "An error on our side (entropy, encoding); see the console.";
+}
+
+impl fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FailureReason {
+    /// Classifies a rustls error, whether raised by our side or reported by
+    /// the peer in an alert.
+    pub fn from_tls_error(error: &Error) -> FailureReason {
+        match error {
+            Error::NoCertificatesPresented => FailureReason::NoCertificate,
+            Error::InvalidCertificate(cert) => match cert {
+                CertificateError::UnknownIssuer => FailureReason::UnknownCa,
+                CertificateError::BadSignature => FailureReason::BadSignature,
+                CertificateError::Expired
+                | CertificateError::ExpiredContext { .. }
+                | CertificateError::NotValidYet
+                | CertificateError::NotValidYetContext { .. } => FailureReason::CertificateExpired,
+                _ => FailureReason::BadCertificate,
+            },
+            Error::InvalidMessage(message) => match message {
+                InvalidMessage::UnknownProtocolVersion => FailureReason::BadRecordVersion,
+                InvalidMessage::MessageTooLarge
+                | InvalidMessage::HandshakePayloadTooLarge
+                | InvalidMessage::CertificatePayloadTooLarge => FailureReason::RecordOverflow,
+                InvalidMessage::UnexpectedMessage(_) | InvalidMessage::InvalidCcs => {
+                    FailureReason::UnexpectedMessage
+                }
+                _ => FailureReason::DecodeError,
+            },
+            Error::PeerSentOversizedRecord => FailureReason::RecordOverflow,
+            Error::InappropriateMessage { .. } | Error::InappropriateHandshakeMessage { .. } => {
+                FailureReason::UnexpectedMessage
+            }
+            Error::PeerIncompatible(incompatible) => match incompatible {
+                PeerIncompatible::SupportedVersionsExtensionRequired
+                | PeerIncompatible::ServerDoesNotSupportTls12Or13
+                | PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig
+                | PeerIncompatible::Tls12NotOffered
+                | PeerIncompatible::Tls12NotOfferedOrEnabled
+                | PeerIncompatible::Tls13RequiredForQuic => FailureReason::UnsupportedVersion,
+                PeerIncompatible::NoCipherSuitesInCommon
+                | PeerIncompatible::NoKxGroupsInCommon
+                | PeerIncompatible::NoSignatureSchemesInCommon
+                | PeerIncompatible::NoCertificateRequestSignatureSchemesInCommon
+                | PeerIncompatible::NoEcPointFormatsInCommon => FailureReason::NoSharedCipher,
+                _ => FailureReason::PeerMisbehaved,
+            },
+            Error::PeerMisbehaved(_) => FailureReason::PeerMisbehaved,
+            Error::DecryptError => FailureReason::DecryptError,
+            Error::AlertReceived(alert) => match alert {
+                AlertDescription::UnknownCA => FailureReason::UnknownCa,
+                AlertDescription::CertificateRequired => FailureReason::NoCertificate,
+                AlertDescription::CertificateExpired => FailureReason::CertificateExpired,
+                AlertDescription::BadCertificate
+                | AlertDescription::UnsupportedCertificate
+                | AlertDescription::CertificateUnknown => FailureReason::BadCertificate,
+                AlertDescription::HandshakeFailure | AlertDescription::InsufficientSecurity => {
+                    FailureReason::NoSharedCipher
+                }
+                AlertDescription::ProtocolVersion => FailureReason::UnsupportedVersion,
+                _ => FailureReason::PeerAlert,
+            },
+            Error::FailedToGetRandomBytes
+            | Error::FailedToGetCurrentTime
+            | Error::EncryptError
+            | Error::General(_)
+            | Error::Other(_) => FailureReason::Internal,
+            _ => FailureReason::PeerMisbehaved,
+        }
+    }
+}
+
+const REASONS: usize = FailureReason::ALL.len();
+
+/// One service's counters.
+#[derive(Debug)]
+pub struct ServiceStats {
+    connections: AtomicU64,
+    requests: AtomicU64,
+    handshakes_ok: AtomicU64,
+    handshakes_failed: AtomicU64,
+    secrets_sent: AtomicU64,
+    failures: [AtomicU64; REASONS],
+}
+
+impl ServiceStats {
+    const fn new() -> Self {
+        Self {
+            connections: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            handshakes_ok: AtomicU64::new(0),
+            handshakes_failed: AtomicU64::new(0),
+            secrets_sent: AtomicU64::new(0),
+            failures: [const { AtomicU64::new(0) }; REASONS],
+        }
+    }
+
+    /// Connections accepted (or, for connect-back, dialled).
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
+    }
+    /// HTTP requests answered (http and https only).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+    /// TLS handshakes completed with an authenticated peer where required.
+    pub fn handshakes_ok(&self) -> u64 {
+        self.handshakes_ok.load(Ordering::Relaxed)
+    }
+    /// TLS handshakes that did not complete.
+    pub fn handshakes_failed(&self) -> u64 {
+        self.handshakes_failed.load(Ordering::Relaxed)
+    }
+    /// Times the secret was written to a peer.
+    pub fn secrets_sent(&self) -> u64 {
+        self.secrets_sent.load(Ordering::Relaxed)
+    }
+    /// Failures recorded for `reason`.
+    pub fn failures(&self, reason: FailureReason) -> u64 {
+        self.failures[reason as usize].load(Ordering::Relaxed)
+    }
+}
+
+/// All the piñata's counters.
+#[derive(Debug)]
+pub struct Stats {
+    services: [ServiceStats; 5],
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stats {
+    /// Zeroed counters.
+    pub const fn new() -> Self {
+        Self {
+            services: [const { ServiceStats::new() }; 5],
+        }
+    }
+
+    /// One service's counters.
+    pub fn service(&self, service: Service) -> &ServiceStats {
+        &self.services[service.index()]
+    }
+
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records a new connection.
+    pub fn connection(&self, service: Service) {
+        Self::bump(&self.service(service).connections);
+    }
+    /// Records an answered HTTP request.
+    pub fn request(&self, service: Service) {
+        Self::bump(&self.service(service).requests);
+    }
+    /// Records a completed handshake.
+    pub fn handshake_ok(&self, service: Service) {
+        Self::bump(&self.service(service).handshakes_ok);
+    }
+    /// Records a failed handshake and its reason.
+    pub fn handshake_failed(&self, service: Service, reason: FailureReason) {
+        Self::bump(&self.service(service).handshakes_failed);
+        self.failure(service, reason);
+    }
+    /// Records a failure that is not a handshake failure (HTTP errors,
+    /// refusals, connect-back dial errors).
+    pub fn failure(&self, service: Service, reason: FailureReason) {
+        Self::bump(&self.service(service).failures[reason as usize]);
+    }
+    /// Records that the secret was written to a peer.
+    pub fn secret_sent(&self, service: Service) {
+        Self::bump(&self.service(service).secrets_sent);
+    }
+
+    /// Total of a counter over all services.
+    pub fn total(&self, counter: impl Fn(&ServiceStats) -> u64) -> u64 {
+        self.services.iter().map(counter).sum()
+    }
+
+    /// The `services` object of `/stats.json`.
+    pub fn write_services_json(&self, out: &mut String) {
+        out.push('{');
+        for (i, service) in Service::ALL.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let s = self.service(*service);
+            let _ = write!(
+                out,
+                "\"{}\":{{\"connections\":{},\"requests\":{},\"handshakes_ok\":{},\"handshakes_failed\":{},\"secrets_sent\":{},\"failures\":{{",
+                service.name(),
+                s.connections(),
+                s.requests(),
+                s.handshakes_ok(),
+                s.handshakes_failed(),
+                s.secrets_sent()
+            );
+            let mut first = true;
+            for reason in FailureReason::ALL {
+                let n = s.failures(*reason);
+                if n > 0 {
+                    if !first {
+                        out.push(',');
+                    }
+                    first = false;
+                    let _ = write!(out, "\"{}\":{}", reason.name(), n);
+                }
+            }
+            out.push_str("}}");
+        }
+        out.push('}');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_lists_only_seen_reasons() {
+        let stats = Stats::new();
+        stats.connection(Service::Server);
+        stats.handshake_failed(Service::Server, FailureReason::NoCertificate);
+        stats.handshake_failed(Service::Server, FailureReason::NoCertificate);
+        let mut json = String::new();
+        stats.write_services_json(&mut json);
+        assert!(json.contains(
+            "\"server\":{\"connections\":1,\"requests\":0,\"handshakes_ok\":0,\"handshakes_failed\":2,\"secrets_sent\":0,\"failures\":{\"no_certificate\":2}}"
+        ), "{json}");
+        assert!(json.contains("\"http\":{\"connections\":0,"));
+    }
+
+    #[test]
+    fn classifies_common_errors() {
+        assert_eq!(
+            FailureReason::from_tls_error(&Error::NoCertificatesPresented),
+            FailureReason::NoCertificate
+        );
+        assert_eq!(
+            FailureReason::from_tls_error(&Error::InvalidCertificate(
+                CertificateError::UnknownIssuer
+            )),
+            FailureReason::UnknownCa
+        );
+        assert_eq!(
+            FailureReason::from_tls_error(&Error::PeerIncompatible(
+                PeerIncompatible::NoCipherSuitesInCommon
+            )),
+            FailureReason::NoSharedCipher
+        );
+    }
+}

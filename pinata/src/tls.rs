@@ -1,0 +1,436 @@
+//! A byte-stream driver for rustls's unbuffered connections.
+//!
+//! rustls's unbuffered API ([`UnbufferedServerConnection`],
+//! [`UnbufferedClientConnection`]) leaves every buffer to the caller. This
+//! module owns those buffers, bounds them, and turns the API's state machine
+//! into the four things a service needs: feed received bytes in
+//! ([`TlsStream::receive`]), take bytes to transmit out
+//! ([`TlsStream::outgoing`]), read decrypted application data
+//! ([`TlsStream::take_plaintext`]), and queue application data and
+//! close_notify ([`TlsStream::send`], [`TlsStream::close`]). It does no I/O
+//! and knows nothing about the piñata; the services in [`crate::service`]
+//! build on it.
+//!
+//! When rustls reports an error it may still have a fatal alert queued; the
+//! driver drains it into the outgoing buffer so the peer learns why, then the
+//! stream is dead ([`TlsStream::error`]).
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use rustls::client::UnbufferedClientConnection;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::server::UnbufferedServerConnection;
+use rustls::unbuffered::{
+    ConnectionState, EncodeError, EncryptError, InsufficientSizeError, UnbufferedStatus,
+};
+use rustls::{ClientConfig, CommonState, Error, ProtocolVersion, ServerConfig};
+
+/// Most received-but-unprocessed TLS bytes held per connection. rustls joins a
+/// fragmented handshake message in this buffer, so it must hold the largest
+/// handshake message we accept (a certificate chain) plus record overhead.
+pub const MAX_INCOMING: usize = 64 * 1024 + 2 * (16 * 1024 + 256);
+/// Most decrypted application bytes held per connection before the service
+/// reads them.
+pub const MAX_PLAINTEXT: usize = 16 * 1024;
+/// Upper bound on driver iterations per call: a guard against a state loop,
+/// far above what a real flight needs.
+const MAX_STEPS: usize = 256;
+
+/// The two kinds of unbuffered connection, behind one interface.
+trait Unbuffered {
+    type Data;
+    fn process<'c, 'i>(
+        &'c mut self,
+        incoming: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, Self::Data>;
+    fn common(&self) -> &CommonState;
+}
+
+impl Unbuffered for UnbufferedServerConnection {
+    type Data = rustls::server::ServerConnectionData;
+    fn process<'c, 'i>(
+        &'c mut self,
+        incoming: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, Self::Data> {
+        self.process_tls_records(incoming)
+    }
+    fn common(&self) -> &CommonState {
+        self
+    }
+}
+
+impl Unbuffered for UnbufferedClientConnection {
+    type Data = rustls::client::ClientConnectionData;
+    fn process<'c, 'i>(
+        &'c mut self,
+        incoming: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, Self::Data> {
+        self.process_tls_records(incoming)
+    }
+    fn common(&self) -> &CommonState {
+        self
+    }
+}
+
+enum Conn {
+    Server(UnbufferedServerConnection),
+    Client(UnbufferedClientConnection),
+}
+
+/// Why a stream stopped accepting input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamError {
+    /// rustls rejected the peer (or its own state): see the error.
+    Tls(Error),
+    /// The peer sent more than [`MAX_INCOMING`] bytes without them forming
+    /// complete records, or more than [`MAX_PLAINTEXT`] application bytes that
+    /// the service did not read.
+    BufferFull,
+}
+
+/// One TLS connection's state and buffers.
+pub struct TlsStream {
+    conn: Conn,
+    incoming: Vec<u8>,
+    outgoing: Vec<u8>,
+    plaintext: Vec<u8>,
+    pending_send: Vec<u8>,
+    close_requested: bool,
+    close_sent: bool,
+    handshake_complete: bool,
+    peer_closed: bool,
+    error: Option<StreamError>,
+}
+
+impl TlsStream {
+    /// A server-side stream for a freshly accepted connection.
+    pub fn server(config: Arc<ServerConfig>) -> Result<TlsStream, Error> {
+        Ok(Self::new(Conn::Server(UnbufferedServerConnection::new(
+            config,
+        )?)))
+    }
+
+    /// A client-side stream; the ClientHello is ready in [`Self::outgoing`] after
+    /// the first [`Self::process`].
+    pub fn client(
+        config: Arc<ClientConfig>,
+        server_name: ServerName<'static>,
+    ) -> Result<TlsStream, Error> {
+        Ok(Self::new(Conn::Client(UnbufferedClientConnection::new(
+            config,
+            server_name,
+        )?)))
+    }
+
+    fn new(conn: Conn) -> TlsStream {
+        TlsStream {
+            conn,
+            incoming: Vec::new(),
+            outgoing: Vec::new(),
+            plaintext: Vec::new(),
+            pending_send: Vec::new(),
+            close_requested: false,
+            close_sent: false,
+            handshake_complete: false,
+            peer_closed: false,
+            error: None,
+        }
+    }
+
+    /// Appends bytes received from the peer and processes them. Returns the
+    /// error that ended the stream, if it ended.
+    pub fn receive(&mut self, data: &[u8]) -> Result<(), StreamError> {
+        if let Some(error) = &self.error {
+            return Err(error.clone());
+        }
+        if self.incoming.len() + data.len() > MAX_INCOMING {
+            return Err(self.fail(StreamError::BufferFull));
+        }
+        self.incoming.extend_from_slice(data);
+        self.process()
+    }
+
+    /// Advances the state machine as far as buffered input allows, encoding
+    /// any handshake records, queued application data and close_notify into
+    /// the outgoing buffer.
+    pub fn process(&mut self) -> Result<(), StreamError> {
+        if let Some(error) = &self.error {
+            return Err(error.clone());
+        }
+        let result = match &mut self.conn {
+            Conn::Server(conn) => drive(
+                conn,
+                &mut Buffers {
+                    incoming: &mut self.incoming,
+                    outgoing: &mut self.outgoing,
+                    plaintext: &mut self.plaintext,
+                    pending_send: &mut self.pending_send,
+                    close_requested: self.close_requested,
+                    close_sent: &mut self.close_sent,
+                    handshake_complete: &mut self.handshake_complete,
+                    peer_closed: &mut self.peer_closed,
+                },
+            ),
+            Conn::Client(conn) => drive(
+                conn,
+                &mut Buffers {
+                    incoming: &mut self.incoming,
+                    outgoing: &mut self.outgoing,
+                    plaintext: &mut self.plaintext,
+                    pending_send: &mut self.pending_send,
+                    close_requested: self.close_requested,
+                    close_sent: &mut self.close_sent,
+                    handshake_complete: &mut self.handshake_complete,
+                    peer_closed: &mut self.peer_closed,
+                },
+            ),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(error) => Err(self.fail(error)),
+        }
+    }
+
+    fn fail(&mut self, error: StreamError) -> StreamError {
+        if self.error.is_none() {
+            // rustls queues a fatal alert when it rejects the peer; send it.
+            match &mut self.conn {
+                Conn::Server(conn) => drain_alert(conn, &mut self.outgoing),
+                Conn::Client(conn) => drain_alert(conn, &mut self.outgoing),
+            }
+            self.error = Some(error.clone());
+        }
+        // Nothing more will be read from this peer.
+        self.incoming.clear();
+        error
+    }
+
+    /// Queues application data, encrypted as soon as the handshake allows.
+    pub fn send(&mut self, data: &[u8]) -> Result<(), StreamError> {
+        self.pending_send.extend_from_slice(data);
+        self.process()
+    }
+
+    /// Queues close_notify after any pending application data.
+    pub fn close(&mut self) -> Result<(), StreamError> {
+        self.close_requested = true;
+        self.process()
+    }
+
+    /// Bytes waiting to be transmitted to the peer.
+    pub fn outgoing(&self) -> &[u8] {
+        &self.outgoing
+    }
+
+    /// Marks the first `n` outgoing bytes as transmitted.
+    pub fn consume_outgoing(&mut self, n: usize) {
+        let n = n.min(self.outgoing.len());
+        self.outgoing.drain(..n);
+    }
+
+    /// Takes the decrypted application data received so far.
+    pub fn take_plaintext(&mut self) -> Vec<u8> {
+        core::mem::take(&mut self.plaintext)
+    }
+
+    /// Whether the handshake has completed (for a server requiring client
+    /// authentication: with a verified client certificate).
+    pub fn is_handshake_complete(&self) -> bool {
+        self.handshake_complete
+    }
+
+    /// Whether the peer sent close_notify.
+    pub fn peer_closed(&self) -> bool {
+        self.peer_closed
+    }
+
+    /// Whether our close_notify has been encoded.
+    pub fn close_sent(&self) -> bool {
+        self.close_sent
+    }
+
+    /// The error that ended the stream, if any.
+    pub fn error(&self) -> Option<&StreamError> {
+        self.error.as_ref()
+    }
+
+    fn common(&self) -> &CommonState {
+        match &self.conn {
+            Conn::Server(conn) => conn.common(),
+            Conn::Client(conn) => conn.common(),
+        }
+    }
+
+    /// The verified peer certificate chain, if the peer presented one.
+    pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
+        self.common().peer_certificates()
+    }
+
+    /// The negotiated protocol version, once known.
+    pub fn protocol_version(&self) -> Option<ProtocolVersion> {
+        self.common().protocol_version()
+    }
+
+    /// Whether the peer has sent bytes that the handshake has not consumed:
+    /// used to tell a truncated handshake from a silent peer.
+    pub fn has_unprocessed_input(&self) -> bool {
+        !self.incoming.is_empty()
+    }
+}
+
+struct Buffers<'a> {
+    incoming: &'a mut Vec<u8>,
+    outgoing: &'a mut Vec<u8>,
+    plaintext: &'a mut Vec<u8>,
+    pending_send: &'a mut Vec<u8>,
+    close_requested: bool,
+    close_sent: &'a mut bool,
+    handshake_complete: &'a mut bool,
+    peer_closed: &'a mut bool,
+}
+
+/// Appends one encoding to `out`, growing it to the size rustls asks for.
+fn encode_into(
+    out: &mut Vec<u8>,
+    mut encode: impl FnMut(&mut [u8]) -> Result<usize, InsufficientSizeError>,
+) -> Result<(), Error> {
+    let start = out.len();
+    // A record is at most 16 KiB plus overhead; start with room for one.
+    let mut room = 16 * 1024 + 256;
+    for _ in 0..4 {
+        out.resize(start + room, 0);
+        match encode(&mut out[start..]) {
+            Ok(written) => {
+                out.truncate(start + written);
+                return Ok(());
+            }
+            Err(InsufficientSizeError { required_size }) => room = required_size,
+        }
+    }
+    out.truncate(start);
+    Err(Error::General("TLS record encoding did not fit".into()))
+}
+
+fn encode_error(e: EncodeError) -> Result<usize, InsufficientSizeError> {
+    match e {
+        EncodeError::InsufficientSize(size) => Err(size),
+        // Cannot happen: every chunk is encoded once. Report as zero bytes.
+        EncodeError::AlreadyEncoded => Ok(0),
+    }
+}
+
+fn encrypt_error(e: EncryptError) -> Result<usize, InsufficientSizeError> {
+    match e {
+        EncryptError::InsufficientSize(size) => Err(size),
+        // The sequence space is exhausted after 2^64 records: not reachable
+        // with our bounded connections; treat as nothing written.
+        EncryptError::EncryptExhausted => Ok(0),
+    }
+}
+
+fn drive<C: Unbuffered>(conn: &mut C, b: &mut Buffers<'_>) -> Result<(), StreamError> {
+    for _ in 0..MAX_STEPS {
+        let UnbufferedStatus { mut discard, state } = conn.process(b.incoming);
+        let state = match state {
+            Ok(state) => state,
+            Err(error) => {
+                b.incoming.drain(..discard.min(b.incoming.len()));
+                return Err(StreamError::Tls(error));
+            }
+        };
+        let mut done = false;
+        match state {
+            ConnectionState::ReadTraffic(mut traffic) => {
+                while let Some(record) = traffic.next_record() {
+                    let record = record.map_err(StreamError::Tls)?;
+                    discard += record.discard;
+                    if b.plaintext.len() + record.payload.len() > MAX_PLAINTEXT {
+                        return Err(StreamError::BufferFull);
+                    }
+                    b.plaintext.extend_from_slice(record.payload);
+                }
+            }
+            ConnectionState::ReadEarlyData(_) => {
+                // Our server configs accept no early data (max_early_data_size
+                // is 0), so rustls never gets here; refuse rather than loop.
+                return Err(StreamError::Tls(Error::General(
+                    "unexpected early data".into(),
+                )));
+            }
+            ConnectionState::EncodeTlsData(mut state) => {
+                encode_into(b.outgoing, |buf| state.encode(buf).or_else(encode_error))
+                    .map_err(StreamError::Tls)?;
+            }
+            ConnectionState::TransmitTlsData(mut state) => {
+                // The caller transmits `outgoing` after this call returns; the
+                // ordering of bytes is what matters to the peer, so the records
+                // are "sent" once they are in the buffer.
+                if let Some(mut traffic) = state.may_encrypt_app_data() {
+                    write_pending(&mut traffic, b)?;
+                }
+                state.done();
+            }
+            ConnectionState::BlockedHandshake => done = true,
+            ConnectionState::WriteTraffic(mut traffic) => {
+                *b.handshake_complete = true;
+                write_pending(&mut traffic, b)?;
+                done = true;
+            }
+            ConnectionState::PeerClosed => *b.peer_closed = true,
+            ConnectionState::Closed => {
+                *b.peer_closed = true;
+                done = true;
+            }
+            _ => done = true,
+        }
+        let discard = discard.min(b.incoming.len());
+        b.incoming.drain(..discard);
+        if done {
+            return Ok(());
+        }
+    }
+    Err(StreamError::Tls(Error::General(
+        "TLS state machine did not settle".into(),
+    )))
+}
+
+fn write_pending<Data>(
+    traffic: &mut rustls::unbuffered::WriteTraffic<'_, Data>,
+    b: &mut Buffers<'_>,
+) -> Result<(), StreamError> {
+    if !b.pending_send.is_empty() {
+        let data = core::mem::take(b.pending_send);
+        for chunk in data.chunks(16 * 1024) {
+            encode_into(b.outgoing, |buf| {
+                traffic.encrypt(chunk, buf).or_else(encrypt_error)
+            })
+            .map_err(StreamError::Tls)?;
+        }
+    }
+    if b.close_requested && !*b.close_sent {
+        encode_into(b.outgoing, |buf| {
+            traffic.queue_close_notify(buf).or_else(encrypt_error)
+        })
+        .map_err(StreamError::Tls)?;
+        *b.close_sent = true;
+    }
+    Ok(())
+}
+
+/// After an error, rustls may hold a fatal alert for the peer: encode it.
+fn drain_alert<C: Unbuffered>(conn: &mut C, outgoing: &mut Vec<u8>) {
+    let mut empty = [0u8; 0];
+    for _ in 0..4 {
+        let UnbufferedStatus { state, .. } = conn.process(&mut empty);
+        match state {
+            Ok(ConnectionState::EncodeTlsData(mut state)) => {
+                if encode_into(outgoing, |buf| state.encode(buf).or_else(encode_error)).is_err() {
+                    return;
+                }
+            }
+            Ok(ConnectionState::TransmitTlsData(state)) => state.done(),
+            _ => return,
+        }
+    }
+}

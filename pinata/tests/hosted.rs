@@ -1,0 +1,551 @@
+//! End-to-end tests of the hosted piñata with independent, real clients:
+//! openssl s_client/s_server, curl, socat, a rustls client and raw sockets.
+//! Each test starts its own piñata on free loopback ports.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::process::Command;
+
+use common::*;
+
+fn secret_line(p: &Pinata) -> String {
+    p.wif.clone()
+}
+
+/// `openssl s_client` against `addr`; waits for the server to close
+/// (`-ign_eof`), returns everything it printed.
+fn s_client(addr: &str, extra: &[&str]) -> String {
+    let mut cmd = openssl(&["s_client", "-connect", addr, "-ign_eof"]);
+    cmd.args(extra);
+    run(&mut cmd, b"")
+}
+
+#[test]
+fn page_and_stats_show_the_address_of_the_loaded_key() {
+    // BIP-173's vector: private key 1 <-> bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4.
+    let p = Pinata::start_with(MAINNET_WIF_KEY1, &[], false);
+    let page = run(
+        Command::new("curl").args([
+            "-sS",
+            "--max-time",
+            "20",
+            &format!("http://{}/", p.addr("http")),
+        ]),
+        b"",
+    );
+    assert!(page.contains(MAINNET_ADDRESS_KEY1), "{page}");
+    assert!(
+        page.contains("https://mempool.space/address/bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4")
+    );
+    assert!(page.contains("BEGIN CERTIFICATE"));
+    assert!(page.contains("socat"));
+    assert!(!page.contains(MAINNET_WIF_KEY1), "the page leaks the key");
+
+    let stats = p.stats();
+    assert_eq!(stats["address"], MAINNET_ADDRESS_KEY1);
+    assert_eq!(stats["network"], "bitcoin");
+    assert!(stats["uptime_s"].is_u64());
+    for service in ["http", "https", "server", "connect_back", "client"] {
+        for key in [
+            "connections",
+            "handshakes_ok",
+            "handshakes_failed",
+            "secrets_sent",
+        ] {
+            assert!(
+                stats["services"][service][key].is_u64(),
+                "{service}.{key} in {stats}"
+            );
+        }
+        assert!(stats["services"][service]["failures"].is_object());
+    }
+
+    let (status, ca) = p.get("/ca.pem");
+    assert_eq!(status, 200);
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(
+        page.contains(ca.lines().nth(1).unwrap()),
+        "page shows the CA served at /ca.pem"
+    );
+    assert_eq!(p.get("/nope").0, 404);
+
+    let head = run(
+        Command::new("curl").args([
+            "-sS",
+            "-I",
+            "--max-time",
+            "20",
+            &format!("http://{}/", p.addr("http")),
+        ]),
+        b"",
+    );
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.to_lowercase().contains("content-length:"));
+    assert!(!head.contains("<html"), "HEAD has no body");
+
+    let mut raw = TcpStream::connect(p.addr("http")).unwrap();
+    raw.write_all(b"GET\x01 / HTTP/1.1\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    raw.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
+    // A mainnet key refuses identity export.
+    let dir = tempfile::tempdir().unwrap();
+    let wif = dir.path().join("main.wif");
+    std::fs::write(&wif, MAINNET_WIF_KEY1).unwrap();
+    let out = run(
+        Command::new(env!("CARGO_BIN_EXE_pinata"))
+            .args([
+                "--http-port",
+                "0",
+                "--https-port",
+                "0",
+                "--server-port",
+                "0",
+                "--connect-back-port",
+                "0",
+                "--client-port",
+                "0",
+            ])
+            .arg("--secret-file")
+            .arg(&wif)
+            .arg("--insecure-export-identities")
+            .arg(dir.path().join("ids")),
+        b"",
+    );
+    assert!(out.contains("refused") && out.contains("mainnet"), "{out}");
+    assert!(!dir.path().join("ids").exists());
+}
+
+#[test]
+fn https_serves_the_page_with_a_certificate_from_the_ca() {
+    let p = Pinata::start();
+    let url = format!("https://127.0.0.1:{}/stats.json", p.port("https"));
+    let out = run(
+        Command::new("curl")
+            .args(["-sS", "--max-time", "20", "--cacert"])
+            .arg(p.id("ca.pem"))
+            .arg(&url),
+        b"",
+    );
+    let stats: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(stats["network"], "regtest");
+    assert!(stats["address"].as_str().unwrap().starts_with("bcrt1q"));
+    p_wait_https(&p);
+}
+
+fn p_wait_https(p: &Pinata) {
+    assert!(p.counter("https", "handshakes_ok") >= 1);
+    assert!(p.counter("https", "requests") >= 1);
+}
+
+#[test]
+fn bounty_server_sends_the_secret_to_the_exported_client_identity_tls12_and_tls13() {
+    let mut p = Pinata::start();
+    for (i, version) in ["-tls1_3", "-tls1_2"].iter().enumerate() {
+        let cert = p.id("client.pem");
+        let key = p.id("client.key");
+        let ca = p.id("ca.pem");
+        let out = s_client(
+            &p.addr("server"),
+            &[
+                version,
+                "-cert",
+                cert.to_str().unwrap(),
+                "-key",
+                key.to_str().unwrap(),
+                "-CAfile",
+                ca.to_str().unwrap(),
+                "-verify_return_error",
+            ],
+        );
+        assert!(
+            out.lines().any(|l| l == secret_line(&p)),
+            "{version}: no secret in:\n{out}"
+        );
+        let line = p.wait_outcome("server", i + 1);
+        assert!(line.contains("outcome=secret_sent"), "{line}");
+        assert!(!line.contains(&p.wif), "the log leaks the secret: {line}");
+    }
+    assert_eq!(p.counter("server", "secrets_sent"), 2);
+    assert_eq!(p.counter("server", "handshakes_ok"), 2);
+}
+
+#[test]
+fn bounty_server_refuses_everyone_else() {
+    let mut p = Pinata::start();
+    let dir = p.tmp().to_path_buf();
+    // A self-signed certificate (openssl marks it CA:TRUE, which webpki
+    // refuses as an end entity before looking for its issuer).
+    let selfsigned = self_signed(&dir, "self", "/CN=attacker");
+    // A certificate from another CA.
+    let other_ca = self_signed(&dir, "otherca", "/CN=Other CA");
+    let other_leaf = signed_by(&dir, "otherleaf", "/CN=client", &other_ca);
+    // An expired certificate from a look-alike CA: same subject as the piñata
+    // CA, another key, made by the piñata's own PKI code with a clock in 2001.
+    let lookalike = lookalike_expired(&dir);
+
+    let cases: [(&str, Vec<String>, &str); 4] = [
+        ("no certificate", vec![], "no_certificate"),
+        (
+            "self-signed",
+            vec![
+                "-cert".into(),
+                path(&selfsigned.0),
+                "-key".into(),
+                path(&selfsigned.1),
+            ],
+            "bad_certificate",
+        ),
+        (
+            "other CA",
+            vec![
+                "-cert".into(),
+                path(&other_leaf.0),
+                "-key".into(),
+                path(&other_leaf.1),
+            ],
+            "unknown_ca",
+        ),
+        (
+            "expired look-alike",
+            vec![
+                "-cert".into(),
+                path(&lookalike.0),
+                "-key".into(),
+                path(&lookalike.1),
+            ],
+            "certificate_expired",
+        ),
+    ];
+    for (i, (name, args, reason)) in cases.iter().enumerate() {
+        for version in ["-tls1_3", "-tls1_2"] {
+            let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+            all.push(version);
+            let out = s_client(&p.addr("server"), &all);
+            assert!(
+                !out.contains(&p.wif),
+                "{name} {version}: secret leaked:\n{out}"
+            );
+        }
+        let first = p.wait_outcome("server", 2 * i + 1);
+        let second = p.wait_outcome("server", 2 * i + 2);
+        for line in [first, second] {
+            assert!(line.contains("outcome=failed"), "{name}: {line}");
+            assert!(
+                line.contains(&format!("reason={reason}")),
+                "{name}: expected {reason}: {line}"
+            );
+        }
+    }
+    assert_eq!(p.counter("server", "secrets_sent"), 0);
+    assert_eq!(p.counter("server", "handshakes_ok"), 0);
+    assert_eq!(p.counter("server", "handshakes_failed"), 8);
+    assert_eq!(p.counter("server", "failures.no_certificate"), 2);
+    assert_eq!(p.counter("server", "failures.unknown_ca"), 2);
+    assert_eq!(p.counter("server", "failures.bad_certificate"), 2);
+    assert_eq!(p.counter("server", "failures.certificate_expired"), 2);
+}
+
+fn path(p: &std::path::Path) -> String {
+    p.to_str().unwrap().to_string()
+}
+
+/// A client identity from a CA with the piñata CA's exact subject but another
+/// key, valid in 2001 only: both expired and from the wrong CA.
+fn lookalike_expired(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    use pinata::pki::{self, KeyType, PkiOptions};
+    let options = PkiOptions {
+        bounty_key_type: KeyType::EcdsaP256,
+        web_names: vec!["localhost".into()],
+        now: rustls::pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            978_307_200,
+        )),
+        validity_days: 30,
+    };
+    let fake = pki::bootstrap(&pinata::random::OS_RANDOM, &options).unwrap();
+    let cert = dir.join("lookalike.pem");
+    let key = dir.join("lookalike.key");
+    std::fs::write(&cert, fake.client.cert_pem()).unwrap();
+    std::fs::write(&key, fake.client.key_pem().as_bytes()).unwrap();
+    (cert, key)
+}
+
+/// `openssl s_server` on 127.0.0.1:`port`, one connection, printing what it
+/// receives; returns once it is accepting.
+fn s_server(
+    port: u16,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    ca: Option<&std::path::Path>,
+) -> Proc {
+    let mut cmd = openssl(&[
+        "s_server",
+        "-accept",
+        &format!("127.0.0.1:{port}"),
+        "-naccept",
+        "1",
+        "-ign_eof",
+    ]);
+    cmd.arg("-cert").arg(cert).arg("-key").arg(key);
+    if let Some(ca) = ca {
+        // Ask for the piñata's client certificate, as a real peer would.
+        cmd.arg("-verify").arg("1").arg("-CAfile").arg(ca);
+    }
+    let mut server = Proc::spawn(&mut cmd);
+    server
+        .out
+        .wait_for("s_server ACCEPT", |l| l.starts_with("ACCEPT"));
+    server
+}
+
+#[test]
+fn connect_back_sends_the_secret_only_to_a_server_certified_by_the_ca() {
+    let mut p = Pinata::start();
+    // A certificate from another CA: no secret.
+    let other_ca = self_signed(p.tmp(), "otherca", "/CN=Other CA");
+    let wrong = signed_by(p.tmp(), "wrong", "/CN=bounty.pinata", &other_ca);
+    let server = s_server(p.connect_back_port, &wrong.0, &wrong.1, None);
+    TcpStream::connect(p.addr("connect_back")).unwrap();
+    let line = p.wait_outcome("connect_back", 1);
+    assert!(line.contains("outcome=failed reason=unknown_ca"), "{line}");
+    let out = server.finish();
+    assert!(
+        !out.contains(&p.wif),
+        "secret leaked to a wrong server:\n{out}"
+    );
+
+    // The exported server identity: the secret arrives.
+    let server = s_server(
+        p.connect_back_port,
+        &p.id("server.pem"),
+        &p.id("server.key"),
+        Some(&p.id("ca.pem")),
+    );
+    TcpStream::connect(p.addr("connect_back")).unwrap();
+    let line = p.wait_outcome("connect_back", 2);
+    assert!(line.contains("outcome=secret_sent"), "{line}");
+    let out = server.finish();
+    assert!(
+        out.lines().any(|l| l == p.wif),
+        "no secret at the connect-back server:\n{out}"
+    );
+    assert_eq!(p.counter("connect_back", "secrets_sent"), 1);
+    assert_eq!(p.counter("connect_back", "failures.unknown_ca"), 1);
+
+    // Nobody listening: a clean, counted failure.
+    TcpStream::connect(p.addr("connect_back")).unwrap();
+    let line = p.wait_outcome("connect_back", 3);
+    assert!(line.contains("reason=connect_failed"), "{line}");
+}
+
+#[test]
+fn bounty_client_port_runs_a_client_handshake_over_the_callers_connection() {
+    let mut p = Pinata::start();
+    let client_addr = p.addr("client");
+    let socat = |target: u16| {
+        run(
+            Command::new("socat").args([
+                format!("TCP:{client_addr}"),
+                format!("TCP:127.0.0.1:{target}"),
+            ]),
+            b"",
+        )
+    };
+    let port = free_port();
+    let wrong = self_signed(p.tmp(), "wrong", "/CN=bounty.pinata");
+    let server = s_server(port, &wrong.0, &wrong.1, None);
+    socat(port);
+    let line = p.wait_outcome("client", 1);
+    assert!(line.contains("outcome=failed"), "{line}");
+    let out = server.finish();
+    assert!(!out.contains(&p.wif), "secret leaked:\n{out}");
+
+    let port = free_port();
+    let server = s_server(
+        port,
+        &p.id("server.pem"),
+        &p.id("server.key"),
+        Some(&p.id("ca.pem")),
+    );
+    socat(port);
+    let line = p.wait_outcome("client", 2);
+    assert!(line.contains("outcome=secret_sent"), "{line}");
+    let out = server.finish();
+    assert!(out.lines().any(|l| l == p.wif), "no secret:\n{out}");
+}
+
+#[test]
+fn socat_short_circuit_completes_and_both_sides_count_a_success() {
+    let mut p = Pinata::start();
+    let out = run(
+        Command::new("socat").args([
+            format!("TCP:{}", p.addr("server")),
+            format!("TCP:{}", p.addr("client")),
+        ]),
+        b"",
+    );
+    let server = p.wait_outcome("server", 1);
+    let client = p.wait_outcome("client", 1);
+    assert!(server.contains("outcome=secret_sent"), "{server}");
+    assert!(client.contains("outcome=secret_sent"), "{client}");
+    assert!(!out.contains(&p.wif), "socat saw the secret in clear");
+    assert_eq!(p.counter("server", "handshakes_ok"), 1);
+    assert_eq!(p.counter("client", "handshakes_ok"), 1);
+    assert_eq!(p.counter("server", "secrets_sent"), 1);
+    assert_eq!(p.counter("client", "secrets_sent"), 1);
+}
+
+#[test]
+fn old_protocol_versions_are_refused() {
+    let mut p = Pinata::start();
+    let (cert, key) = (p.id("client.pem"), p.id("client.key"));
+    let mut n = 0;
+    for version in ["-tls1", "-tls1_1"] {
+        let out = s_client(
+            &p.addr("server"),
+            &[
+                version,
+                "-cipher",
+                "DEFAULT@SECLEVEL=0",
+                "-cert",
+                cert.to_str().unwrap(),
+                "-key",
+                key.to_str().unwrap(),
+            ],
+        );
+        assert!(!out.contains(&p.wif), "{version}: {out}");
+        n += 1;
+        let line = p.wait_outcome("server", n);
+        assert!(line.contains("outcome=failed"), "{line}");
+    }
+    // SSLv3 and SSLv2-era hellos, by hand (modern openssl cannot send them).
+    for hello in [client_hello(0x0300, 0x0300), client_hello(0x0301, 0x0301)] {
+        let reply = exchange(&p.addr("server"), &hello);
+        assert_eq!(
+            reply.first(),
+            Some(&0x15),
+            "expected an alert, got {reply:02x?}"
+        );
+        n += 1;
+        let line = p.wait_outcome("server", n);
+        assert!(line.contains("outcome=failed"), "{line}");
+    }
+    assert_eq!(p.counter("server", "secrets_sent"), 0);
+    assert_eq!(p.counter("server", "handshakes_failed"), 4);
+}
+
+/// A minimal ClientHello with the given record and hello versions and no
+/// extensions (so no supported_versions: the version is the hello's).
+fn client_hello(record_version: u16, hello_version: u16) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&hello_version.to_be_bytes());
+    body.extend_from_slice(&[7u8; 32]); // random
+    body.push(0); // session id
+    body.extend_from_slice(&[0, 4, 0xc0, 0x2b, 0x00, 0x2f]); // suites
+    body.extend_from_slice(&[1, 0]); // null compression
+    let mut handshake = vec![1, 0, (body.len() >> 8) as u8, body.len() as u8];
+    handshake.extend_from_slice(&body);
+    let mut record = vec![0x16];
+    record.extend_from_slice(&record_version.to_be_bytes());
+    record.extend_from_slice(&(handshake.len() as u16).to_be_bytes());
+    record.extend_from_slice(&handshake);
+    record
+}
+
+/// Sends `bytes`, half-closes, and returns everything the peer sends back
+/// until it closes.
+fn exchange(addr: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let _ = stream.write_all(bytes);
+    let _ = stream.shutdown(Shutdown::Write);
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    reply
+}
+
+#[test]
+fn garbage_truncation_and_wrong_protocols_fail_cleanly_and_the_piñata_keeps_serving() {
+    let mut p = Pinata::start();
+    // Garbage bytes.
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let reply = exchange(&p.addr("server"), &garbage);
+    assert!(!String::from_utf8_lossy(&reply).contains(&p.wif));
+    let line = p.wait_outcome("server", 1);
+    assert!(line.contains("outcome=failed"), "{line}");
+    // A truncated ClientHello.
+    let hello = client_hello(0x0301, 0x0303);
+    exchange(&p.addr("server"), &hello[..hello.len() / 2]);
+    let line = p.wait_outcome("server", 2);
+    assert!(
+        line.contains("outcome=failed reason=decode_error"),
+        "{line}"
+    );
+    // An HTTP request to a TLS port.
+    exchange(&p.addr("server"), b"GET / HTTP/1.1\r\nHost: pinata\r\n\r\n");
+    let line = p.wait_outcome("server", 3);
+    assert!(line.contains("outcome=failed"), "{line}");
+    // The same at the client port: the piñata speaks first, then rejects.
+    let reply = exchange(&p.addr("client"), b"HTTP/1.1 200 OK\r\n\r\nhello");
+    assert_eq!(
+        reply.first(),
+        Some(&0x16),
+        "the client port sends a ClientHello first"
+    );
+    let line = p.wait_outcome("client", 1);
+    assert!(line.contains("outcome=failed"), "{line}");
+    // A 1 MB request line.
+    let mut huge = b"GET /".to_vec();
+    huge.resize(1 << 20, b'a');
+    huge.extend_from_slice(b" HTTP/1.1\r\n\r\n");
+    let reply = exchange(&p.addr("http"), &huge);
+    let text = String::from_utf8_lossy(&reply);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 431"),
+        "{text}"
+    );
+    let line = p.wait_outcome("http", 1);
+    assert!(line.contains("status=431"), "{line}");
+    // Still serving.
+    let (status, page) = p.get("/");
+    assert_eq!(status, 200);
+    assert!(page.contains("bcrt1q"));
+    assert_eq!(p.counter("http", "failures.request_too_large"), 1);
+    assert_eq!(p.counter("server", "secrets_sent"), 0);
+    assert_eq!(p.counter("client", "secrets_sent"), 0);
+}
+
+#[test]
+fn a_rustls_client_with_the_exported_identity_gets_the_secret() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    use std::sync::Arc;
+
+    let mut p = Pinata::start();
+    let provider = Arc::new(pinata::provider::provider(&pinata::random::OS_RANDOM));
+    let ca = CertificateDer::from_pem_file(p.id("ca.pem")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca).unwrap();
+    let chain = vec![CertificateDer::from_pem_file(p.id("client.pem")).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(p.id("client.key")).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .unwrap();
+    let name = ServerName::try_from(pinata::pki::BOUNTY_SERVER_NAME).unwrap();
+    let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let sock = TcpStream::connect(p.addr("server")).unwrap();
+    sock.set_read_timeout(Some(WAIT)).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    let mut received = String::new();
+    tls.read_to_string(&mut received).unwrap();
+    assert_eq!(received, format!("{}\n", p.wif));
+    assert!(p.wait_outcome("server", 1).contains("outcome=secret_sent"));
+}
