@@ -1,18 +1,89 @@
-//! Host tooling for the piñata (`cargo xtask …`): building images, running
-//! them, reports. Subcommands arrive with the issues that need them.
+//! Host tooling for the piñata (`cargo xtask …`).
+//!
+//! - `cargo xtask test`: everything CI checks, in order: formatting, clippy
+//!   (warnings are errors), the bare-metal build of the `no_std` crates, and
+//!   the whole test suite. README's test command.
+//!
+//! More subcommands (image, run, size report, fuzz, bench) arrive with the
+//! issues that need them.
 
-use std::process::ExitCode;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  test    fmt check, clippy -D warnings, bare-metal build, cargo test --workspace
+  help    this text";
+
+/// The repository root (xtask lives one level below it).
+fn root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+fn cargo(args: &[&str]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    println!("xtask: cargo {}", args.join(" "));
+    let status = Command::new(&cargo)
+        .args(args)
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
+}
+
+fn test() -> Result<(), String> {
+    cargo(&["fmt", "--all", "--check"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    // The appliance's crates must keep building for bare metal, release
+    // profile included (LTO exercises the soft-float back ends end to end).
+    for package in ["pinata", "wallet", "stack"] {
+        cargo(&[
+            "build",
+            "--locked",
+            "--release",
+            "-p",
+            package,
+            "--no-default-features",
+            "--target",
+            "x86_64-unknown-none",
+        ])?;
+    }
+    cargo(&["test", "--workspace", "--locked"])
+}
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    match args.next().as_deref() {
+    let result = match args.next().as_deref() {
         None | Some("help") | Some("--help") | Some("-h") => {
-            println!("usage: cargo xtask <command>\n\ncommands:\n  help    this text");
-            ExitCode::SUCCESS
+            println!("{USAGE}");
+            Ok(())
         }
+        Some("test") => test(),
         Some(other) => {
-            eprintln!("xtask: unknown command `{other}` (try `cargo xtask help`)");
-            ExitCode::from(2)
+            eprintln!("xtask: unknown command `{other}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
         }
     }
 }
