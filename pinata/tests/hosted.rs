@@ -549,3 +549,136 @@ fn a_rustls_client_with_the_exported_identity_gets_the_secret() {
     assert_eq!(received, format!("{}\n", p.wif));
     assert!(p.wait_outcome("server", 1).contains("outcome=secret_sent"));
 }
+
+#[test]
+fn ed25519_bounty_certificates_work_with_openssl() {
+    let mut p = Pinata::start_with(
+        TEST_WIF_KEY1,
+        &["--network", "regtest", "--bounty-key-type", "ed25519"],
+        true,
+    );
+    let text = run(
+        openssl(&["x509", "-noout", "-text", "-in"]).arg(p.id("client.pem")),
+        b"",
+    );
+    assert!(text.contains("ED25519"), "{text}");
+    for (i, version) in ["-tls1_3", "-tls1_2"].iter().enumerate() {
+        let (cert, key, ca) = (p.id("client.pem"), p.id("client.key"), p.id("ca.pem"));
+        let out = s_client(
+            &p.addr("server"),
+            &[
+                version,
+                "-cert",
+                cert.to_str().unwrap(),
+                "-key",
+                key.to_str().unwrap(),
+                "-CAfile",
+                ca.to_str().unwrap(),
+                "-verify_return_error",
+            ],
+        );
+        assert!(
+            out.lines().any(|l| l == p.wif),
+            "{version}: no secret:\n{out}"
+        );
+        assert!(
+            p.wait_outcome("server", i + 1)
+                .contains("outcome=secret_sent")
+        );
+    }
+    // And the short-circuit with Ed25519 on both roles.
+    run(
+        Command::new("socat").args([
+            format!("TCP:{}", p.addr("server")),
+            format!("TCP:{}", p.addr("client")),
+        ]),
+        b"",
+    );
+    assert!(p.wait_outcome("client", 1).contains("outcome=secret_sent"));
+}
+
+#[test]
+fn an_operator_web_certificate_is_served_on_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path(), "operator", "/CN=localhost");
+    let mut p = Pinata::start_with(
+        TEST_WIF_KEY1,
+        &[
+            "--network",
+            "regtest",
+            "--web-cert",
+            cert.to_str().unwrap(),
+            "--web-key",
+            key.to_str().unwrap(),
+        ],
+        false,
+    );
+    // Trusting only the operator's certificate, curl gets the page.
+    let out = run(
+        Command::new("curl")
+            .args([
+                "-sS",
+                "--max-time",
+                "20",
+                "--resolve",
+                &format!("localhost:{}:127.0.0.1", p.port("https")),
+                "--cacert",
+            ])
+            .arg(&cert)
+            .arg(format!("https://localhost:{}/", p.port("https"))),
+        b"",
+    );
+    assert!(out.contains("Bitcoin Piñata"), "{out}");
+    assert!(p.wait_outcome("https", 1).contains("status=200"));
+    // A key that does not match the certificate is refused at start.
+    let (_, other_key) = self_signed(dir.path(), "other", "/CN=other");
+    let out = run(
+        Command::new(env!("CARGO_BIN_EXE_pinata"))
+            .args([
+                "--http-port",
+                "0",
+                "--https-port",
+                "0",
+                "--server-port",
+                "0",
+                "--connect-back-port",
+                "0",
+                "--client-port",
+                "0",
+            ])
+            .arg("--web-cert")
+            .arg(&cert)
+            .arg("--web-key")
+            .arg(&other_key),
+        b"",
+    );
+    assert!(out.contains("web certificate"), "{out}");
+    assert!(!out.contains("pinata: ready"), "{out}");
+}
+
+#[test]
+fn bad_flags_and_files_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.wif");
+    std::fs::write(&bad, "not a wif\n").unwrap();
+    let out = run(
+        Command::new(env!("CARGO_BIN_EXE_pinata"))
+            .arg("--secret-file")
+            .arg(&bad),
+        b"",
+    );
+    assert!(
+        out.contains("secret file") && !out.contains("pinata: ready"),
+        "{out}"
+    );
+    let out = run(
+        Command::new(env!("CARGO_BIN_EXE_pinata")).args(["--http-port", "eighty"]),
+        b"",
+    );
+    assert!(out.contains("not a valid number"), "{out}");
+    let out = run(
+        Command::new(env!("CARGO_BIN_EXE_pinata")).arg("--frobnicate"),
+        b"",
+    );
+    assert!(out.contains("unknown argument"), "{out}");
+}
