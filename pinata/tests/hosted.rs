@@ -5,21 +5,13 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::TcpStream;
 use std::process::Command;
 
 use common::*;
 
 fn secret_line(p: &Pinata) -> String {
     p.wif.clone()
-}
-
-/// `openssl s_client` against `addr`; waits for the server to close
-/// (`-ign_eof`), returns everything it printed.
-fn s_client(addr: &str, extra: &[&str]) -> String {
-    let mut cmd = openssl(&["s_client", "-connect", addr, "-ign_eof"]);
-    cmd.args(extra);
-    run(&mut cmd, b"")
 }
 
 #[test]
@@ -273,34 +265,6 @@ fn lookalike_expired(dir: &std::path::Path) -> (std::path::PathBuf, std::path::P
     (cert, key)
 }
 
-/// `openssl s_server` on 127.0.0.1:`port`, one connection, printing what it
-/// receives; returns once it is accepting.
-fn s_server(
-    port: u16,
-    cert: &std::path::Path,
-    key: &std::path::Path,
-    ca: Option<&std::path::Path>,
-) -> Proc {
-    let mut cmd = openssl(&[
-        "s_server",
-        "-accept",
-        &format!("127.0.0.1:{port}"),
-        "-naccept",
-        "1",
-        "-ign_eof",
-    ]);
-    cmd.arg("-cert").arg(cert).arg("-key").arg(key);
-    if let Some(ca) = ca {
-        // Ask for the piñata's client certificate, as a real peer would.
-        cmd.arg("-verify").arg("1").arg("-CAfile").arg(ca);
-    }
-    let mut server = Proc::spawn(&mut cmd);
-    server
-        .out
-        .wait_for("s_server ACCEPT", |l| l.starts_with("ACCEPT"));
-    server
-}
-
 #[test]
 fn connect_back_sends_the_secret_only_to_a_server_certified_by_the_ca() {
     let mut p = Pinata::start();
@@ -435,36 +399,6 @@ fn old_protocol_versions_are_refused() {
     }
     assert_eq!(p.counter("server", "secrets_sent"), 0);
     assert_eq!(p.counter("server", "handshakes_failed"), 4);
-}
-
-/// A minimal ClientHello with the given record and hello versions and no
-/// extensions (so no supported_versions: the version is the hello's).
-fn client_hello(record_version: u16, hello_version: u16) -> Vec<u8> {
-    let mut body = Vec::new();
-    body.extend_from_slice(&hello_version.to_be_bytes());
-    body.extend_from_slice(&[7u8; 32]); // random
-    body.push(0); // session id
-    body.extend_from_slice(&[0, 4, 0xc0, 0x2b, 0x00, 0x2f]); // suites
-    body.extend_from_slice(&[1, 0]); // null compression
-    let mut handshake = vec![1, 0, (body.len() >> 8) as u8, body.len() as u8];
-    handshake.extend_from_slice(&body);
-    let mut record = vec![0x16];
-    record.extend_from_slice(&record_version.to_be_bytes());
-    record.extend_from_slice(&(handshake.len() as u16).to_be_bytes());
-    record.extend_from_slice(&handshake);
-    record
-}
-
-/// Sends `bytes`, half-closes, and returns everything the peer sends back
-/// until it closes.
-fn exchange(addr: &str, bytes: &[u8]) -> Vec<u8> {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    let _ = stream.write_all(bytes);
-    let _ = stream.shutdown(Shutdown::Write);
-    let mut reply = Vec::new();
-    let _ = stream.read_to_end(&mut reply);
-    reply
 }
 
 #[test]

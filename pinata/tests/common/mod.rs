@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
@@ -52,10 +52,20 @@ impl Lines {
 
     /// Waits for a line matching `pred` (lines already seen count too).
     pub fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        self.wait_for_within(what, WAIT, pred)
+    }
+
+    /// [`Self::wait_for`] with its own time limit.
+    pub fn wait_for_within(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
         if let Some(line) = self.seen.iter().find(|l| pred(l)) {
             return line.clone();
         }
-        let deadline = Instant::now() + WAIT;
+        let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.rx.recv_timeout(left) {
@@ -115,6 +125,20 @@ impl Lines {
     }
 }
 
+/// One console line as tests match it: without the trailing CR of a serial
+/// console and without the unikernel's `[   0.012345] ` timestamp prefix.
+pub fn normalize(line: &str) -> String {
+    let line = line.trim_end_matches('\r');
+    if let Some(rest) = line.strip_prefix('[') {
+        if let Some((stamp, text)) = rest.split_once("] ") {
+            if stamp.trim().chars().all(|c| c.is_ascii_digit() || c == '.') {
+                return text.to_string();
+            }
+        }
+    }
+    line.to_string()
+}
+
 /// A child process killed when dropped.
 pub struct Proc {
     pub child: Child,
@@ -139,7 +163,8 @@ impl Proc {
         for reader in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
             let tx = tx.clone();
             thread::spawn(move || {
-                for line in BufReader::new(reader).lines().map_while(Result::ok) {
+                for line in BufReader::new(reader).split(b'\n').map_while(Result::ok) {
+                    let line = normalize(&String::from_utf8_lossy(&line));
                     if tx.send(line).is_err() {
                         return;
                     }
@@ -444,4 +469,177 @@ pub fn signed_by(
     );
     assert!(cert.exists(), "{out}");
     (cert, key)
+}
+
+/// Where the prize reaches the guest.
+pub enum VmSecret<'a> {
+    /// No prize at all.
+    None,
+    /// As the boot module (QEMU `-initrd`).
+    Module(&'a str),
+    /// As `secret=` on the kernel command line.
+    Cmdline(&'a str),
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Builds the unikernel image once per test process (`cargo xtask image`).
+pub fn image() -> PathBuf {
+    static IMAGE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    IMAGE
+        .get_or_init(|| {
+            let out = Command::new(env!("CARGO"))
+                .args(["xtask", "image"])
+                .current_dir(workspace_root())
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("cargo xtask image");
+            assert!(out.status.success(), "cargo xtask image failed");
+            let text = String::from_utf8_lossy(&out.stdout);
+            let path = PathBuf::from(text.lines().last().expect("image path").trim());
+            assert!(path.is_file(), "no image at {}", path.display());
+            path
+        })
+        .clone()
+}
+
+impl Pinata {
+    /// Boots the unikernel in QEMU (`cargo xtask run`) with its services
+    /// forwarded to free loopback ports, and waits for its "ready" line.
+    pub fn boot_vm(secret: VmSecret, run_flags: &[&str], append: &[&str]) -> Pinata {
+        Self::boot_vm_until(secret, run_flags, append, "pinata: ready").0
+    }
+
+    /// Boots and waits for a console line starting with `until`; returns the
+    /// harness and that line.
+    pub fn boot_vm_until(
+        secret: VmSecret,
+        run_flags: &[&str],
+        append: &[&str],
+        until: &str,
+    ) -> (Pinata, String) {
+        let image = image();
+        let dir = tempfile::tempdir().unwrap();
+        let ports: Vec<u16> = (0..5).map(|_| free_port()).collect();
+        let connect_back_port = free_port();
+        let mut cmdline = vec![
+            "network=regtest".to_string(),
+            format!("connect_back_port={connect_back_port}"),
+        ];
+        cmdline.extend(append.iter().map(|s| s.to_string()));
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.current_dir(workspace_root())
+            .args(["xtask", "run", "--image"])
+            .arg(&image);
+        let ports_arg = ports
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        cmd.args(["--ports", &ports_arg]);
+        let wif = match secret {
+            VmSecret::None => String::new(),
+            VmSecret::Module(wif) => {
+                let file = dir.path().join("prize.wif");
+                std::fs::write(&file, format!("{wif}\n")).unwrap();
+                cmd.arg("--secret-file").arg(&file);
+                wif.to_string()
+            }
+            VmSecret::Cmdline(wif) => {
+                cmdline.push(format!("secret={wif}"));
+                wif.to_string()
+            }
+        };
+        cmd.args(["--append", &cmdline.join(" ")]);
+        cmd.args(run_flags);
+        let mut proc = Proc::spawn(&mut cmd);
+        // A TCG boot generates the PKI in software-emulated crypto: allow more.
+        let line = proc
+            .out
+            .wait_for_within(until, Duration::from_secs(240), |l| l.starts_with(until));
+        let names = ["http", "https", "server", "connect_back", "client"];
+        let ports = names.iter().map(|n| n.to_string()).zip(ports).collect();
+        (
+            Pinata {
+                proc,
+                ports,
+                dir,
+                wif,
+                connect_back_port,
+            },
+            line,
+        )
+    }
+}
+
+/// `openssl s_client` against `addr`; waits for the server to close
+/// (`-ign_eof`), returns everything it printed.
+pub fn s_client(addr: &str, extra: &[&str]) -> String {
+    let mut cmd = openssl(&["s_client", "-connect", addr, "-ign_eof"]);
+    cmd.args(extra);
+    run(&mut cmd, b"")
+}
+
+/// A minimal ClientHello with the given record and hello versions and no
+/// extensions (so no supported_versions: the version is the hello's).
+pub fn client_hello(record_version: u16, hello_version: u16) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&hello_version.to_be_bytes());
+    body.extend_from_slice(&[7u8; 32]); // random
+    body.push(0); // session id
+    body.extend_from_slice(&[0, 4, 0xc0, 0x2b, 0x00, 0x2f]); // suites
+    body.extend_from_slice(&[1, 0]); // null compression
+    let mut handshake = vec![1, 0, (body.len() >> 8) as u8, body.len() as u8];
+    handshake.extend_from_slice(&body);
+    let mut record = vec![0x16];
+    record.extend_from_slice(&record_version.to_be_bytes());
+    record.extend_from_slice(&(handshake.len() as u16).to_be_bytes());
+    record.extend_from_slice(&handshake);
+    record
+}
+
+/// Sends `bytes`, half-closes, and returns everything the peer sends back
+/// until it closes.
+pub fn exchange(addr: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let _ = stream.write_all(bytes);
+    let _ = stream.shutdown(Shutdown::Write);
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    reply
+}
+
+/// `openssl s_server` on 127.0.0.1:`port`, one connection, printing what it
+/// receives; returns once it is accepting.
+pub fn s_server(
+    port: u16,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    ca: Option<&std::path::Path>,
+) -> Proc {
+    let mut cmd = openssl(&[
+        "s_server",
+        "-accept",
+        &format!("127.0.0.1:{port}"),
+        "-naccept",
+        "1",
+        "-ign_eof",
+    ]);
+    cmd.arg("-cert").arg(cert).arg("-key").arg(key);
+    if let Some(ca) = ca {
+        // Ask for the piñata's client certificate, as a real peer would.
+        cmd.arg("-verify").arg("1").arg("-CAfile").arg(ca);
+    }
+    let mut server = Proc::spawn(&mut cmd);
+    server
+        .out
+        .wait_for("s_server ACCEPT", |l| l.starts_with("ACCEPT"));
+    server
 }
