@@ -129,12 +129,12 @@ impl Lines {
 /// console and without the unikernel's `[   0.012345] ` timestamp prefix.
 pub fn normalize(line: &str) -> String {
     let line = line.trim_end_matches('\r');
-    if let Some(rest) = line.strip_prefix('[') {
-        if let Some((stamp, text)) = rest.split_once("] ") {
-            if stamp.trim().chars().all(|c| c.is_ascii_digit() || c == '.') {
-                return text.to_string();
-            }
-        }
+    if let Some((stamp, text)) = line
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once("] "))
+        && stamp.trim().chars().all(|c| c.is_ascii_digit() || c == '.')
+    {
+        return text.to_string();
     }
     line.to_string()
 }
