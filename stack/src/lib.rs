@@ -677,6 +677,10 @@ impl<N: Nic> Stack<N> {
                     since_ms.saturating_add(self.config.handshake_timeout_ms)
                 }
                 Some(Role::Orphan { deadline_ms }) => deadline_ms,
+                Some(Role::Conn {
+                    connecting: true,
+                    active_ms,
+                }) => active_ms.saturating_add(self.config.handshake_timeout_ms),
                 _ => continue,
             };
             let d = deadline.saturating_sub(now_ms);
@@ -1109,6 +1113,15 @@ impl<N: Nic> Stack<N> {
                     active_ms,
                 } if !listeners_only => {
                     let connected = match state {
+                        // No answer in time (or no ARP answer, which keeps
+                        // smoltcp from even sending its SYN): give up.
+                        tcp::State::SynSent | tcp::State::SynReceived
+                            if now.saturating_sub(active_ms)
+                                >= self.config.handshake_timeout_ms =>
+                        {
+                            self.sockets.get_mut::<tcp::Socket>(handle).abort();
+                            false
+                        }
                         tcp::State::SynSent | tcp::State::SynReceived => continue,
                         tcp::State::Closed | tcp::State::TimeWait | tcp::State::Listen => false,
                         _ => true,

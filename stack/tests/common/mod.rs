@@ -1,0 +1,275 @@
+//! A virtual Ethernet cable between two [`Stack`]s, and a simulated clock.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::rc::Rc;
+
+use stack::{ConnId, IpConfig, Nic, Stack, StackConfig, StackEvent};
+
+pub const MAC_A: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0a];
+pub const MAC_B: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0b];
+pub const IP_A: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 15);
+pub const IP_B: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
+
+/// Frames in flight in one direction.
+#[derive(Clone, Default)]
+pub struct Queue(pub Rc<RefCell<VecDeque<Vec<u8>>>>);
+
+impl Queue {
+    pub fn push(&self, frame: Vec<u8>) {
+        self.0.borrow_mut().push_back(frame);
+    }
+    pub fn pop(&self) -> Option<Vec<u8>> {
+        self.0.borrow_mut().pop_front()
+    }
+    pub fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+    pub fn clear(&self) {
+        self.0.borrow_mut().clear();
+    }
+    pub fn drain(&self) -> Vec<Vec<u8>> {
+        self.0.borrow_mut().drain(..).collect()
+    }
+}
+
+/// One end of the cable: what the stack sees as its NIC.
+pub struct Wire {
+    pub mac: [u8; 6],
+    pub rx: Queue,
+    pub tx: Queue,
+    /// Frames the transmit queue holds before `transmit` drops them.
+    pub tx_capacity: usize,
+    /// Frames dropped because the transmit queue was full.
+    pub dropped: usize,
+}
+
+impl Nic for Wire {
+    fn mac_address(&self) -> [u8; 6] {
+        self.mac
+    }
+    fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
+        let frame = self.rx.pop()?;
+        if frame.len() > buf.len() {
+            // A real driver drops oversized frames.
+            return Some(0);
+        }
+        buf[..frame.len()].copy_from_slice(&frame);
+        Some(frame.len())
+    }
+    fn transmit(&mut self, frame: &[u8]) -> bool {
+        if self.tx.len() >= self.tx_capacity {
+            self.dropped += 1;
+            return false;
+        }
+        self.tx.push(frame.to_vec());
+        true
+    }
+    fn can_transmit(&self) -> bool {
+        self.tx.len() < self.tx_capacity
+    }
+}
+
+pub fn wire(mac: [u8; 6]) -> Wire {
+    Wire {
+        mac,
+        rx: Queue::default(),
+        tx: Queue::default(),
+        tx_capacity: 4096,
+        dropped: 0,
+    }
+}
+
+pub fn static_config(ip: Ipv4Addr, ports: &[u16]) -> StackConfig {
+    StackConfig::new(
+        IpConfig::Static {
+            address: ip,
+            prefix_len: 24,
+            gateway: None,
+        },
+        ports,
+    )
+}
+
+/// Two stacks, A and B, on one cable, with one clock.
+pub struct Pair {
+    pub a: Stack<Wire>,
+    pub b: Stack<Wire>,
+    pub now: u64,
+    pub events_a: Vec<StackEvent>,
+    pub events_b: Vec<StackEvent>,
+    /// Frames A→B and B→A: the ends' tx queues, moved across by `step`.
+    pub ab: Queue,
+    pub ba: Queue,
+    /// When set, frames on the cable are lost.
+    pub cut: bool,
+    /// Frames carried across, both ways.
+    pub carried: usize,
+}
+
+impl Pair {
+    pub fn new(config_a: StackConfig, config_b: StackConfig) -> Pair {
+        let wa = wire(MAC_A);
+        let wb = wire(MAC_B);
+        let (ab, ba) = (wa.tx.clone(), wb.tx.clone());
+        let a = Stack::new(wa, config_a, 0, 0xa).expect("config A");
+        let b = Stack::new(wb, config_b, 0, 0xb).expect("config B");
+        let mut pair = Pair {
+            a,
+            b,
+            now: 0,
+            events_a: Vec::new(),
+            events_b: Vec::new(),
+            ab,
+            ba,
+            cut: false,
+            carried: 0,
+        };
+        pair.drain_events();
+        pair
+    }
+
+    /// A (client side, no ports) and B listening on `ports`.
+    pub fn with_ports(ports: &[u16]) -> Pair {
+        Pair::new(static_config(IP_A, &[]), static_config(IP_B, ports))
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(e) = self.a.next_event() {
+            self.events_a.push(e);
+        }
+        while let Some(e) = self.b.next_event() {
+            self.events_b.push(e);
+        }
+    }
+
+    /// Polls both stacks at the current time and carries the frames over.
+    pub fn poll(&mut self) {
+        self.a.poll(self.now);
+        self.b.poll(self.now);
+        self.carry();
+        self.drain_events();
+    }
+
+    fn carry(&mut self) {
+        let (a_rx, b_rx) = (self.a.nic().rx.clone(), self.b.nic().rx.clone());
+        for frame in self.ab.drain() {
+            self.carried += 1;
+            if !self.cut {
+                b_rx.push(frame);
+            }
+        }
+        for frame in self.ba.drain() {
+            self.carried += 1;
+            if !self.cut {
+                a_rx.push(frame);
+            }
+        }
+    }
+
+    /// Advances the clock by `ms` and polls.
+    pub fn step(&mut self, ms: u64) {
+        self.now += ms;
+        self.poll();
+    }
+
+    /// Steps 1 ms at a time until `done` holds; false after `max_ms`.
+    pub fn run_until(&mut self, max_ms: u64, mut done: impl FnMut(&mut Pair) -> bool) -> bool {
+        let end = self.now + max_ms;
+        self.poll();
+        while self.now < end {
+            if done(self) {
+                return true;
+            }
+            self.step(1);
+        }
+        done(self)
+    }
+
+    /// Steps to each next deadline the stacks ask for (at most `max_step`
+    /// ms, at least 1), until `done` or `max_ms` have passed.
+    pub fn run_timers(
+        &mut self,
+        max_ms: u64,
+        max_step: u64,
+        mut done: impl FnMut(&mut Pair) -> bool,
+    ) -> bool {
+        let end = self.now + max_ms;
+        self.poll();
+        while self.now < end {
+            if done(self) {
+                return true;
+            }
+            let now = self.now;
+            let delay = [self.a.poll_delay(now), self.b.poll_delay(now)]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(max_step)
+                .clamp(1, max_step);
+            self.step(delay);
+        }
+        done(self)
+    }
+
+    /// Takes the first `Accepted` event of B.
+    pub fn take_accepted_b(&mut self) -> Option<(ConnId, u16, SocketAddr)> {
+        let i = self
+            .events_b
+            .iter()
+            .position(|e| matches!(e, StackEvent::Accepted { .. }))?;
+        match self.events_b.remove(i) {
+            StackEvent::Accepted {
+                conn,
+                local_port,
+                peer,
+            } => Some((conn, local_port, peer)),
+            _ => unreachable!(),
+        }
+    }
+
+    pub fn has_event_a(&self, event: StackEvent) -> bool {
+        self.events_a.contains(&event)
+    }
+
+    /// A connects to B:port; returns (A's id, B's id) once both sides see it.
+    pub fn connect(&mut self, port: u16) -> (ConnId, ConnId) {
+        let conn_a = self
+            .a
+            .connect(SocketAddr::from((IP_B, port)), self.now)
+            .expect("connect");
+        assert!(
+            self.run_until(2_000, |p| p.has_event_a(StackEvent::Connected(conn_a))
+                && p.events_b
+                    .iter()
+                    .any(|e| matches!(e, StackEvent::Accepted { .. }))),
+            "connection not established; events A {:?} B {:?}",
+            self.events_a,
+            self.events_b
+        );
+        self.events_a
+            .retain(|e| *e != StackEvent::Connected(conn_a));
+        let (conn_b, _, _) = self.take_accepted_b().unwrap();
+        (conn_a, conn_b)
+    }
+}
+
+/// xorshift64*: deterministic test randomness.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
