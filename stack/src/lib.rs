@@ -1281,6 +1281,8 @@ impl<N: Nic> Stack<N> {
                 config.address.prefix_len(),
                 config.router,
             )),
+            // Also reported once at start, before any lease: not news.
+            Some(dhcpv4::Event::Deconfigured) if self.ipv4.is_none() => return,
             Some(dhcpv4::Event::Deconfigured) => None,
         };
         // Only the latest IP change matters to a caller that has not looked

@@ -93,6 +93,9 @@ pub fn static_config(ip: Ipv4Addr, ports: &[u16]) -> StackConfig {
     )
 }
 
+/// Looks at a frame on the cable; returns frames to send back.
+pub type Tap = Box<dyn FnMut(&[u8]) -> Vec<Vec<u8>>>;
+
 /// Two stacks, A and B, on one cable, with one clock.
 pub struct Pair {
     pub a: Stack<Wire>,
@@ -107,6 +110,9 @@ pub struct Pair {
     pub cut: bool,
     /// Frames carried across, both ways.
     pub carried: usize,
+    /// Sees every frame A sends (before B does); what it returns is
+    /// delivered to A. A scripted DHCP server lives here.
+    pub tap_ab: Option<Tap>,
 }
 
 impl Pair {
@@ -126,6 +132,7 @@ impl Pair {
             ba,
             cut: false,
             carried: 0,
+            tap_ab: None,
         };
         pair.drain_events();
         pair
@@ -157,9 +164,15 @@ impl Pair {
         let (a_rx, b_rx) = (self.a.nic().rx.clone(), self.b.nic().rx.clone());
         for frame in self.ab.drain() {
             self.carried += 1;
-            if !self.cut {
-                b_rx.push(frame);
+            if self.cut {
+                continue;
             }
+            if let Some(tap) = self.tap_ab.as_mut() {
+                for reply in tap(&frame) {
+                    a_rx.push(reply);
+                }
+            }
+            b_rx.push(frame);
         }
         for frame in self.ba.drain() {
             self.carried += 1;
