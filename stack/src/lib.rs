@@ -389,6 +389,32 @@ pub enum StackEvent {
     ConnectFailed(ConnId),
 }
 
+impl fmt::Display for StackEvent {
+    /// One log line's worth, e.g. `accepted #3.0 on port 80 from 192.0.2.7:51000`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StackEvent::IpConfigured {
+                address,
+                prefix_len,
+                gateway: Some(gateway),
+            } => write!(f, "ip configured {address}/{prefix_len} gateway {gateway}"),
+            StackEvent::IpConfigured {
+                address,
+                prefix_len,
+                gateway: None,
+            } => write!(f, "ip configured {address}/{prefix_len} no gateway"),
+            StackEvent::IpLost => f.write_str("ip lost"),
+            StackEvent::Accepted {
+                conn,
+                local_port,
+                peer,
+            } => write!(f, "accepted {conn} on port {local_port} from {peer}"),
+            StackEvent::Connected(conn) => write!(f, "connected {conn}"),
+            StackEvent::ConnectFailed(conn) => write!(f, "connect failed {conn}"),
+        }
+    }
+}
+
 /// Why an operation on the stack failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StackError {
@@ -972,6 +998,10 @@ impl<N: Nic> Stack<N> {
         let tx = tcp::SocketBuffer::new(vec![0u8; self.config.tx_buffer]);
         let mut socket = tcp::Socket::new(rx, tx);
         socket.set_timeout(Some(duration(self.config.handshake_timeout_ms)));
+        // Frames are built at poll time from everything queued since the
+        // last poll, so small writes coalesce anyway; Nagle would only add
+        // a delayed-ACK wait to the last segment of a response.
+        socket.set_nagle_enabled(false);
         socket
     }
 
@@ -1022,18 +1052,24 @@ impl<N: Nic> Stack<N> {
     /// scarce sockets are shared fairly; closes surplus ones.
     fn refill(&mut self) {
         let backlog = self.config.backlog;
-        let mut counts: Vec<usize> = self.ports.iter().map(|&p| self.listeners_on(p)).collect();
-        // Surplus: a handshake reset by its peer returns its socket to LISTEN.
-        for (i, &port) in self.ports.clone().iter().enumerate() {
-            while counts[i] > backlog {
-                let index = self.slots.iter().position(|s| {
-                    matches!(s.entry, Some(Entry { role: Role::Listening { port: p }, .. }) if p == port)
-                });
-                match index {
-                    Some(index) => self.remove(index),
-                    None => break,
-                }
-                counts[i] -= 1;
+        let mut counts = vec![0usize; self.ports.len()];
+        for index in 0..self.slots.len() {
+            let Some(Entry {
+                role: Role::Listening { port },
+                ..
+            }) = self.slots[index].entry
+            else {
+                continue;
+            };
+            let Some(i) = self.ports.iter().position(|&p| p == port) else {
+                continue;
+            };
+            if counts[i] < backlog {
+                counts[i] += 1;
+            } else {
+                // Surplus: a handshake reset by its peer returns its
+                // socket to LISTEN.
+                self.remove(index);
             }
         }
         loop {

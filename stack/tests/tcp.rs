@@ -578,3 +578,30 @@ fn config_errors_are_reported() {
     };
     assert_eq!(new(c, common::MAC_A), Some(ConfigError::Address));
 }
+
+#[test]
+fn events_print_as_log_lines() {
+    let mut p = Pair::with_ports(&[80]);
+    assert_eq!(
+        p.events_a[0].to_string(),
+        "ip configured 10.0.2.15/24 no gateway"
+    );
+    p.events_b.clear();
+    let (conn_a, _) = p.connect(80);
+    let peer = p.a.local_addr(conn_a).unwrap();
+    let conn = p.a.connect(SocketAddr::from((IP_B, 80)), p.now).unwrap();
+    assert!(p.run_until(100, |p| p.take_accepted_b().is_some()));
+    let line = StackEvent::Accepted {
+        conn: conn_a,
+        local_port: 80,
+        peer,
+    }
+    .to_string();
+    assert_eq!(line, format!("accepted {conn_a} on port 80 from {peer}"));
+    assert!(line.starts_with("accepted #"));
+    assert!(
+        StackEvent::Connected(conn)
+            .to_string()
+            .starts_with("connected #")
+    );
+}
