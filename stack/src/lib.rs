@@ -82,10 +82,14 @@
 //!   smoltcp's per-socket state.
 //! - At most [`StackConfig::max_connections`] TCP sockets exist: listeners,
 //!   half-open handshakes, connections, and released connections still
-//!   finishing. When all are taken no listener is left, so new SYNs are
-//!   answered with RST (refused) until a socket is released; listeners come
-//!   back first, spread over the ports. [`Stack::at_capacity`] says when that
-//!   is the case and [`Stack::oldest_idle`] names the connection to evict.
+//!   finishing. A listener that becomes a connection is replaced only while
+//!   a socket is free. So when every socket is taken, a port whose listeners
+//!   have all been used answers SYNs with RST (refused) until a socket is
+//!   released; freed sockets become listeners first, one port at a time.
+//!   Listeners held by one port are never taken by another port's
+//!   connections: a flood on port 80 does not close port 10000.
+//!   [`Stack::at_capacity`] says when connections are being refused and
+//!   [`Stack::oldest_idle`] names the connection to evict.
 //! - At most [`StackConfig::max_half_open`] handshakes are pending; a SYN
 //!   beyond that silently replaces the oldest pending handshake (a SYN flood
 //!   cannot occupy every socket), and a handshake not completed within
@@ -103,7 +107,9 @@
 //! - Frames are parsed by smoltcp's checked `wire` module; malformed input is
 //!   dropped, never a panic.
 //!
-//! Only IPv4 is built (no IPv6, no IP fragment reassembly, no ICMP sockets).
+//! Only IPv4 is built: ARP, ICMP echo replies (ping), UDP port-unreachable
+//! answers, DHCPv4, TCP. No IPv6, no IP fragment reassembly, no ICMP
+//! sockets.
 
 #![no_std]
 #![forbid(unsafe_code)]
