@@ -407,3 +407,23 @@ fn a_stack_with_a_tiny_configuration_survives_garbage() {
         assert!(p.b.socket_counts().total() <= 1);
     }
 }
+
+#[test]
+fn a_flood_is_read_at_most_64_frames_per_poll() {
+    let mut p = Pair::with_ports(&[7]);
+    let b_rx = p.b.nic().rx.clone();
+    let mut rng = Rng(3);
+    for _ in 0..200 {
+        b_rx.push(garbage(&mut rng, MAC_B, IP_B, (IP_A, 40000), 7));
+    }
+    p.b.poll(1);
+    assert_eq!(b_rx.len(), 136);
+    // More is waiting: poll again at once.
+    assert_eq!(p.b.poll_delay(1), Some(0));
+    p.b.poll(1);
+    p.b.poll(1);
+    assert_eq!(b_rx.len(), 8);
+    p.b.poll(1);
+    assert_eq!(b_rx.len(), 0);
+    assert_ne!(p.b.poll_delay(1), Some(0));
+}
