@@ -518,8 +518,12 @@ pub struct Stack<N: Nic> {
     rng: u64,
 }
 
+/// The clock as smoltcp counts it (microseconds in an `i64`). Clamped far
+/// below overflow, which a monotonic clock started at boot never reaches
+/// (about 146,000 years).
 fn instant(ms: u64) -> Instant {
-    Instant::from_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+    const MAX_MS: u64 = (i64::MAX / 2_000) as u64;
+    Instant::from_millis(ms.min(MAX_MS) as i64)
 }
 
 fn duration(ms: u64) -> Duration {

@@ -605,3 +605,17 @@ fn events_print_as_log_lines() {
             .starts_with("connected #")
     );
 }
+
+#[test]
+fn an_absurd_clock_does_not_panic() {
+    let mut p = Pair::with_ports(&[7]);
+    let (conn_a, conn_b) = p.connect(7);
+    for now in [u64::MAX / 2, u64::MAX - 1, u64::MAX] {
+        p.a.send(conn_a, b"x").unwrap();
+        p.a.poll(now);
+        p.b.poll(now);
+        let _ = p.a.poll_delay(now);
+        let _ = p.b.poll_delay(now);
+        let _ = p.b.recv(conn_b, &mut [0; 8]);
+    }
+}
