@@ -196,8 +196,8 @@ impl TlsStream {
         if self.error.is_none() {
             // rustls queues a fatal alert when it rejects the peer; send it.
             match &mut self.conn {
-                Conn::Server(conn) => drain_alert(conn, &mut self.outgoing),
-                Conn::Client(conn) => drain_alert(conn, &mut self.outgoing),
+                Conn::Server(conn) => drain_alert(conn, &mut self.incoming, &mut self.outgoing),
+                Conn::Client(conn) => drain_alert(conn, &mut self.incoming, &mut self.outgoing),
             }
             self.error = Some(error.clone());
         }
@@ -419,18 +419,30 @@ fn write_pending<Data>(
 }
 
 /// After an error, rustls may hold a fatal alert for the peer: encode it.
-fn drain_alert<C: Unbuffered>(conn: &mut C, outgoing: &mut Vec<u8>) {
-    let mut empty = [0u8; 0];
+///
+/// `incoming` must be the unprocessed input, not an empty buffer: when the
+/// rejected message shared a record with later ones (a TLS 1.3 client's
+/// Certificate, CertificateVerify and Finished in one record, as rustls
+/// clients send them), rustls still holds their offsets into that input, and
+/// handing it a different buffer made it panic (`Delocator::slice_from_range`)
+/// — a remote crash of the appliance found by fuzzing (see
+/// fuzz/regressions/). Given the same input, rustls just repeats the error.
+fn drain_alert<C: Unbuffered>(conn: &mut C, incoming: &mut Vec<u8>, outgoing: &mut Vec<u8>) {
     for _ in 0..4 {
-        let UnbufferedStatus { state, .. } = conn.process(&mut empty);
-        match state {
+        let UnbufferedStatus { discard, state } = conn.process(incoming);
+        let stop = match state {
             Ok(ConnectionState::EncodeTlsData(mut state)) => {
-                if encode_into(outgoing, |buf| state.encode(buf).or_else(encode_error)).is_err() {
-                    return;
-                }
+                encode_into(outgoing, |buf| state.encode(buf).or_else(encode_error)).is_err()
             }
-            Ok(ConnectionState::TransmitTlsData(state)) => state.done(),
-            _ => return,
+            Ok(ConnectionState::TransmitTlsData(state)) => {
+                state.done();
+                false
+            }
+            _ => true,
+        };
+        incoming.drain(..discard.min(incoming.len()));
+        if stop {
+            return;
         }
     }
 }
