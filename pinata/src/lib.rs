@@ -32,6 +32,10 @@ extern crate alloc;
 extern crate std;
 
 pub mod app;
+// The deterministic fuzzing mode (fuzz targets, oracle, test-only crypto):
+// a non-default feature, never in the appliance or in release builds.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 #[cfg(feature = "std")]
 pub mod hosted;
 pub mod http;

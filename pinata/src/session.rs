@@ -286,6 +286,26 @@ impl Session {
         }
     }
 
+    /// Fuzzing-oracle hook: the peer's certificate chain as rustls holds it
+    /// (see `fuzzing::oracle` for why the oracle needs it). Read-only.
+    #[cfg(feature = "fuzzing")]
+    pub fn peer_certificates(&self) -> Option<&[rustls::pki_types::CertificateDer<'static>]> {
+        match &self.kind {
+            Kind::Http { .. } => None,
+            Kind::Https { tls, .. } | Kind::Bounty { tls } => tls.peer_certificates(),
+        }
+    }
+
+    /// Fuzzing-oracle hook: whether rustls reports the handshake complete,
+    /// read from the TLS driver rather than from this session's own record.
+    #[cfg(feature = "fuzzing")]
+    pub fn handshake_complete(&self) -> bool {
+        match &self.kind {
+            Kind::Http { .. } => false,
+            Kind::Https { tls, .. } | Kind::Bounty { tls } => tls.is_handshake_complete(),
+        }
+    }
+
     /// Marks the first `n` bytes of [`Self::outgoing`] as transmitted.
     pub fn consume_outgoing(&mut self, n: usize) {
         match &mut self.kind {

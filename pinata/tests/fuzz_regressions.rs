@@ -1,0 +1,157 @@
+//! Fuzzing, replayed by the normal test suite.
+//!
+//! - Every input kept under `fuzz/regressions/<target>/` (each crash ever
+//!   found, and a few hand-made attacks) goes through the same target body
+//!   the fuzzer runs (`pinata::fuzzing::targets`), so a fixed bug stays fixed.
+//! - The fuzzing mode itself is checked: its recorded handshakes and seeds
+//!   run clean, and the oracle can fail — with the test-only planted bug
+//!   (`--features fuzzing-planted-bug`) it must catch a certificate from a
+//!   look-alike CA; without it, that input must be harmless.
+//!
+//! The `fuzzing` feature is on for this crate's tests through its self
+//! dev-dependency, so plain `cargo test` runs all of this.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use pinata::fuzzing::{self, targets};
+
+fn regressions() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions")
+}
+
+/// `stack_ingress` needs the network stack, which this crate does not
+/// depend on; its inputs are replayed by the stack's own tests.
+const ELSEWHERE: &[&str] = &["stack_ingress"];
+
+// With the planted bug, the hand-made attacks among the saved inputs and
+// seeds are (rightly) crashes: only the planted-bug check below runs.
+#[test]
+#[cfg_attr(feature = "fuzzing-planted-bug", ignore)]
+fn saved_inputs_replay_cleanly() {
+    let mut replayed = 0;
+    for target in targets::TARGETS {
+        let dir = regressions().join(target);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries
+            .map(|e| e.expect("directory entry").path())
+            .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "md"))
+            .collect();
+        files.sort();
+        for file in files {
+            let data = std::fs::read(&file).expect("regression input");
+            let result = catch_unwind(|| targets::run(target, &data));
+            match result {
+                Ok(true) => replayed += 1,
+                Ok(false) => assert!(
+                    ELSEWHERE.contains(target),
+                    "unknown fuzz target directory {}",
+                    dir.display()
+                ),
+                Err(_) => panic!("{} fails again (see the panic above)", file.display()),
+            }
+        }
+    }
+    assert!(
+        replayed > 0,
+        "no regression inputs found under {}",
+        regressions().display()
+    );
+}
+
+#[test]
+#[cfg_attr(feature = "fuzzing-planted-bug", ignore)]
+fn recorded_handshakes_and_seeds_run_clean() {
+    let world = fuzzing::world();
+    assert!(world.transcripts.len() >= 12);
+    for (target, name, data) in targets::seeds() {
+        let result = catch_unwind(|| targets::run(target, &data));
+        assert!(
+            matches!(result, Ok(true)),
+            "seed {target}/{name} trips the target"
+        );
+    }
+}
+
+#[test]
+fn look_alike_ca_is_refused_or_the_planted_bug_is_caught() {
+    let input = targets::self_made_ca_input();
+    let result = catch_unwind(AssertUnwindSafe(|| targets::handshake_transcript(&input)));
+    let message = result.as_ref().err().map(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    });
+    if cfg!(feature = "fuzzing-planted-bug") {
+        let message = message.expect("the planted bug went unnoticed: the oracle cannot fail");
+        assert!(
+            message.starts_with("ORACLE: the secret went to an unauthenticated peer"),
+            "{message}"
+        );
+    } else {
+        assert!(message.is_none(), "{message:?}");
+    }
+}
+
+/// The first crash the fuzzer found, replayed with the production crypto
+/// provider: a TLS 1.3 client (rustls, which sends Certificate,
+/// CertificateVerify and Finished in one record) presenting a certificate
+/// from a look-alike CA made the TLS driver panic while draining the alert.
+#[test]
+fn rejected_certificate_coalesced_with_finished_is_refused_without_panic() {
+    use pinata::random::OS_RANDOM;
+    use pinata::time::{Instant, SystemClock, UnixTime};
+    use pinata::{Accepted, Config, Limits, Pinata, Service, pki, provider, tls::TlsStream};
+    use std::sync::Arc;
+
+    let options = pki::PkiOptions::new(UnixTime::now());
+    let ours = pki::bootstrap(&OS_RANDOM, &options).unwrap();
+    let look_alike = pki::bootstrap(&OS_RANDOM, &options).unwrap();
+    let provider = Arc::new(provider::provider(&OS_RANDOM));
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ours.ca_cert.clone()).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(
+            look_alike.client.cert_chain.clone(),
+            look_alike.client.key_der(),
+        )
+        .unwrap();
+    let config = Config {
+        prize: None,
+        limits: Limits::default(),
+        web_identity: None,
+    };
+    let now = Instant::from_millis(0);
+    let app = Arc::new(Pinata::new(ours, config, provider, Arc::new(SystemClock), now).unwrap());
+    let Accepted::Session(mut server) =
+        app.accept(Service::Server, "127.0.0.1:1".parse().unwrap(), now)
+    else {
+        panic!("the bounty server is a session");
+    };
+    let name = pki::BOUNTY_SERVER_NAME.try_into().unwrap();
+    let mut client = TlsStream::client(Arc::new(client), name).unwrap();
+    client.process().unwrap();
+    for _ in 0..4 {
+        let out = client.outgoing().to_vec();
+        client.consume_outgoing(out.len());
+        server.receive(&out, now);
+        let back = server.outgoing().to_vec();
+        server.consume_outgoing(back.len());
+        let _ = client.receive(&back);
+    }
+    let outcome = server.outcome(now).expect("the session ended").result;
+    assert!(
+        matches!(
+            outcome,
+            pinata::session::OutcomeKind::Failed(pinata::FailureReason::BadSignature, _)
+        ),
+        "{outcome:?}"
+    );
+}
