@@ -1,0 +1,302 @@
+//! The boot sequence, from the first Rust instruction to the hand-over to
+//! the main loop. Each step logs one line, so the console shows the
+//! timeline: PVH entry → heap → clocks → devices → entropy → NIC up.
+
+use alloc::string::String;
+use core::ffi::CStr;
+
+use pvh::start_info::reader::StartInfoReader;
+use virtio_drivers::transport::pci::bus::DeviceFunction;
+
+use crate::arch::x86_64::{apic, boot, idt, paging, tsc};
+use crate::cmdline::BootConfig;
+use crate::drivers::{acpi, pci, virtio_net::VirtioNet, virtio_rng};
+use crate::memmap::{self, Range, Ranges};
+use crate::{console, entropy, heap, platform, println};
+
+const MIB: u64 = 1 << 20;
+
+/// Called by the entry assembly on the boot stack, in long mode, with the
+/// PVH start-info physical address. Interrupts are disabled.
+pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
+    console::init();
+    paging::init();
+    let lapic = apic::init();
+    idt::init(lapic);
+    let calibration = tsc::calibrate();
+    if let Some(hz) = calibration.apic_timer_hz {
+        apic::set_timer_hz(hz);
+    }
+    println!(
+        "pinata-unikernel {}: PVH entry was at 0.000000 (timestamps: seconds since entry)",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!(
+        "clock: TSC {}.{:03} MHz from {} (PIT measured {} kHz); {}",
+        calibration.tsc_hz / 1_000_000,
+        calibration.tsc_hz / 1000 % 1000,
+        calibration.source,
+        calibration.pit_measured_hz.map_or(0, |hz| hz / 1000),
+        if calibration.invariant {
+            "invariant TSC"
+        } else {
+            "TSC not advertised invariant (usual under KVM's default CPU models; a constant rate is assumed)"
+        }
+    );
+    match calibration.apic_timer_hz {
+        Some(hz) => println!(
+            "clock: LAPIC timer {} kHz (idle wake-ups at most every {} ms)",
+            hz / 1000,
+            platform::MAX_SLEEP_MS
+        ),
+        None => println!("clock: LAPIC timer not calibrated (no PIT): idle waits spin"),
+    }
+
+    // SAFETY: the loader passes a valid start info in %ebx, and the first
+    // 4 GiB, where loaders put it, are identity-mapped.
+    let Some(start_info) = (unsafe { StartInfoReader::from_paddr_identity(start_info_paddr) })
+    else {
+        println!(
+            "FATAL: no PVH start info at {start_info_paddr:#x} (bad magic): not booted through PVH?"
+        );
+        platform::poweroff();
+    };
+
+    // --- memory
+    let (image_start, image_end) = boot::image_range();
+    let mut reserved = Ranges::default();
+    reserved.push(Range {
+        start: image_start,
+        end: image_end,
+    });
+    reserved.push(Range::sized(u64::from(start_info_paddr), 4096));
+    let raw = start_info.raw();
+    if raw.modlist_paddr != 0 {
+        reserved.push(Range::sized(
+            raw.modlist_paddr,
+            u64::from(raw.nr_modules) * 32,
+        ));
+    }
+    if raw.version >= 1 && raw.memmap_paddr != 0 {
+        reserved.push(Range::sized(
+            raw.memmap_paddr,
+            u64::from(raw.memmap_entries) * 24,
+        ));
+    }
+    let cmdline: Option<&CStr> = start_info.cmdline();
+    if let Some(c) = cmdline {
+        reserved.push(Range::sized(
+            raw.cmdline_paddr,
+            c.to_bytes_with_nul().len() as u64,
+        ));
+    }
+    for module in start_info.modlist() {
+        reserved.push(Range::sized(module.raw().paddr, module.raw().size));
+        if module.raw().cmdline_paddr != 0 {
+            reserved.push(Range::sized(module.raw().cmdline_paddr, 4096));
+        }
+    }
+    let mut ram = Ranges::default();
+    for entry in start_info.memmap() {
+        if entry.ty == 1 {
+            ram.push(Range::sized(entry.addr, entry.size));
+        } else {
+            reserved.push(Range::sized(entry.addr, entry.size));
+        }
+    }
+    if ram.as_slice().is_empty() {
+        println!(
+            "FATAL: the PVH start info has no memory map (start_info version {})",
+            raw.version
+        );
+        platform::poweroff();
+    }
+    // Below 1 MiB: firmware data (and on QEMU the start info and command
+    // line); above 4 GiB: not identity-mapped. Neither is needed.
+    let free = memmap::free_ranges(ram.as_slice(), reserved.as_slice(), MIB, 4 << 30);
+    let ram_total: u64 = ram.as_slice().iter().map(Range::len).sum();
+    let heap_bytes = heap::init(&free);
+    println!(
+        "heap: {} MiB in {} range(s) of {} MiB RAM (image {:#x}-{:#x}, {} KiB)",
+        heap_bytes / MIB,
+        free.as_slice().len(),
+        ram_total / MIB,
+        image_start,
+        image_end,
+        (image_end - image_start) / 1024
+    );
+    if heap_bytes < 8 * MIB {
+        println!("FATAL: less than 8 MiB of heap: give the VM more memory (-m)");
+        platform::poweroff();
+    }
+
+    // --- configuration: command line, then the secret module
+    let cmdline_text = cmdline
+        .map(|c| String::from_utf8_lossy(c.to_bytes()).into_owned())
+        .unwrap_or_default();
+    let (mut config, notes) = BootConfig::parse(&cmdline_text);
+    wipe_secret_in_cmdline(raw.cmdline_paddr, cmdline);
+    drop(zeroize::Zeroizing::new(cmdline_text));
+    for note in notes {
+        println!("config: {note}");
+    }
+    if let Some(module) = start_info.modlist().next() {
+        let bytes = module.as_slice();
+        if let Some(note) = config.apply_module(bytes) {
+            println!("config: {note}");
+        }
+        wipe(module.raw().paddr, bytes.len());
+        println!(
+            "config: boot module of {} bytes read and wiped",
+            bytes.len()
+        );
+    }
+    let config = platform::set_boot_config(config);
+    println!(
+        "config: secret {}, network {}, address {}, gateway {}, panic={:?}",
+        match config.secret_source {
+            Some(crate::cmdline::SecretSource::Module) => "from the boot module",
+            Some(crate::cmdline::SecretSource::CommandLine) => "from the command line",
+            None => "none (no prize loaded)",
+        },
+        config.network.map(|n| n.name()).unwrap_or("from the WIF"),
+        Shown(config.ip.map(|c| alloc::format!("{c}")), "DHCP"),
+        Shown(config.gateway.map(|g| alloc::format!("{g}")), "-"),
+        config.panic
+    );
+
+    // --- power-off method and wall clock
+    match acpi::init(raw.rsdp_paddr) {
+        Some(s5) => println!("acpi: power off via {s5:?}"),
+        None => println!("acpi: no S5 sleep method found; power off falls back to QEMU ports"),
+    }
+    match platform::wall_clock().sync() {
+        Some(seconds) => println!(
+            "clock: RTC says {} s since the epoch (UTC assumed)",
+            seconds
+        ),
+        None => {
+            println!("clock: WARNING: no valid RTC date: certificates cannot be dated or checked")
+        }
+    }
+
+    // --- devices
+    let mut root = pci::root();
+    let mut net: Option<DeviceFunction> = None;
+    let mut rng: Option<DeviceFunction> = None;
+    if pci::present() {
+        for found in pci::enumerate(&root) {
+            let i = &found.info;
+            let kind = match (i.vendor_id, i.device_id) {
+                (0x1AF4, 0x1000 | 0x1041) => {
+                    net.get_or_insert(found.location);
+                    " virtio-net"
+                }
+                (0x1AF4, 0x1005 | 0x1044) => {
+                    rng.get_or_insert(found.location);
+                    " virtio-rng"
+                }
+                _ => "",
+            };
+            println!(
+                "pci: {} {:04x}:{:04x} class {:02x}.{:02x}{}",
+                found.location, i.vendor_id, i.device_id, i.class, i.subclass, kind
+            );
+        }
+    } else {
+        println!("pci: no PCI host bridge (microvm without PCI?)");
+    }
+
+    // --- entropy (fail closed)
+    let mut read_virtio = |buf: &mut [u8]| -> usize {
+        let Some(location) = rng else { return 0 };
+        match virtio_rng::read(&mut root, location, buf) {
+            Ok(n) => n,
+            Err(e) => {
+                println!("entropy: virtio-rng at {location}: {e}");
+                0
+            }
+        }
+    };
+    let virtio_source: Option<entropy::DeviceRead<'_>> = if rng.is_some() {
+        Some(&mut read_virtio)
+    } else {
+        None
+    };
+    match entropy::init(virtio_source) {
+        Some(report) => println!("entropy: DRBG seeded from {report}"),
+        None => {
+            println!(
+                "FATAL: no entropy source (no RDRAND/RDSEED, no virtio-rng): refusing to generate keys"
+            );
+            println!("hint: add `-device virtio-rng-pci` to the QEMU command line");
+            platform::poweroff();
+        }
+    }
+
+    // --- network
+    match net {
+        Some(location) => match VirtioNet::new(&mut root, location) {
+            Ok(nic) => {
+                use stack::Nic;
+                let m = nic.mac_address();
+                println!(
+                    "net: virtio-net at {location} up, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                    m[0], m[1], m[2], m[3], m[4], m[5]
+                );
+                platform::set_nic(nic);
+            }
+            Err(e) => println!("net: virtio-net at {location}: {e}"),
+        },
+        None => println!("net: no virtio-net device (add `-device virtio-net-pci,netdev=...`)"),
+    }
+    println!(
+        "boot: platform ready after {} ms",
+        platform::now().as_millis()
+    );
+    crate::run()
+}
+
+/// Overwrites the value of every `secret=` word in the loader's copy of
+/// the command line, so the secret survives only in the zeroizing
+/// configuration.
+fn wipe_secret_in_cmdline(paddr: u64, cmdline: Option<&CStr>) {
+    let Some(cmdline) = cmdline else { return };
+    let bytes = cmdline.to_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let word_start = i;
+        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let word = &bytes[word_start..i];
+        if let Some(value) = word.strip_prefix(b"secret=") {
+            let start = paddr + (word_start + 7) as u64;
+            for offset in 0..value.len() as u64 {
+                // SAFETY: inside the command line's bytes (before its NUL),
+                // identity-mapped RAM that nothing else uses any more (the
+                // borrowed `CStr` is not read after this point).
+                unsafe { ((start + offset) as *mut u8).write_volatile(b'x') };
+            }
+        }
+        i += 1;
+    }
+}
+
+/// Zeroes `len` bytes of loader-owned memory at `paddr` (the secret module).
+fn wipe(paddr: u64, len: usize) {
+    for offset in 0..len as u64 {
+        // SAFETY: the module's own bytes, identity-mapped RAM excluded from
+        // the heap; its contents have been copied into the configuration.
+        unsafe { ((paddr + offset) as *mut u8).write_volatile(0) };
+    }
+}
+
+/// An optional value or a placeholder, for log lines.
+struct Shown(Option<String>, &'static str);
+
+impl core::fmt::Display for Shown {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.0.as_deref().unwrap_or(self.1))
+    }
+}

@@ -1,0 +1,205 @@
+//! The platform API: what the event loop (and anything else above the
+//! drivers) uses. All of it is ready once [`crate::boot::kernel_entry`]
+//! hands over.
+//!
+//! | call | gives |
+//! |---|---|
+//! | [`now`] | monotonic milliseconds since the PVH entry (TSC) |
+//! | [`wall_clock`] | `&'static RtcClock`, a rustls `TimeProvider` (CMOS RTC at boot + monotonic) |
+//! | [`random`] | the seeded ChaCha20 DRBG as `&'static dyn SecureRandom` |
+//! | [`wait_until`] | halt until an interrupt or the deadline, at most [`MAX_SLEEP_MS`] |
+//! | [`boot_config`] | the parsed command line and boot-module secret |
+//! | [`nic`] | the virtio-net device (taken once) as a `stack::Nic` |
+//! | [`poweroff`] / [`fatal_stop`] | off / off-or-reboot per `panic=` |
+//! | [`println!`](crate::println) | a console line with the time since entry |
+
+use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
+use core::time::Duration;
+
+use pinata::random::SecureRandom;
+use pinata::time::{Instant, TimeProvider, UnixTime};
+use spin::{Mutex, Once};
+
+use crate::arch::x86_64::{apic, power, tsc};
+use crate::cmdline::{BootConfig, PanicAction};
+use crate::drivers::rtc;
+pub use crate::drivers::virtio_net::VirtioNet;
+use crate::entropy;
+
+/// The longest [`wait_until`] sleeps: the NIC's interrupts are not used,
+/// so this bounds how late a received frame is noticed.
+pub const MAX_SLEEP_MS: u64 = 5;
+
+/// Monotonic time: milliseconds since the PVH entry.
+pub fn now() -> Instant {
+    Instant::from_millis(tsc::micros_since_entry() / 1000)
+}
+
+/// Monotonic time in microseconds since the PVH entry (for measurements).
+pub fn now_micros() -> u64 {
+    tsc::micros_since_entry()
+}
+
+/// Wall-clock time: the CMOS RTC read at boot, advanced by the monotonic
+/// clock, and read again once an hour so TSC calibration error cannot drift
+/// the certificate clock for long. `None` if the machine has no usable RTC
+/// (then certificate validity cannot be checked: rustls fails the
+/// handshake, which fails closed).
+#[derive(Debug, Default)]
+pub struct RtcClock {
+    /// RTC seconds at `synced_at_micros`; 0 = not read / no RTC.
+    unix_at_sync: AtomicU64,
+    synced_at_micros: AtomicU64,
+}
+
+const RESYNC_MICROS: u64 = 3600 * 1_000_000;
+
+impl RtcClock {
+    const fn new() -> RtcClock {
+        RtcClock {
+            unix_at_sync: AtomicU64::new(0),
+            synced_at_micros: AtomicU64::new(0),
+        }
+    }
+
+    /// Reads the RTC now; returns its seconds since the epoch.
+    pub fn sync(&self) -> Option<u64> {
+        let seconds = rtc::read_unix_seconds()?;
+        self.synced_at_micros.store(now_micros(), Ordering::Relaxed);
+        self.unix_at_sync.store(seconds, Ordering::Relaxed);
+        Some(seconds)
+    }
+
+    /// Seconds since the epoch, if known.
+    pub fn unix_seconds(&self) -> Option<u64> {
+        let at = self.synced_at_micros.load(Ordering::Relaxed);
+        if now_micros().saturating_sub(at) > RESYNC_MICROS {
+            // A failed re-read keeps the old base.
+            let _ = self.sync();
+        }
+        let base = self.unix_at_sync.load(Ordering::Relaxed);
+        let at = self.synced_at_micros.load(Ordering::Relaxed);
+        (base != 0).then(|| base + now_micros().saturating_sub(at) / 1_000_000)
+    }
+}
+
+impl TimeProvider for RtcClock {
+    fn current_time(&self) -> Option<UnixTime> {
+        self.unix_seconds()
+            .map(|s| UnixTime::since_unix_epoch(Duration::from_secs(s)))
+    }
+}
+
+static RTC_CLOCK: RtcClock = RtcClock::new();
+
+/// The wall clock (for rustls and the PKI bootstrap's validity dates).
+pub fn wall_clock() -> &'static RtcClock {
+    &RTC_CLOCK
+}
+
+/// The DRBG. Only meaningful after boot seeded it (boot powers off when it
+/// cannot); an unseeded generator fails every request.
+pub fn random() -> &'static dyn SecureRandom {
+    &entropy::RANDOM
+}
+
+/// Halts until an interrupt or `deadline`, whichever is first, but at most
+/// [`MAX_SLEEP_MS`]; returns at once if the deadline has passed. Poll the NIC
+/// after each return.
+pub fn wait_until(deadline: Option<Instant>) {
+    let now_us = now_micros();
+    let limit_us = now_us + MAX_SLEEP_MS * 1000;
+    let until_us = deadline
+        .map(|d| d.as_millis().saturating_mul(1000))
+        .unwrap_or(limit_us)
+        .min(limit_us);
+    if until_us <= now_us {
+        return;
+    }
+    if !apic::sleep_at_most(until_us - now_us) {
+        // No calibrated timer: spin (politely) instead.
+        while now_micros() < until_us {
+            core::hint::spin_loop();
+        }
+    }
+}
+
+static BOOT_CONFIG: Once<BootConfig> = Once::new();
+
+/// Records the boot configuration (boot code, once).
+pub(crate) fn set_boot_config(config: BootConfig) -> &'static BootConfig {
+    BOOT_CONFIG.call_once(|| config)
+}
+
+/// The command line and boot-module secret, parsed.
+pub fn boot_config() -> &'static BootConfig {
+    static DEFAULT: Once<BootConfig> = Once::new();
+    BOOT_CONFIG
+        .get()
+        .unwrap_or_else(|| DEFAULT.call_once(BootConfig::default))
+}
+
+static NIC: Mutex<Option<VirtioNet>> = Mutex::new(None);
+
+/// Stores the NIC found at boot.
+pub(crate) fn set_nic(nic: VirtioNet) {
+    *NIC.lock() = Some(nic);
+}
+
+/// The virtio-net device found at boot (a [`stack::Nic`]), handed over
+/// once: the caller owns it from then on; `None` if there is none or it was
+/// taken already.
+pub fn nic() -> Option<VirtioNet> {
+    NIC.lock().take()
+}
+
+impl fmt::Debug for VirtioNet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use stack::Nic;
+        let m = self.mac_address();
+        write!(
+            f,
+            "virtio-net {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+    }
+}
+
+/// Powers the machine off.
+pub fn poweroff() -> ! {
+    crate::println!("power off");
+    power::poweroff()
+}
+
+/// After a fatal error: power off, or reboot if `panic=reboot`.
+pub fn fatal_stop() -> ! {
+    match BOOT_CONFIG.get().map(|c| c.panic) {
+        Some(PanicAction::Reboot) => {
+            crate::println!("rebooting (panic=reboot)");
+            power::reboot()
+        }
+        _ => poweroff(),
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    static PANICKING: AtomicU64 = AtomicU64::new(0);
+    crate::console::emergency();
+    if PANICKING.fetch_add(1, Ordering::Relaxed) > 0 {
+        // A panic while reporting a panic: stop without formatting more.
+        power::poweroff();
+    }
+    match info.location() {
+        Some(l) => crate::println!(
+            "PANIC at {}:{}:{}: {}",
+            l.file(),
+            l.line(),
+            l.column(),
+            info.message()
+        ),
+        None => crate::println!("PANIC: {}", info.message()),
+    }
+    fatal_stop()
+}
