@@ -420,28 +420,26 @@ fn write_pending<Data>(
 
 /// After an error, rustls may hold a fatal alert for the peer: encode it.
 ///
-/// `incoming` must be the unprocessed input, not an empty buffer: when the
-/// rejected message shared a record with later ones (a TLS 1.3 client's
-/// Certificate, CertificateVerify and Finished in one record, as rustls
-/// clients send them), rustls still holds their offsets into that input, and
-/// handing it a different buffer made it panic (`Delocator::slice_from_range`)
-/// — a remote crash of the appliance found by fuzzing (see
-/// fuzz/regressions/). Given the same input, rustls just repeats the error.
-fn drain_alert<C: Unbuffered>(conn: &mut C, incoming: &mut Vec<u8>, outgoing: &mut Vec<u8>) {
+/// Only what rustls has already queued is taken (`wants_write`): asking it
+/// for more would make it deframe input again after the error. With an empty
+/// buffer that panicked when the rejected message had shared a record with
+/// later ones (a TLS 1.3 client's Certificate, CertificateVerify and Finished
+/// in one record, as rustls clients send them: rustls still held their
+/// offsets into the real input, `Delocator::slice_from_range`); with the real
+/// input it re-reads a bad record and queues a second fatal alert (a
+/// `debug_assert` in rustls). Both found by fuzzing (fuzz/regressions/).
+/// While chunks are queued, rustls hands them out before it looks at the
+/// input, so the buffer passed is never read.
+fn drain_alert<C: Unbuffered>(conn: &mut C, incoming: &mut [u8], outgoing: &mut Vec<u8>) {
     for _ in 0..4 {
-        let UnbufferedStatus { discard, state } = conn.process(incoming);
-        let stop = match state {
-            Ok(ConnectionState::EncodeTlsData(mut state)) => {
-                encode_into(outgoing, |buf| state.encode(buf).or_else(encode_error)).is_err()
-            }
-            Ok(ConnectionState::TransmitTlsData(state)) => {
-                state.done();
-                false
-            }
-            _ => true,
+        if !conn.common().wants_write() {
+            return;
+        }
+        let UnbufferedStatus { state, .. } = conn.process(incoming);
+        let Ok(ConnectionState::EncodeTlsData(mut state)) = state else {
+            return;
         };
-        incoming.drain(..discard.min(incoming.len()));
-        if stop {
+        if encode_into(outgoing, |buf| state.encode(buf).or_else(encode_error)).is_err() {
             return;
         }
     }
