@@ -32,7 +32,7 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
         env!("CARGO_PKG_VERSION")
     );
     println!(
-        "clock: TSC {}.{:03} MHz from {} (PIT measured {} kHz); {}",
+        "clock: TSC {}.{:03} MHz from {} (measured: {} kHz); {}",
         calibration.tsc_hz / 1_000_000,
         calibration.tsc_hz / 1000 % 1000,
         calibration.source,

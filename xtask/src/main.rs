@@ -7,6 +7,8 @@
 //! More subcommands (image, run, size report, fuzz, bench) arrive with the
 //! issues that need them.
 
+mod image;
+
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
@@ -15,6 +17,7 @@ usage: cargo xtask <command>
 
 commands:
   test    fmt check, clippy -D warnings, bare-metal build, cargo test --workspace
+  image   build the unikernel (release, x86_64-unknown-none); prints the ELF's path
   help    this text";
 
 /// The repository root (xtask lives one level below it).
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some("test") => test(),
+        Some("image") => image::image(&root()),
         Some(other) => {
             eprintln!("xtask: unknown command `{other}`\n\n{USAGE}");
             return ExitCode::from(2);

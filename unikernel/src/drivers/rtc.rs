@@ -28,6 +28,31 @@ fn snapshot() -> RtcRegisters {
     }
 }
 
+/// Runs `start` at one tick of the RTC's seconds and `end` at the next:
+/// a one-second window for calibrating the TSC where there is no PIT.
+/// Returns false if the seconds never change (no RTC).
+pub fn measure_second(mut start: impl FnMut(), mut end: impl FnMut()) -> bool {
+    let edge = || {
+        let first = register(0x00);
+        // Bounded: about two seconds of port reads even on fast machines.
+        for _ in 0..50_000_000u32 {
+            if !update_in_progress() && register(0x00) != first {
+                return true;
+            }
+        }
+        false
+    };
+    if !edge() {
+        return false;
+    }
+    start();
+    if !edge() {
+        return false;
+    }
+    end();
+    true
+}
+
 /// Reads the RTC: seconds since the Unix epoch, `None` if there is no RTC
 /// or it holds no valid date.
 ///

@@ -2,8 +2,9 @@
 //!
 //! Frequency, best source first: the hypervisor's timing leaf (0x40000010:
 //! KVM with `vmware-cpuid-freq`, VMware, cloud-hypervisor), CPUID 0x15/0x16
-//! (recent Intel), else a 20 ms measurement against PIT channel 2. The same
-//! PIT window calibrates the LAPIC timer. Whether the TSC is invariant
+//! (recent Intel), else a 20 ms measurement against PIT channel 2 or, on
+//! machines without one (QEMU microvm), one second of the CMOS RTC. The same
+//! window calibrates the LAPIC timer. Whether the TSC is invariant
 //! (CPUID 0x80000007 EDX bit 8) is logged: KVM's default CPU models do not
 //! advertise it although KVM keeps the guest TSC at a constant rate.
 
@@ -20,7 +21,7 @@ pub struct Calibration {
     pub tsc_hz: u64,
     /// Where `tsc_hz` came from.
     pub source: &'static str,
-    /// The frequency the PIT measured, if it was measured.
+    /// The frequency measured against the PIT (or the RTC), if measured.
     pub pit_measured_hz: Option<u64>,
     /// LAPIC timer ticks per second (after its divider), if measured.
     pub apic_timer_hz: Option<u64>,
@@ -62,7 +63,9 @@ pub fn calibrate() -> Calibration {
     const WINDOW_MS: u64 = 20;
     let (mut tsc0, mut tsc1, mut apic0, mut apic1) = (0u64, 0u64, 0u32, 0u32);
     apic::start_free_running();
-    let measured = pit::measure(
+    let mut window_ms = WINDOW_MS;
+    let mut window = "PIT channel 2, 20 ms";
+    let mut measured = pit::measure(
         WINDOW_MS,
         || {
             tsc0 = rdtsc();
@@ -73,15 +76,30 @@ pub fn calibrate() -> Calibration {
             apic1 = apic::current_count();
         },
     );
+    if !measured {
+        apic::start_free_running();
+        window_ms = 1000;
+        window = "CMOS RTC, 1 s";
+        measured = crate::drivers::rtc::measure_second(
+            || {
+                tsc0 = rdtsc();
+                apic0 = apic::current_count();
+            },
+            || {
+                tsc1 = rdtsc();
+                apic1 = apic::current_count();
+            },
+        );
+    }
     apic::stop();
-    let pit_hz = (measured && tsc1 > tsc0).then(|| (tsc1 - tsc0) * 1000 / WINDOW_MS);
+    let pit_hz = (measured && tsc1 > tsc0).then(|| (tsc1 - tsc0) * 1000 / window_ms);
 
     let (tsc_hz, source) = if let Some((khz, _)) = hypervisor_tsc_khz() {
         (khz * 1000, "hypervisor CPUID leaf 0x40000010")
     } else if let Some(hz) = cpuid_15_hz() {
         (hz, "CPUID leaf 0x15/0x16")
     } else if let Some(hz) = pit_hz {
-        (hz, "PIT channel 2, 20 ms")
+        (hz, window)
     } else {
         // No way to measure: assume 1 GHz so the clock still moves; logged.
         (1_000_000_000, "none (assumed 1 GHz)")

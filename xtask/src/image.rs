@@ -1,0 +1,85 @@
+//! `cargo xtask image`: build the unikernel image.
+//!
+//! The release profile (opt-level "s", LTO, panic=abort) for the bare-metal
+//! target; the result is one static ELF with the PVH note, bootable with
+//! QEMU `-kernel`, Firecracker, cloud-hypervisor or Xen (type "pvh").
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The bare-metal target the image is built for.
+pub const TARGET: &str = "x86_64-unknown-none";
+/// The image's binary name.
+pub const BINARY: &str = "pinata-unikernel";
+
+/// Builds the release image and returns the ELF's path.
+///
+/// The path comes from cargo's own build messages, so `CARGO_TARGET_DIR`
+/// and `build.target-dir` are honoured.
+pub fn build_image(root: &Path) -> Result<PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let args = [
+        "build",
+        "--release",
+        "--package",
+        "unikernel",
+        "--bin",
+        BINARY,
+        "--target",
+        TARGET,
+        "--message-format=json-render-diagnostics",
+    ];
+    eprintln!("xtask: cargo {}", args[..args.len() - 1].join(" "));
+    let output = Command::new(&cargo)
+        .args(args)
+        .current_dir(root)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("building the image failed ({})", output.status));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .filter(|line| line.contains("\"reason\":\"compiler-artifact\""))
+        .filter_map(executable)
+        .find(|path| path.file_name().is_some_and(|name| name == BINARY))
+        .ok_or_else(|| "cargo built no pinata-unikernel executable".to_string())
+}
+
+/// The `"executable"` field of one JSON build message, if set.
+fn executable(line: &str) -> Option<PathBuf> {
+    const KEY: &str = "\"executable\":\"";
+    let start = line.find(KEY)? + KEY.len();
+    let end = start + line[start..].find('"')?;
+    Some(PathBuf::from(&line[start..end]))
+}
+
+/// `cargo xtask image`: build, then print the path (stdout) and size.
+pub fn image(root: &Path) -> Result<(), String> {
+    let path = build_image(root)?;
+    let size = std::fs::metadata(&path)
+        .map(|m| m.len())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("xtask: image is {} KiB", size / 1024);
+    println!("{}", path.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn executable_field() {
+        let line = r#"{"reason":"compiler-artifact","target":{"name":"pinata-unikernel"},"executable":"/t/x86_64-unknown-none/release/pinata-unikernel","fresh":true}"#;
+        assert_eq!(
+            executable(line),
+            Some(PathBuf::from(
+                "/t/x86_64-unknown-none/release/pinata-unikernel"
+            ))
+        );
+        assert_eq!(executable(r#"{"executable":null}"#), None);
+    }
+}
