@@ -250,6 +250,7 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
         },
         None => println!("net: no virtio-net device (add `-device virtio-net-pci,netdev=...`)"),
     }
+    paging::unmap_null_page();
     println!(
         "boot: platform ready after {} ms",
         platform::now().as_millis()

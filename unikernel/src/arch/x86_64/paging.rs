@@ -2,8 +2,9 @@
 //!
 //! The entry code maps 0–4 GiB with 2 MiB pages (write-back). This module
 //! then
-//! - splits the 2 MiB page holding the stack's guard page into 4 KiB pages
-//!   and unmaps the guard, so a stack overflow faults;
+//! - splits the 2 MiB pages holding the stack's guard page and page 0 into
+//!   4 KiB pages and unmaps those two, so a stack overflow or (after boot) a
+//!   null-pointer access faults instead of corrupting or reading memory;
 //! - maps device memory on demand ([`map_mmio`]): BARs below 4 GiB get their
 //!   2 MiB pages marked uncached, BARs above 4 GiB (QEMU's q35 puts 64-bit
 //!   BARs there when they do not fit low) get new uncached 2 MiB mappings,
@@ -39,9 +40,6 @@ static LOCK: Mutex<()> = Mutex::new(());
 #[repr(C, align(4096))]
 struct Table([u64; 512]);
 
-/// The 4 KiB page table that replaces the 2 MiB page holding the guard.
-static mut GUARD_TABLE: Table = Table([0; 512]);
-
 fn flush_tlb() {
     // SAFETY: rewriting CR3 with its own value only flushes the TLB.
     unsafe {
@@ -49,29 +47,54 @@ fn flush_tlb() {
     }
 }
 
-/// Unmaps the stack guard page. Called once at boot, before the heap.
-pub fn init() {
-    let _lock = LOCK.lock();
-    let guard = (&raw const boot_stack_guard) as u64;
-    let region = guard & !(PAGE_2M - 1);
-    let pd_index = (region / PAGE_2M) as usize;
-    // SAFETY: single core, interrupts off; the tables are the live boot page
-    // tables, edited in place: the new 4 KiB table maps the same 2 MiB
-    // identically (minus the guard page) before the PD entry points to it.
+/// 4 KiB page tables replacing the 2 MiB pages that hold the stack guard
+/// and page 0 (one table if both are in the first 2 MiB).
+static mut SPLIT_TABLES: [Table; 2] = [Table([0; 512]), Table([0; 512])];
+
+/// Unmaps the 4 KiB page at `hole`, splitting its 2 MiB page into a 4 KiB
+/// table (`SPLIT_TABLES[slot]`) unless that is done already.
+///
+/// # Safety
+/// Single core, interrupts off, LOCK held; nothing may use the page at
+/// `hole` any more.
+unsafe fn unmap_4k(hole: u64, slot: usize) {
+    let region = hole & !(PAGE_2M - 1);
+    // SAFETY: the live boot tables, edited in place under the caller's
+    // guarantees: the new table maps the same 2 MiB identically (minus the
+    // hole) before the PD entry points to it.
     unsafe {
-        let table = &mut *(&raw mut GUARD_TABLE);
-        for (i, entry) in table.0.iter_mut().enumerate() {
-            let address = region + (i as u64) * 4096;
-            *entry = if address == guard {
-                0
-            } else {
-                address | PRESENT | WRITABLE
-            };
-        }
         let pd = &mut *(&raw mut boot_pd);
-        pd[pd_index] = ((&raw const GUARD_TABLE) as u64) | PRESENT | WRITABLE;
+        let entry = &mut pd[(region / PAGE_2M) as usize];
+        let table: &mut [u64; 512] = if *entry & HUGE != 0 {
+            let table = &mut (*(&raw mut SPLIT_TABLES))[slot];
+            for (i, e) in table.0.iter_mut().enumerate() {
+                *e = (region + (i as u64) * 4096) | PRESENT | WRITABLE;
+            }
+            *entry = (table as *const Table as u64) | PRESENT | WRITABLE;
+            &mut table.0
+        } else {
+            &mut *((*entry & ADDRESS_MASK) as *mut [u64; 512])
+        };
+        table[((hole - region) / 4096) as usize] = 0;
     }
     flush_tlb();
+}
+
+/// Unmaps the stack guard page, so an overflow faults. Called once at
+/// boot, before the heap.
+pub fn init() {
+    let _lock = LOCK.lock();
+    // SAFETY: the guard page is never used; boot is single-threaded.
+    unsafe { unmap_4k((&raw const boot_stack_guard) as u64, 0) };
+}
+
+/// Unmaps page 0, so null-pointer accesses fault. Called at the end of
+/// boot: loaders put PVH data there (QEMU's start info tables sit at
+/// 0x500+), which is read until then.
+pub fn unmap_null_page() {
+    let _lock = LOCK.lock();
+    // SAFETY: everything read from page 0 (start info) has been copied.
+    unsafe { unmap_4k(0, 1) };
 }
 
 /// Makes `[phys, phys + size)` accessible, uncached, at the same virtual
