@@ -65,44 +65,53 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
     // --- memory
     let (image_start, image_end) = boot::image_range();
     let mut reserved = Ranges::default();
-    reserved.push(Range {
+    let mut complete = true;
+    complete &= reserved.push(Range {
         start: image_start,
         end: image_end,
     });
-    reserved.push(Range::sized(u64::from(start_info_paddr), 4096));
+    complete &= reserved.push(Range::sized(u64::from(start_info_paddr), 4096));
     let raw = start_info.raw();
     if raw.modlist_paddr != 0 {
-        reserved.push(Range::sized(
+        complete &= reserved.push(Range::sized(
             raw.modlist_paddr,
             u64::from(raw.nr_modules) * 32,
         ));
     }
     if raw.version >= 1 && raw.memmap_paddr != 0 {
-        reserved.push(Range::sized(
+        complete &= reserved.push(Range::sized(
             raw.memmap_paddr,
             u64::from(raw.memmap_entries) * 24,
         ));
     }
     let cmdline: Option<&CStr> = start_info.cmdline();
     if let Some(c) = cmdline {
-        reserved.push(Range::sized(
+        complete &= reserved.push(Range::sized(
             raw.cmdline_paddr,
             c.to_bytes_with_nul().len() as u64,
         ));
     }
     for module in start_info.modlist() {
-        reserved.push(Range::sized(module.raw().paddr, module.raw().size));
+        complete &= reserved.push(Range::sized(module.raw().paddr, module.raw().size));
         if module.raw().cmdline_paddr != 0 {
-            reserved.push(Range::sized(module.raw().cmdline_paddr, 4096));
+            complete &= reserved.push(Range::sized(module.raw().cmdline_paddr, 4096));
         }
     }
     let mut ram = Ranges::default();
     for entry in start_info.memmap() {
         if entry.ty == 1 {
-            ram.push(Range::sized(entry.addr, entry.size));
+            // Beyond the capacity: only a smaller heap.
+            let _ = ram.push(Range::sized(entry.addr, entry.size));
         } else {
-            reserved.push(Range::sized(entry.addr, entry.size));
+            complete &= reserved.push(Range::sized(entry.addr, entry.size));
         }
+    }
+    if !complete {
+        println!(
+            "FATAL: more than {} reserved memory ranges: cannot place the heap safely",
+            memmap::MAX_RANGES
+        );
+        platform::poweroff();
     }
     if ram.as_slice().is_empty() {
         println!(
@@ -202,6 +211,9 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
                 "pci: {} {:04x}:{:04x} class {:02x}.{:02x}{}",
                 found.location, i.vendor_id, i.device_id, i.class, i.subclass, kind
             );
+            if !kind.is_empty() {
+                pci::log_memory_bars(&mut root, found.location);
+            }
         }
     } else {
         println!("pci: no PCI host bridge (microvm without PCI?)");

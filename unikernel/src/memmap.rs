@@ -62,13 +62,18 @@ impl Ranges {
         &self.items[..self.len]
     }
 
-    /// Appends `range` (empty ranges, and ranges beyond the capacity, are
-    /// dropped).
-    pub fn push(&mut self, range: Range) {
-        if !range.is_empty() && self.len < MAX_RANGES {
-            self.items[self.len] = range;
-            self.len += 1;
+    /// Appends `range` (empty ranges are dropped). Returns false if the
+    /// list is full and `range` was dropped.
+    pub fn push(&mut self, range: Range) -> bool {
+        if range.is_empty() {
+            return true;
         }
+        if self.len == MAX_RANGES {
+            return false;
+        }
+        self.items[self.len] = range;
+        self.len += 1;
+        true
     }
 
     fn sort(&mut self) {
@@ -93,7 +98,9 @@ const fn align_down(x: u64) -> u64 {
 }
 
 /// Free memory: `ram` minus `reserved`, clipped to `[floor, ceiling)`, each
-/// range page-aligned inwards (reserved ranges outwards).
+/// range page-aligned inwards (reserved ranges outwards). If the result
+/// would exceed [`MAX_RANGES`], the excess free ranges are dropped (a
+/// smaller heap, never an overlap).
 pub fn free_ranges(ram: &[Range], reserved: &[Range], floor: u64, ceiling: u64) -> Ranges {
     let mut free = Ranges::default();
     for r in ram {
@@ -107,7 +114,9 @@ pub fn free_ranges(ram: &[Range], reserved: &[Range], floor: u64, ceiling: u64) 
     for &r in free.as_slice() {
         match merged.len.checked_sub(1).map(|i| &mut merged.items[i]) {
             Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-            _ => merged.push(r),
+            _ => {
+                let _ = merged.push(r);
+            }
         }
     }
     let mut current = merged;
@@ -183,6 +192,17 @@ mod tests {
         let ram = [r(MIB, 2 * MIB)];
         let free = free_ranges(&ram, &[r(0, 16 * MIB)], 0, u64::MAX);
         assert!(free.as_slice().is_empty());
+    }
+
+    #[test]
+    fn full_list_refuses() {
+        let mut list = Ranges::default();
+        for i in 0..MAX_RANGES as u64 {
+            assert!(list.push(r(i * 8192, i * 8192 + 4096)));
+        }
+        assert!(list.push(r(0, 0)), "empty ranges are always accepted (dropped)");
+        assert!(!list.push(r(1 << 40, (1 << 40) + 4096)));
+        assert_eq!(list.as_slice().len(), MAX_RANGES);
     }
 
     #[test]

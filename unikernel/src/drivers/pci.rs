@@ -99,6 +99,28 @@ pub fn enumerate(root: &PciRoot<PortIoCam>) -> Vec<Found> {
     found
 }
 
+/// Logs a device's memory BARs (where virtio's registers are; on q35
+/// QEMU may place 64-bit BARs above 4 GiB, which `virtio_hal` maps).
+pub fn log_memory_bars(root: &mut PciRoot<PortIoCam>, location: DeviceFunction) {
+    use virtio_drivers::transport::pci::bus::BarInfo;
+    let Ok(bars) = root.bars(location) else {
+        return;
+    };
+    for (index, bar) in bars.iter().enumerate() {
+        if let Some(BarInfo::Memory {
+            address,
+            size,
+            address_type,
+            ..
+        }) = bar
+        {
+            crate::println!(
+                "pci: {location} BAR{index} memory {address:#x} (+{size:#x}, {address_type:?})"
+            );
+        }
+    }
+}
+
 /// Lets the device decode its memory BARs and master DMA.
 pub fn enable(root: &mut PciRoot<PortIoCam>, location: DeviceFunction) {
     let (_, command) = root.get_status_command(location);
