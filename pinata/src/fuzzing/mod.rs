@@ -19,6 +19,8 @@
 //!   TLS 1.2 and 1.3) and mutating them at the record and handshake-message
 //!   level;
 //! - [`oracle`]: when a secret in the output is a bug;
+//! - [`network`]: the appliance's network stack with the services behind
+//!   it, for raw Ethernet frames;
 //! - [`targets`]: the bodies of the fuzz targets, shared by `fuzz/` and the
 //!   regression test (`tests/fuzz_regressions.rs`), so there is one copy.
 //!
@@ -29,6 +31,7 @@
 //! id — which a recorded server flight echoes — are the same as when the
 //! transcript was recorded.
 
+pub mod network;
 pub mod oracle;
 pub mod provider;
 pub mod targets;
@@ -83,6 +86,8 @@ pub struct World {
     pub ids: Identities,
     /// Recorded valid handshakes, both roles, TLS 1.2 and 1.3.
     pub transcripts: Vec<Transcript>,
+    /// The private keys of the piñata's own identities, for recording peers.
+    peer_keys: transcript::PeerKeys,
 }
 
 impl core::fmt::Debug for World {
@@ -148,5 +153,6 @@ fn build() -> World {
         pinata,
         ids,
         transcripts,
+        peer_keys,
     }
 }

@@ -9,7 +9,7 @@
 //! | `bounty_client` | the TLS server's bytes | the port-10002 / connect-back session (piñata as client) |
 //! | `handshake_transcript` | transcript index + mutation program ([`super::transcript`]) | either, flight by flight |
 //! | `http_request` | request bytes | the port-80 session, whole and segmented |
-//! | `stack_ingress` | Ethernet frames | the network stack with the services listening (in `fuzz/`, it needs the stack crate) |
+//! | `stack_ingress` | Ethernet frames ([`super::network`]) | the appliance's network stack with every service listening |
 //!
 //! Every bounty session is checked by [`super::oracle::check`] after each
 //! step; a violation, or any panic, is a crash.
@@ -20,6 +20,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 
+pub use super::network::stack_ingress;
 use super::oracle;
 use super::transcript::{self, MAX_OPS, Program, Role};
 use super::{NOW, World, world};
@@ -36,15 +37,14 @@ pub const TARGETS: &[&str] = &[
     "stack_ingress",
 ];
 
-/// Runs the target `name` on `data`. Returns `false` for a target this
-/// crate cannot run (`stack_ingress` lives with the stack, or an unknown
-/// name).
+/// Runs the target `name` on `data`. Returns `false` for an unknown name.
 pub fn run(name: &str, data: &[u8]) -> bool {
     match name {
         "bounty_server" => bounty_server(data),
         "bounty_client" => bounty_client(data),
         "handshake_transcript" => handshake_transcript(data),
         "http_request" => http_request(data),
+        "stack_ingress" => stack_ingress(data),
         _ => return false,
     }
     true
@@ -262,6 +262,9 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     ];
     for (i, r) in requests.iter().enumerate() {
         seeds.push(("http_request", alloc::format!("request{i}"), r.to_vec()));
+    }
+    for (name, data) in super::network::seeds() {
+        seeds.push(("stack_ingress", name, data));
     }
     seeds
 }

@@ -253,16 +253,23 @@ pub(crate) fn record_all(
     ids: &Identities,
     keys: &PeerKeys,
 ) -> Vec<Transcript> {
-    let mut roots = RootCertStore::empty();
-    roots.add(ids.ca.clone()).expect("CA certificate");
-    let roots = Arc::new(roots);
     SPECS
         .iter()
-        .map(|spec| record(pinata, spec, peer(spec, ids, keys, &roots)))
+        .map(|spec| record(pinata, spec, peer(spec, ids, keys)))
         .collect()
 }
 
-fn peer(spec: &Spec, ids: &Identities, keys: &PeerKeys, roots: &Arc<RootCertStore>) -> TlsStream {
+/// A fresh rustls peer configured like the recording peer of transcript
+/// `name` (for recordings over other transports, e.g. the network stack).
+pub(crate) fn peer_for(name: &str, ids: &Identities, keys: &PeerKeys) -> Option<TlsStream> {
+    let spec = SPECS.iter().find(|s| s.name == name)?;
+    Some(peer(spec, ids, keys))
+}
+
+fn peer(spec: &Spec, ids: &Identities, keys: &PeerKeys) -> TlsStream {
+    let mut roots = RootCertStore::empty();
+    roots.add(ids.ca.clone()).expect("CA certificate");
+    let roots = Arc::new(roots);
     let provider = Arc::new(provider_with(Stream::Peer, &[spec.suite], spec.groups));
     let versions: &[&'static SupportedProtocolVersion] = match spec.version {
         Version::Tls12 => &[&rustls::version::TLS12],
