@@ -7,6 +7,7 @@
 //! More subcommands (image, run, size report, fuzz, bench) arrive with the
 //! issues that need them.
 
+mod fuzz;
 mod image;
 
 use std::path::PathBuf;
@@ -16,7 +17,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test    fmt check, clippy -D warnings, bare-metal build, cargo test --workspace
+  test    fmt check, clippy -D warnings, bare-metal build, cargo test --workspace,
+          then the fuzz targets briefly (cargo xtask fuzz's CI run)
+  fuzz    build and run every fuzz target: [--seconds N] [--jobs J] [--target T] [--planted-bug]
   image   build the unikernel (release, x86_64-unknown-none); prints the ELF's path
   help    this text";
 
@@ -66,7 +69,8 @@ fn test() -> Result<(), String> {
             "x86_64-unknown-none",
         ])?;
     }
-    cargo(&["test", "--workspace", "--locked"])
+    cargo(&["test", "--workspace", "--locked"])?;
+    fuzz::ci()
 }
 
 fn main() -> ExitCode {
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some("test") => test(),
+        Some("fuzz") => fuzz::main(&args.collect::<Vec<_>>()),
         Some("image") => image::image(&root()),
         Some(other) => {
             eprintln!("xtask: unknown command `{other}`\n\n{USAGE}");

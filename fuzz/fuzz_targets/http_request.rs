@@ -1,0 +1,5 @@
+//! `http_request`: see `pinata::fuzzing::targets::http_request` (the body, shared with the
+//! regression test) and README "Fuzzing".
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pinata_fuzz::targets::http_request(data));

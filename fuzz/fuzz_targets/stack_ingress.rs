@@ -1,0 +1,5 @@
+//! `stack_ingress`: see `pinata::fuzzing::network` (the body, shared with
+//! the regression test) and README "Fuzzing".
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pinata_fuzz::targets::stack_ingress(data));

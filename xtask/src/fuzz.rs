@@ -1,0 +1,530 @@
+//! `cargo xtask fuzz`: builds every cargo-fuzz target (stable toolchain, no
+//! sanitizer), writes the seed corpora, runs each target for a fixed time
+//! and prints a table — target, exec/s, corpus size, coverage, new crashes.
+//! Exits non-zero if any target crashed, listing the crash inputs.
+//!
+//! ```text
+//! cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug]
+//! ```
+//!
+//! - `--seconds N` (default 60): libFuzzer `-max_total_time` per target.
+//! - `--jobs J` (default 1): targets fuzzed at once, one process each.
+//! - `--target NAME`: only these targets (repeatable).
+//! - `--planted-bug`: instead, build over the test-only planted bug
+//!   (`pinata/fuzzing-planted-bug`: certificate chain signatures always
+//!   verify) and check that the leak oracle catches it from the seeds within
+//!   N seconds (default 60); fails if it does not.
+//!
+//! [`ci`] is what `cargo xtask test` runs: the planted-bug check, then every
+//! target for [`CI_SECONDS`] seconds, two at a time.
+//!
+//! Limits on every run: `-rss_limit_mb=2048`, `-malloc_limit_mb=512` (only
+//! effective in sanitizer builds; the stable build relies on the fuzz crate's
+//! counting allocator, `fuzz/src/lib.rs`), `-timeout=10` per input. Corpora
+//! live in `fuzz/corpus/<target>` (kept between runs, not in git), crash
+//! inputs in `fuzz/artifacts/<target>/`, logs in `fuzz/target/xtask-logs/`.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::root;
+
+/// The fuzz targets, by their fixed names.
+const TARGETS: &[&str] = &[
+    "bounty_server",
+    "bounty_client",
+    "handshake_transcript",
+    "http_request",
+    "stack_ingress",
+];
+/// Seconds per target in CI.
+pub const CI_SECONDS: u64 = 20;
+/// cargo-fuzz release installed when missing (the one this was written for).
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+/// The host triple cargo-fuzz builds for.
+const TRIPLE: &str = "x86_64-unknown-linux-gnu";
+
+const USAGE: &str = "\
+usage: cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug]";
+
+struct Options {
+    seconds: u64,
+    jobs: usize,
+    targets: Vec<String>,
+    planted_bug: bool,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        seconds: 60,
+        jobs: 1,
+        targets: Vec::new(),
+        planted_bug: false,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--seconds" => {
+                options.seconds = value("--seconds")?
+                    .parse()
+                    .map_err(|e| format!("--seconds: {e}"))?;
+            }
+            "--jobs" => {
+                options.jobs = value("--jobs")?
+                    .parse::<usize>()
+                    .map_err(|e| format!("--jobs: {e}"))?
+                    .max(1);
+            }
+            "--target" => {
+                let target = value("--target")?;
+                if !TARGETS.contains(&target.as_str()) {
+                    return Err(format!("unknown target `{target}`: one of {TARGETS:?}"));
+                }
+                options.targets.push(target);
+            }
+            "--planted-bug" => options.planted_bug = true,
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    Ok(options)
+}
+
+/// `cargo xtask fuzz …`.
+pub fn main(args: &[String]) -> Result<(), String> {
+    let options = parse(args)?;
+    prepare()?;
+    if options.planted_bug {
+        return planted_bug(options.seconds);
+    }
+    let targets: Vec<&str> = if options.targets.is_empty() {
+        TARGETS.to_vec()
+    } else {
+        options.targets.iter().map(String::as_str).collect()
+    };
+    campaign(&targets, options.seconds, options.jobs)
+}
+
+/// What `cargo xtask test` runs: the planted-bug check (the oracle can
+/// fail), then every target for [`CI_SECONDS`], two at a time. Bounded: a
+/// few minutes of building and about 1.5 minutes of fuzzing on two cores.
+pub fn ci() -> Result<(), String> {
+    if std::env::var_os("XTASK_NO_FUZZ").is_some() {
+        println!("xtask: XTASK_NO_FUZZ is set: fuzzing skipped (CI never sets it)");
+        return Ok(());
+    }
+    prepare()?;
+    // The planted bug twice: replayed as a unit test (deterministic, a
+    // second), then found by the fuzzer from the seeds alone.
+    let mut unit = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    unit.current_dir(root()).args([
+        "test",
+        "--locked",
+        "-p",
+        "pinata",
+        "--features",
+        "fuzzing-planted-bug",
+        "--test",
+        "fuzz_regressions",
+    ]);
+    run(
+        unit,
+        "planted bug, replayed: cargo test -p pinata --features fuzzing-planted-bug --test fuzz_regressions",
+    )?;
+    planted_bug(60)?;
+    campaign(TARGETS, CI_SECONDS, 2)
+}
+
+fn fuzz_dir() -> PathBuf {
+    root().join("fuzz")
+}
+
+/// A command run from the repository root, without the caller's
+/// `CARGO_TARGET_DIR`: the fuzz workspace keeps its own target directory
+/// (`fuzz/target`), where cargo-fuzz looks for the binaries.
+fn command(program: &str) -> Command {
+    let mut command = Command::new(program);
+    command.current_dir(root()).env_remove("CARGO_TARGET_DIR");
+    command
+}
+
+fn cargo() -> Command {
+    command(&std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(mut command: Command, what: &str) -> Result<(), String> {
+    println!("xtask: {what}");
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
+
+/// Installs cargo-fuzz if missing, writes the seed corpora.
+fn prepare() -> Result<(), String> {
+    let have_cargo_fuzz = cargo()
+        .args(["fuzz", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have_cargo_fuzz {
+        let mut install = cargo();
+        install.args([
+            "install",
+            "--locked",
+            "cargo-fuzz",
+            "--version",
+            CARGO_FUZZ_VERSION,
+        ]);
+        run(install, "cargo install cargo-fuzz")?;
+    }
+    // Seeds are generated from handshakes recorded in the fuzzing mode
+    // (pinata/examples/fuzz_seeds.rs), not checked in. This build uses the
+    // main workspace and its target directory, like `cargo test`.
+    let mut seeds = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    seeds.current_dir(root()).args([
+        "run",
+        "--quiet",
+        "--locked",
+        "-p",
+        "pinata",
+        "--example",
+        "fuzz_seeds",
+        "--",
+    ]);
+    seeds.arg(fuzz_dir().join("corpus"));
+    run(
+        seeds,
+        "write the seed corpora (cargo run -p pinata --example fuzz_seeds)",
+    )
+}
+
+fn build(features: Option<&str>, targets: &[&str]) -> Result<(), String> {
+    let mut build = cargo();
+    build.args(["fuzz", "build", "--sanitizer", "none"]);
+    if let Some(features) = features {
+        build.args(["--features", features]);
+    }
+    let what = match (features, targets) {
+        (Some(f), [t]) => format!("cargo fuzz build --features {f} {t}"),
+        (_, [t]) => format!("cargo fuzz build {t}"),
+        _ => "cargo fuzz build (all targets)".to_string(),
+    };
+    if let [target] = targets {
+        build.arg(target);
+    }
+    run(build, &what)
+}
+
+fn binary(target: &str) -> PathBuf {
+    fuzz_dir()
+        .join("target")
+        .join(TRIPLE)
+        .join("release")
+        .join(target)
+}
+
+fn dictionary(target: &str) -> Option<&'static str> {
+    match target {
+        "http_request" => Some("http.dict"),
+        "stack_ingress" => None,
+        _ => Some("tls.dict"),
+    }
+}
+
+fn max_len(target: &str) -> u32 {
+    match target {
+        // A transcript index and a mutation program.
+        "handshake_transcript" => 1024,
+        // Above the 8 KiB request limit.
+        "http_request" => 10 * 1024,
+        // A few full-size frames.
+        "stack_ingress" => 8 * 1024,
+        // Whole client or server flights, certificate chains included.
+        _ => 16 * 1024,
+    }
+}
+
+/// One libFuzzer run's result.
+#[derive(Debug, Default)]
+struct Report {
+    target: String,
+    exec_per_sec: Option<u64>,
+    executions: Option<u64>,
+    corpus: usize,
+    coverage: Option<u64>,
+    features: Option<u64>,
+    crashes: Vec<PathBuf>,
+    /// The run failed without leaving an input (or did not run).
+    failure: Option<String>,
+    log: PathBuf,
+    seconds: f64,
+}
+
+fn files(dir: &Path) -> BTreeSet<PathBuf> {
+    fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+/// The number after `key` in `line` (`cov: 123`, `stat::x: 123`).
+fn number_after(line: &str, key: &str) -> Option<u64> {
+    let rest = &line[line.find(key)? + key.len()..];
+    let digits: String = rest
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// Runs `target` over `corpus` for `seconds`; crash inputs go to `artifacts`.
+fn fuzz_one(target: &str, corpus: &Path, artifacts: &Path, seconds: u64, extra: &[&str]) -> Report {
+    let log = fuzz_dir()
+        .join("target/xtask-logs")
+        .join(format!("{target}.log"));
+    let mut report = Report {
+        target: target.into(),
+        log: log.clone(),
+        ..Report::default()
+    };
+    let prepared = fs::create_dir_all(corpus)
+        .and_then(|()| fs::create_dir_all(artifacts))
+        .and_then(|()| fs::create_dir_all(log.parent().unwrap_or(Path::new("."))));
+    let log_file = match prepared.and_then(|()| fs::File::create(&log)) {
+        Ok(file) => file,
+        Err(e) => {
+            report.failure = Some(format!("cannot prepare directories: {e}"));
+            return report;
+        }
+    };
+    let before = files(artifacts);
+    let mut command = command(&binary(target).to_string_lossy());
+    command
+        .arg(corpus)
+        .arg(format!("-max_total_time={seconds}"))
+        .arg(format!("-max_len={}", max_len(target)))
+        .arg("-rss_limit_mb=2048")
+        .arg("-malloc_limit_mb=512")
+        .arg("-timeout=10")
+        .arg("-print_final_stats=1")
+        .arg(format!("-artifact_prefix={}/", artifacts.display()))
+        .args(extra);
+    if let Some(dict) = dictionary(target) {
+        command.arg(format!("-dict={}", fuzz_dir().join(dict).display()));
+    }
+    let stderr = match log_file.try_clone() {
+        Ok(f) => f,
+        Err(e) => {
+            report.failure = Some(format!("cannot open the log: {e}"));
+            return report;
+        }
+    };
+    let started = Instant::now();
+    let status = command
+        .stdin(Stdio::null())
+        .stdout(log_file)
+        .stderr(stderr)
+        .status();
+    report.seconds = started.elapsed().as_secs_f64();
+    let text = fs::read_to_string(&log).unwrap_or_default();
+    for line in text.lines() {
+        if line.starts_with('#') && line.contains(" cov: ") {
+            report.coverage = number_after(line, " cov: ").or(report.coverage);
+            report.features = number_after(line, " ft: ").or(report.features);
+        } else if line.starts_with("stat::average_exec_per_sec:") {
+            report.exec_per_sec = number_after(line, "stat::average_exec_per_sec:");
+        } else if line.starts_with("stat::number_of_executed_units:") {
+            report.executions = number_after(line, "stat::number_of_executed_units:");
+        }
+    }
+    report.corpus = files(corpus).len();
+    // libFuzzer's inputs worth keeping: crashes, OOMs, hangs, leaks.
+    report.crashes = files(artifacts)
+        .difference(&before)
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                ["crash-", "oom-", "timeout-", "leak-"]
+                    .iter()
+                    .any(|k| n.starts_with(k))
+            })
+        })
+        .cloned()
+        .collect();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) if report.crashes.is_empty() => {
+            report.failure = Some(format!(
+                "libFuzzer exited with {s} and left no input (see the log)"
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => report.failure = Some(format!("cannot run {}: {e}", binary(target).display())),
+    }
+    report
+}
+
+/// Builds and runs `targets`, `jobs` at a time, and prints the table.
+fn campaign(targets: &[&str], seconds: u64, jobs: usize) -> Result<(), String> {
+    build(None, &[])?;
+    println!(
+        "xtask: fuzzing {} target(s) for {seconds} s each, {jobs} at a time",
+        targets.len()
+    );
+    // Workers pop from the back: reversed, targets start in the given order.
+    let queue = Mutex::new(targets.iter().rev().copied().collect::<Vec<_>>());
+    let reports = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(targets.len()) {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().map(|mut q| q.pop()).ok().flatten();
+                    let Some(target) = next else { break };
+                    let report = if binary(target).exists() {
+                        fuzz_one(
+                            target,
+                            &fuzz_dir().join("corpus").join(target),
+                            &fuzz_dir().join("artifacts").join(target),
+                            seconds,
+                            &[],
+                        )
+                    } else {
+                        Report {
+                            target: target.into(),
+                            failure: Some("not built (missing from fuzz/Cargo.toml?)".into()),
+                            ..Report::default()
+                        }
+                    };
+                    println!("xtask: {target} done");
+                    if let Ok(mut r) = reports.lock() {
+                        r.push(report);
+                    }
+                }
+            });
+        }
+    });
+    let mut reports = reports.into_inner().map_err(|_| "a fuzz worker panicked")?;
+    reports.sort_by_key(|r| targets.iter().position(|t| *t == r.target));
+    print_table(&reports);
+    let bad: Vec<&Report> = reports
+        .iter()
+        .filter(|r| !r.crashes.is_empty() || r.failure.is_some())
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    for r in &bad {
+        for crash in &r.crashes {
+            println!(
+                "xtask: CRASH {}: {}\n       reproduce: cargo fuzz run -s none {} {}\n       log: {}",
+                r.target,
+                crash.display(),
+                r.target,
+                crash.display(),
+                r.log.display()
+            );
+        }
+        if let Some(failure) = &r.failure {
+            println!(
+                "xtask: FAILED {}: {failure}\n       log: {}",
+                r.target,
+                r.log.display()
+            );
+        }
+    }
+    Err(format!(
+        "{} target(s) crashed or failed; keep each crash input under fuzz/regressions/<target>/ with its fix",
+        bad.len()
+    ))
+}
+
+fn print_table(reports: &[Report]) {
+    let show = |v: Option<u64>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
+    println!();
+    println!(
+        "{:<22} {:>9} {:>8} {:>8} {:>8} {:>8}",
+        "target", "exec/s", "corpus", "cov", "ft", "crashes"
+    );
+    for r in reports {
+        println!(
+            "{:<22} {:>9} {:>8} {:>8} {:>8} {:>8}{}",
+            r.target,
+            show(r.exec_per_sec),
+            r.corpus,
+            show(r.coverage),
+            show(r.features),
+            r.crashes.len(),
+            if r.failure.is_some() {
+                "  (failed)"
+            } else {
+                ""
+            }
+        );
+    }
+    println!(
+        "(exec/s: libFuzzer's average; corpus: inputs in fuzz/corpus/<target>; cov/ft: \
+         libFuzzer's final edge coverage and features)"
+    );
+    println!();
+}
+
+/// Builds `bounty_server` over the planted bug and checks the oracle catches
+/// it within `seconds`, starting from the seeds alone (a fresh corpus, so
+/// the check does not depend on earlier campaigns).
+fn planted_bug(seconds: u64) -> Result<(), String> {
+    let target = "bounty_server";
+    build(Some("planted-bug"), &[target])?;
+    let scratch = fuzz_dir().join("target/xtask-planted-bug");
+    let _ = fs::remove_dir_all(&scratch);
+    let corpus = scratch.join("corpus");
+    let artifacts = scratch.join("artifacts");
+    fs::create_dir_all(&corpus).map_err(|e| e.to_string())?;
+    for seed in files(&fuzz_dir().join("corpus").join(target)) {
+        let is_seed = seed
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("seed-"));
+        if is_seed && let Some(name) = seed.file_name() {
+            fs::copy(&seed, corpus.join(name)).map_err(|e| e.to_string())?;
+        }
+    }
+    println!("xtask: planted bug: fuzzing {target} for up to {seconds} s; the oracle must fire");
+    let report = fuzz_one(target, &corpus, &artifacts, seconds, &[]);
+    let log = fs::read_to_string(&report.log).unwrap_or_default();
+    let oracle = log
+        .lines()
+        .find(|l| l.contains("ORACLE: the secret went to an unauthenticated peer"));
+    match (oracle, report.crashes.first()) {
+        (Some(line), Some(input)) => {
+            println!(
+                "xtask: planted bug caught after {} executions, {:.1} s: {line}\n       input: {}",
+                show_count(report.executions),
+                report.seconds,
+                input.display()
+            );
+            Ok(())
+        }
+        _ => Err(format!(
+            "the planted bug was NOT caught in {seconds} s: the leak oracle cannot fail (log: {})",
+            report.log.display()
+        )),
+    }
+}
+
+fn show_count(n: Option<u64>) -> String {
+    n.map_or_else(|| "?".into(), |n| n.to_string())
+}
