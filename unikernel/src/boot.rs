@@ -2,15 +2,20 @@
 //! the main loop. Each step logs one line, so the console shows the
 //! timeline: PVH entry → heap → clocks → devices → entropy → NIC up.
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use core::ffi::CStr;
 
 use pvh::start_info::reader::StartInfoReader;
-use virtio_drivers::transport::pci::bus::DeviceFunction;
+use virtio_drivers::transport::mmio::MmioTransport;
+use virtio_drivers::transport::pci::PciTransport;
+use virtio_drivers::transport::pci::bus::{DeviceFunction, PciRoot};
+use virtio_drivers::transport::{DeviceType, SomeTransport};
 
 use crate::arch::x86_64::{apic, boot, idt, paging, tsc};
 use crate::cmdline::BootConfig;
-use crate::drivers::{acpi, pci, virtio_net::VirtioNet, virtio_rng};
+use crate::drivers::pci::PortIoCam;
+use crate::drivers::virtio_hal::PlatformHal;
+use crate::drivers::{acpi, pci, virtio_mmio, virtio_net::VirtioNet, virtio_rng};
 use crate::memmap::{self, Range, Ranges};
 use crate::{console, entropy, heap, platform, println};
 
@@ -189,20 +194,20 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
         }
     }
 
-    // --- devices
+    // --- devices: PCI, then virtio-mmio slots named on the command line
     let mut root = pci::root();
-    let mut net: Option<DeviceFunction> = None;
-    let mut rng: Option<DeviceFunction> = None;
+    let mut net: Option<Device> = None;
+    let mut rng: Option<Device> = None;
     if pci::present() {
         for found in pci::enumerate(&root) {
             let i = &found.info;
             let kind = match (i.vendor_id, i.device_id) {
                 (0x1AF4, 0x1000 | 0x1041) => {
-                    net.get_or_insert(found.location);
+                    net.get_or_insert(Device::Pci(found.location));
                     " virtio-net"
                 }
                 (0x1AF4, 0x1005 | 0x1044) => {
-                    rng.get_or_insert(found.location);
+                    rng.get_or_insert(Device::Pci(found.location));
                     " virtio-rng"
                 }
                 _ => "",
@@ -216,21 +221,40 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
             }
         }
     } else {
-        println!("pci: no PCI host bridge (microvm without PCI?)");
+        println!("pci: no PCI host bridge (microvm or Firecracker: virtio-mmio only)");
+    }
+    for slot in &config.virtio_mmio {
+        match virtio_mmio::probe(slot.base, slot.size) {
+            Some((DeviceType::Network, transport)) if net.is_none() => {
+                println!("virtio-mmio: {:#x} virtio-net", slot.base);
+                net = Some(Device::Mmio(transport));
+            }
+            Some((DeviceType::EntropySource, transport)) if rng.is_none() => {
+                println!("virtio-mmio: {:#x} virtio-rng", slot.base);
+                rng = Some(Device::Mmio(transport));
+            }
+            Some((kind, _)) => println!("virtio-mmio: {:#x} {kind:?} (not used)", slot.base),
+            None => {}
+        }
     }
 
     // --- entropy (fail closed)
+    let have_rng = rng.is_some();
     let mut read_virtio = |buf: &mut [u8]| -> usize {
-        let Some(location) = rng else { return 0 };
-        match virtio_rng::read(&mut root, location, buf) {
+        let Some(device) = rng.take() else { return 0 };
+        let name = device.to_string();
+        match device
+            .transport(&mut root)
+            .and_then(|t| virtio_rng::read(t, buf).map_err(|e| alloc::format!("{e}")))
+        {
             Ok(n) => n,
             Err(e) => {
-                println!("entropy: virtio-rng at {location}: {e}");
+                println!("entropy: virtio-rng at {name}: {e}");
                 0
             }
         }
     };
-    let virtio_source: Option<entropy::DeviceRead<'_>> = if rng.is_some() {
+    let virtio_source: Option<entropy::DeviceRead<'_>> = if have_rng {
         Some(&mut read_virtio)
     } else {
         None
@@ -248,18 +272,24 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
 
     // --- network
     match net {
-        Some(location) => match VirtioNet::new(&mut root, location) {
-            Ok(nic) => {
-                use stack::Nic;
-                let m = nic.mac_address();
-                println!(
-                    "net: virtio-net at {location} up, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-                    m[0], m[1], m[2], m[3], m[4], m[5]
-                );
-                platform::set_nic(nic);
+        Some(device) => {
+            let name = device.to_string();
+            match device
+                .transport(&mut root)
+                .and_then(|t| VirtioNet::new(t).map_err(|e| alloc::format!("{e}")))
+            {
+                Ok(nic) => {
+                    use stack::Nic;
+                    let m = nic.mac_address();
+                    println!(
+                        "net: virtio-net at {name} up, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                        m[0], m[1], m[2], m[3], m[4], m[5]
+                    );
+                    platform::set_nic(nic);
+                }
+                Err(e) => println!("net: virtio-net at {name}: {e}"),
             }
-            Err(e) => println!("net: virtio-net at {location}: {e}"),
-        },
+        }
         None => println!("net: no virtio-net device (add `-device virtio-net-pci,netdev=...`)"),
     }
     paging::unmap_null_page();
@@ -268,6 +298,36 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
         platform::now().as_millis()
     );
     crate::run()
+}
+
+/// A virtio device found at boot, before its driver starts.
+enum Device {
+    Pci(DeviceFunction),
+    Mmio(MmioTransport<'static>),
+}
+
+impl core::fmt::Display for Device {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Device::Pci(location) => write!(f, "PCI {location}"),
+            Device::Mmio(_) => f.write_str("virtio-mmio"),
+        }
+    }
+}
+
+impl Device {
+    /// The device's transport, ready for a driver.
+    fn transport(self, root: &mut PciRoot<PortIoCam>) -> Result<SomeTransport<'static>, String> {
+        match self {
+            Device::Pci(location) => {
+                pci::enable(root, location);
+                PciTransport::new::<PlatformHal, _>(root, location)
+                    .map(SomeTransport::from)
+                    .map_err(|e| alloc::format!("PCI transport: {e}"))
+            }
+            Device::Mmio(transport) => Ok(SomeTransport::from(transport)),
+        }
+    }
 }
 
 /// Overwrites the value of every `secret=` word in the loader's copy of

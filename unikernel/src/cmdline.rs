@@ -10,6 +10,7 @@
 //! | `connect_back_port` | port connect-back dials on the caller | 40001 |
 //! | `panic` | `poweroff` or `reboot` | `poweroff` |
 //! | `bounty_key` | `p256` or `ed25519` (bounty certificates' key type) | `p256` |
+//! | `virtio_mmio.device` | `SIZE@BASE:IRQ` (Linux syntax, repeatable): a virtio-mmio device, as Firecracker and QEMU `microvm` announce them | none |
 //!
 //! Unknown keys and malformed values are reported (as diagnostics for the
 //! console) and ignored. Nothing here ever puts the secret's value in a
@@ -59,6 +60,15 @@ impl fmt::Display for Ipv4Cidr {
     }
 }
 
+/// A virtio-mmio device announced on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VirtioMmio {
+    /// Physical address of its register window.
+    pub base: u64,
+    /// Size of the window in bytes.
+    pub size: u64,
+}
+
 /// The parsed boot configuration.
 #[derive(Default)]
 pub struct BootConfig {
@@ -78,6 +88,8 @@ pub struct BootConfig {
     pub panic: PanicAction,
     /// Key type of the bounty certificates (default P-256).
     pub bounty_key: Option<KeyType>,
+    /// virtio-mmio devices (Firecracker, QEMU microvm).
+    pub virtio_mmio: Vec<VirtioMmio>,
 }
 
 impl fmt::Debug for BootConfig {
@@ -91,6 +103,7 @@ impl fmt::Debug for BootConfig {
             .field("connect_back_port", &self.connect_back_port)
             .field("panic", &self.panic)
             .field("bounty_key", &self.bounty_key)
+            .field("virtio_mmio", &self.virtio_mmio)
             .finish()
     }
 }
@@ -112,7 +125,7 @@ impl BootConfig {
                 ));
                 continue;
             };
-            if seen.contains(&key) {
+            if seen.contains(&key) && key != "virtio_mmio.device" {
                 notes.push(format!(
                     "command line: {key}= given more than once; the last one counts"
                 ));
@@ -156,6 +169,12 @@ impl BootConfig {
                     Ok(kind) => config.bounty_key = Some(kind),
                     Err(_) => notes.push(format!("command line: bounty_key={value}: expected p256 or ed25519; ignored")),
                 },
+                "virtio_mmio.device" => match parse_virtio_mmio(value) {
+                    Some(device) => config.virtio_mmio.push(device),
+                    None => notes.push(format!(
+                        "command line: virtio_mmio.device={value}: expected SIZE@BASE:IRQ; ignored"
+                    )),
+                },
                 _ => notes.push(format!("command line: unknown key {key}=; ignored")),
             }
         }
@@ -194,6 +213,31 @@ impl BootConfig {
         }
         .map(Some)
     }
+}
+
+/// Linux's `virtio_mmio.device=SIZE@BASE:IRQ[:ID]`: SIZE with an optional
+/// K/M/G suffix, numbers decimal or 0x-hexadecimal; the IRQ is not used
+/// (the NIC is polled).
+fn parse_virtio_mmio(value: &str) -> Option<VirtioMmio> {
+    fn number(text: &str) -> Option<u64> {
+        match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            Some(hex) => u64::from_str_radix(hex, 16).ok(),
+            None => text.parse().ok(),
+        }
+    }
+    let (size, rest) = value.split_once('@')?;
+    let (base, irq) = rest.split_once(':')?;
+    let (digits, shift) = match size.as_bytes().last()? {
+        b'k' | b'K' => (&size[..size.len() - 1], 10),
+        b'm' | b'M' => (&size[..size.len() - 1], 20),
+        b'g' | b'G' => (&size[..size.len() - 1], 30),
+        _ => (size, 0),
+    };
+    let size = number(digits)?.checked_mul(1 << shift)?;
+    let irq = irq.split(':').next()?;
+    irq.parse::<u32>().ok()?;
+    let base = number(base)?;
+    (size != 0 && base.checked_add(size).is_some()).then_some(VirtioMmio { base, size })
 }
 
 fn parse_cidr(value: &str) -> Option<Ipv4Cidr> {
@@ -275,6 +319,36 @@ mod tests {
         assert_eq!(c.secret_source, Some(SecretSource::Module));
         let key = c.prize().unwrap().unwrap();
         assert_eq!(key.network(), Network::Regtest);
+    }
+
+    #[test]
+    fn virtio_mmio_devices() {
+        let (c, notes) = BootConfig::parse(
+            "virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=512@0xfeb00e00:12:3 virtio_mmio.device=1M@4096:1",
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(
+            c.virtio_mmio,
+            [
+                VirtioMmio {
+                    base: 0xd000_0000,
+                    size: 4096
+                },
+                VirtioMmio {
+                    base: 0xfeb0_0e00,
+                    size: 512
+                },
+                VirtioMmio {
+                    base: 4096,
+                    size: 1 << 20
+                },
+            ]
+        );
+        let (c, notes) = BootConfig::parse(
+            "virtio_mmio.device=4K virtio_mmio.device=0@0x1000:5 virtio_mmio.device=4Q@0x1000:5 virtio_mmio.device=4K@0xzz:5",
+        );
+        assert_eq!(notes.len(), 4, "{notes:?}");
+        assert!(c.virtio_mmio.is_empty());
     }
 
     #[test]

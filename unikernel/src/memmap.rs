@@ -200,7 +200,10 @@ mod tests {
         for i in 0..MAX_RANGES as u64 {
             assert!(list.push(r(i * 8192, i * 8192 + 4096)));
         }
-        assert!(list.push(r(0, 0)), "empty ranges are always accepted (dropped)");
+        assert!(
+            list.push(r(0, 0)),
+            "empty ranges are always accepted (dropped)"
+        );
         assert!(!list.push(r(1 << 40, (1 << 40) + 4096)));
         assert_eq!(list.as_slice().len(), MAX_RANGES);
     }

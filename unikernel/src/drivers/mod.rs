@@ -6,5 +6,6 @@ pub mod pci;
 pub mod rtc;
 pub mod serial;
 pub mod virtio_hal;
+pub mod virtio_mmio;
 pub mod virtio_net;
 pub mod virtio_rng;

@@ -1,4 +1,5 @@
-//! virtio-net over the modern PCI transport, as a [`stack::Nic`].
+//! virtio-net over the modern PCI transport or virtio-mmio, as a
+//! [`stack::Nic`].
 //!
 //! Built on virtio-drivers' raw (non-blocking) device: this driver owns the
 //! buffers. Receive: `RX_QUEUE` buffers of 2 KiB stay posted; a completed
@@ -16,10 +17,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use virtio_drivers::device::net::VirtIONetRaw;
-use virtio_drivers::transport::pci::PciTransport;
-use virtio_drivers::transport::pci::bus::{DeviceFunction, PciRoot};
+use virtio_drivers::transport::SomeTransport;
 
-use super::pci::PortIoCam;
 use super::virtio_hal::PlatformHal;
 
 /// Descriptors per queue (QEMU offers up to 256).
@@ -31,7 +30,7 @@ const TX_POOL: usize = 16;
 
 /// A virtio-net device.
 pub struct VirtioNet {
-    device: VirtIONetRaw<PlatformHal, PciTransport, QUEUE_SIZE>,
+    device: VirtIONetRaw<PlatformHal, SomeTransport<'static>, QUEUE_SIZE>,
     /// Posted receive buffers, by descriptor token.
     rx: Vec<Option<Box<[u8]>>>,
     /// In-flight transmit buffers, by descriptor token.
@@ -41,38 +40,18 @@ pub struct VirtioNet {
     pub rx_truncated: u64,
 }
 
-/// Why the device could not be brought up.
-#[derive(Debug)]
-pub enum NetError {
-    /// The PCI transport (capabilities, BARs).
-    Transport(virtio_drivers::transport::pci::VirtioPciError),
-    /// The device or its queues.
-    Device(virtio_drivers::Error),
-}
-
-impl core::fmt::Display for NetError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            NetError::Transport(e) => write!(f, "PCI transport: {e}"),
-            NetError::Device(e) => write!(f, "device: {e}"),
-        }
-    }
-}
-
 impl VirtioNet {
-    /// Initialises the device at `location` and posts every receive buffer.
-    pub fn new(root: &mut PciRoot<PortIoCam>, location: DeviceFunction) -> Result<Self, NetError> {
-        super::pci::enable(root, location);
-        let transport =
-            PciTransport::new::<PlatformHal, _>(root, location).map_err(NetError::Transport)?;
-        let mut device = VirtIONetRaw::new(transport).map_err(NetError::Device)?;
+    /// Initialises the device behind `transport` and posts every receive
+    /// buffer.
+    pub fn new(transport: SomeTransport<'static>) -> Result<Self, virtio_drivers::Error> {
+        let mut device = VirtIONetRaw::new(transport)?;
         device.disable_interrupts();
         let mut rx: Vec<Option<Box<[u8]>>> = (0..QUEUE_SIZE).map(|_| None).collect();
         for _ in 0..QUEUE_SIZE {
             let mut buffer = vec![0u8; BUFFER_LEN].into_boxed_slice();
             // SAFETY: the buffer is heap memory kept in `rx` (not touched)
             // until the device hands it back through `receive_complete`.
-            let token = unsafe { device.receive_begin(&mut buffer) }.map_err(NetError::Device)?;
+            let token = unsafe { device.receive_begin(&mut buffer) }?;
             rx[usize::from(token)] = Some(buffer);
         }
         Ok(VirtioNet {
