@@ -462,26 +462,29 @@ impl Session {
     }
 
     fn http_step(&mut self, now: Instant) {
-        let (request, https) = match &mut self.kind {
-            Kind::Http { request, .. } => (request, false),
-            Kind::Https { request, .. } => (request, true),
+        let request = match &mut self.kind {
+            Kind::Http { request, .. } | Kind::Https { request, .. } => request,
             Kind::Bounty { .. } => return,
         };
         let (response, head_only) = match http::parse(request) {
             Parsed::Partial => return,
-            Parsed::Request(request) => (self.app.respond(&request, now), request.head_only),
+            Parsed::Request(request) => {
+                // Counted before answering, so /stats.json includes itself.
+                self.app.stats().request(self.service);
+                (self.app.respond(&request, now), request.head_only)
+            }
             Parsed::Error(status) => {
                 let reason = if status == HttpStatus::HeadersTooLarge {
                     FailureReason::RequestTooLarge
                 } else {
                     FailureReason::BadRequest
                 };
+                self.app.stats().request(self.service);
                 self.app.stats().failure(self.service, reason);
                 (Response::error(status), false)
             }
         };
         request.clear();
-        self.app.stats().request(self.service);
         let bytes = response.to_bytes(head_only);
         let code = response.status.code();
         match &mut self.kind {
@@ -493,7 +496,6 @@ impl Session {
             }
             Kind::Bounty { .. } => {}
         }
-        let _ = https;
         self.finish(OutcomeKind::Served(code));
     }
 }

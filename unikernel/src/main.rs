@@ -44,17 +44,16 @@ mod drivers;
 #[cfg(target_os = "none")]
 mod entropy;
 #[cfg(target_os = "none")]
-mod heap;
+mod event_loop;
 #[cfg(target_os = "none")]
-mod nic_probe;
+mod heap;
 #[cfg(target_os = "none")]
 mod platform;
 
-/// What runs after boot. Temporary: proves the NIC works until the event
-/// loop (`event_loop.rs`) drives the piñata's sessions over the stack.
+/// What runs after boot: the piñata, over the stack, forever.
 #[cfg(target_os = "none")]
 fn run() -> ! {
-    nic_probe::run()
+    event_loop::start()
 }
 
 #[cfg(not(target_os = "none"))]

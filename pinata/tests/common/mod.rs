@@ -516,7 +516,7 @@ impl Pinata {
         Self::boot_vm_until(secret, run_flags, append, "pinata: ready").0
     }
 
-    /// Boots and waits for a console line starting with `until`; returns the
+    /// Boots and waits for a console line containing `until`; returns the
     /// harness and that line.
     pub fn boot_vm_until(
         secret: VmSecret,
@@ -562,7 +562,7 @@ impl Pinata {
         // A TCG boot generates the PKI in software-emulated crypto: allow more.
         let line = proc
             .out
-            .wait_for_within(until, Duration::from_secs(240), |l| l.starts_with(until));
+            .wait_for_within(until, Duration::from_secs(240), |l| l.contains(until));
         let names = ["http", "https", "server", "connect_back", "client"];
         let ports = names.iter().map(|n| n.to_string()).zip(ports).collect();
         (
@@ -642,4 +642,23 @@ pub fn s_server(
         .out
         .wait_for("s_server ACCEPT", |l| l.starts_with("ACCEPT"));
     server
+}
+
+/// An identity from another piñata (another CA, same names), dated like the
+/// piñata's own (valid from a day ago): a wrong certificate that no clock
+/// skew between host and guest can make "not yet valid".
+pub fn other_pinata_identity(dir: &Path, role: &str) -> (PathBuf, PathBuf) {
+    use pinata::pki::{self, PkiOptions};
+    let options = PkiOptions::new(rustls::pki_types::UnixTime::now());
+    let other = pki::bootstrap(&pinata::random::OS_RANDOM, &options).unwrap();
+    let identity = match role {
+        "server" => &other.server,
+        "client" => &other.client,
+        _ => panic!("role {role}"),
+    };
+    let cert = dir.join(format!("other-{role}.pem"));
+    let key = dir.join(format!("other-{role}.key"));
+    std::fs::write(&cert, identity.cert_pem()).unwrap();
+    std::fs::write(&key, identity.key_pem().as_bytes()).unwrap();
+    (cert, key)
 }

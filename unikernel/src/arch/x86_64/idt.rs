@@ -279,7 +279,9 @@ fn mask_legacy_pic() {
     }
 }
 
-/// Timer interrupts taken since boot.
+/// Timer interrupts taken since boot (diagnostics: not called in normal
+/// operation, kept for debugging sessions and temporary log lines).
+#[allow(dead_code)]
 pub fn ticks() -> u64 {
     // SAFETY: an aligned u64 only ever written by `lock inc` in timer_isr.
     unsafe { (&raw const timer_ticks).read_volatile() }
