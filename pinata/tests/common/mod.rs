@@ -524,6 +524,23 @@ impl Pinata {
         append: &[&str],
         until: &str,
     ) -> (Pinata, String) {
+        // QEMU needs the host ports up front, and a free port found now can
+        // be taken by a parallel test before QEMU binds it: QEMU then says so
+        // at once and exits, and we try again with other ports.
+        for _ in 0..5 {
+            if let Some(booted) = Self::try_boot_vm(&secret, run_flags, append, until) {
+                return booted;
+            }
+        }
+        panic!("QEMU could not bind its forwarded ports in 5 attempts");
+    }
+
+    fn try_boot_vm(
+        secret: &VmSecret,
+        run_flags: &[&str],
+        append: &[&str],
+        until: &str,
+    ) -> Option<(Pinata, String)> {
         let image = image();
         let dir = tempfile::tempdir().unwrap();
         let ports: Vec<u16> = (0..5).map(|_| free_port()).collect();
@@ -545,13 +562,13 @@ impl Pinata {
         cmd.args(["--ports", &ports_arg]);
         let wif = match secret {
             VmSecret::None => String::new(),
-            VmSecret::Module(wif) => {
+            &VmSecret::Module(wif) => {
                 let file = dir.path().join("prize.wif");
                 std::fs::write(&file, format!("{wif}\n")).unwrap();
                 cmd.arg("--secret-file").arg(&file);
                 wif.to_string()
             }
-            VmSecret::Cmdline(wif) => {
+            &VmSecret::Cmdline(wif) => {
                 cmdline.push(format!("secret={wif}"));
                 wif.to_string()
             }
@@ -559,13 +576,19 @@ impl Pinata {
         cmd.args(["--append", &cmdline.join(" ")]);
         cmd.args(run_flags);
         let mut proc = Proc::spawn(&mut cmd);
+        const PORT_TAKEN: &str = "Could not set up host forwarding rule";
         // A TCG boot generates the PKI in software-emulated crypto: allow more.
         let line = proc
             .out
-            .wait_for_within(until, Duration::from_secs(240), |l| l.contains(until));
+            .wait_for_within(until, Duration::from_secs(240), |l| {
+                l.contains(until) || l.contains(PORT_TAKEN)
+            });
+        if line.contains(PORT_TAKEN) {
+            return None;
+        }
         let names = ["http", "https", "server", "connect_back", "client"];
         let ports = names.iter().map(|n| n.to_string()).zip(ports).collect();
-        (
+        Some((
             Pinata {
                 proc,
                 ports,
@@ -574,7 +597,7 @@ impl Pinata {
                 connect_back_port,
             },
             line,
-        )
+        ))
     }
 }
 
