@@ -17,6 +17,12 @@ pub const BINARY: &str = "pinata-unikernel";
 /// The path comes from cargo's own build messages, so `CARGO_TARGET_DIR`
 /// and `build.target-dir` are honoured.
 pub fn build_image(root: &Path) -> Result<PathBuf, String> {
+    build_image_messages(root).map(|(path, _)| path)
+}
+
+/// [`build_image`], also returning cargo's JSON build messages (one per
+/// line: every unit compiled for the image; the size report reads them).
+pub fn build_image_messages(root: &Path) -> Result<(PathBuf, String), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let args = [
         "build",
@@ -39,13 +45,14 @@ pub fn build_image(root: &Path) -> Result<PathBuf, String> {
     if !output.status.success() {
         return Err(format!("building the image failed ({})", output.status));
     }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    stdout
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let path = stdout
         .lines()
         .filter(|line| line.contains("\"reason\":\"compiler-artifact\""))
         .filter_map(executable)
         .find(|path| path.file_name().is_some_and(|name| name == BINARY))
-        .ok_or_else(|| "cargo built no pinata-unikernel executable".to_string())
+        .ok_or_else(|| "cargo built no pinata-unikernel executable".to_string())?;
+    Ok((path, stdout))
 }
 
 /// The `"executable"` field of one JSON build message, if set.

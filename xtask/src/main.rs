@@ -10,6 +10,7 @@
 mod fuzz;
 mod image;
 mod qemu;
+mod size;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -24,6 +25,8 @@ commands:
   image   build the unikernel (release, x86_64-unknown-none); prints the ELF's path
   run     boot the image in QEMU with the services on 127.0.0.1:8080,8443,10000-10002
           [--secret-file F] [--accel kvm|tcg] [--memory MiB] (see `cargo xtask run --help`)
+  size-report  the auditor's size and TCB report: target/size-report/report.{md,json,svg}
+          [--no-hosted] [--out DIR]
   help    this text";
 
 /// The repository root (xtask lives one level below it).
@@ -87,7 +90,9 @@ fn test() -> Result<(), String> {
     ])?;
     image::build_image(&root())?;
     cargo(&["test", "--workspace", "--locked"])?;
-    fuzz::ci()
+    fuzz::ci()?;
+    // An artefact, not a check: fails only if the report cannot be written.
+    size::ci(&root())
 }
 
 fn main() -> ExitCode {
@@ -100,6 +105,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("fuzz") => fuzz::main(&args.collect::<Vec<_>>()),
         Some("image") => image::image(&root()),
+        Some("size-report") => size::main(&root(), &args.collect::<Vec<_>>()),
         Some("run") => qemu::parse(args).and_then(|options| qemu::run(options, &root())),
         Some(other) => {
             eprintln!("xtask: unknown command `{other}`\n\n{USAGE}");
