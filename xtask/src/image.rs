@@ -23,6 +23,23 @@ pub fn build_image(root: &Path) -> Result<PathBuf, String> {
 /// [`build_image`], also returning cargo's JSON build messages (one per
 /// line: every unit compiled for the image; the size report reads them).
 pub fn build_image_messages(root: &Path) -> Result<(PathBuf, String), String> {
+    build_image_in(root, None)
+}
+
+/// The target directory a build of `root` uses: `CARGO_TARGET_DIR` or
+/// `<root>/target`.
+pub fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+/// Builds the image of the tree at `root`, into `target_dir` if given (else
+/// `CARGO_TARGET_DIR` or `<root>/target`), with the path remapping that makes
+/// the image reproducible (`repro.rs`).
+pub fn build_image_in(root: &Path, target: Option<&Path>) -> Result<(PathBuf, String), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let args = [
         "build",
@@ -36,7 +53,17 @@ pub fn build_image_messages(root: &Path) -> Result<(PathBuf, String), String> {
         "--message-format=json-render-diagnostics",
     ];
     eprintln!("xtask: cargo {}", args[..args.len() - 1].join(" "));
-    let output = Command::new(&cargo)
+    let mut command = Command::new(&cargo);
+    let target_dir = match target {
+        Some(dir) => {
+            command.env("CARGO_TARGET_DIR", dir);
+            dir.to_path_buf()
+        }
+        None => target_dir(root),
+    };
+    let (var, flags) = crate::repro::rustflags_env(root, &target_dir);
+    let output = command
+        .env(var, flags)
         .args(args)
         .current_dir(root)
         .stderr(Stdio::inherit())
@@ -63,8 +90,18 @@ fn executable(line: &str) -> Option<PathBuf> {
     Some(PathBuf::from(&line[start..end]))
 }
 
-/// `cargo xtask image`: build, then print the path (stdout) and size.
-pub fn image(root: &Path) -> Result<(), String> {
+/// `cargo xtask image [--check-reproducible]`: build, then print the path
+/// (stdout) and size; or build `HEAD` twice from scratch and compare.
+pub fn image(root: &Path, args: &[String]) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        None => {}
+        Some("--check-reproducible") => return crate::repro::check(root),
+        Some(other) => {
+            return Err(format!(
+                "unknown argument `{other}` (usage: cargo xtask image [--check-reproducible])"
+            ));
+        }
+    }
     let path = build_image(root)?;
     let size = std::fs::metadata(&path)
         .map(|m| m.len())

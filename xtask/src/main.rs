@@ -10,6 +10,7 @@
 mod fuzz;
 mod image;
 mod qemu;
+mod repro;
 mod size;
 
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ commands:
           then the fuzz targets briefly (cargo xtask fuzz's CI run)
   fuzz    build and run every fuzz target: [--seconds N] [--jobs J] [--target T] [--planted-bug]
   image   build the unikernel (release, x86_64-unknown-none); prints the ELF's path
+          [--check-reproducible]: build HEAD twice from scratch, compare SHA-256
   run     boot the image in QEMU with the services on 127.0.0.1:8080,8443,10000-10002
           [--secret-file F] [--accel kvm|tcg] [--memory MiB] (see `cargo xtask run --help`)
   size-report  the auditor's size and TCB report: target/size-report/report.{md,json,svg}
@@ -38,7 +40,11 @@ fn root() -> PathBuf {
 fn cargo(args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     println!("xtask: cargo {}", args.join(" "));
+    // The image's path remapping for every bare-metal build, so the checks
+    // below and the image share their artefacts (repro.rs).
+    let (var, flags) = repro::rustflags_env(&root(), &image::target_dir(&root()));
     let status = Command::new(&cargo)
+        .env(var, flags)
         .args(args)
         .current_dir(root())
         .status()
@@ -104,7 +110,7 @@ fn main() -> ExitCode {
         }
         Some("test") => test(),
         Some("fuzz") => fuzz::main(&args.collect::<Vec<_>>()),
-        Some("image") => image::image(&root()),
+        Some("image") => image::image(&root(), &args.collect::<Vec<_>>()),
         Some("size-report") => size::main(&root(), &args.collect::<Vec<_>>()),
         Some("run") => qemu::parse(args).and_then(|options| qemu::run(options, &root())),
         Some(other) => {

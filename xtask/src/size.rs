@@ -110,17 +110,7 @@ pub fn ci(root: &Path) -> Result<(), String> {
 
 /// cargo's target directory (`CARGO_TARGET_DIR` or `<root>/target`).
 pub fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                dir
-            } else {
-                root.join(dir)
-            }
-        }
-        None => root.join("target"),
-    }
+    image::target_dir(root)
 }
 
 /// The host triple (the hosted binary is built for it explicitly, so that
