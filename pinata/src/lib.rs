@@ -22,7 +22,10 @@
 //! - [`session`] holds every rule of the bounty (when the secret is sent);
 //! - [`tls`] drives rustls's unbuffered API with bounded buffers;
 //! - [`http`] and [`page`] serve the page; [`stats`] counts;
-//! - [`random`] and [`time`] are the platform seams (entropy, clocks).
+//! - [`random`] and [`time`] are the platform seams (entropy, clocks);
+//! - `netloop` (feature `netstack`) is the appliance's event loop: the
+//!   sessions over the `stack` crate's TCP connections, as the unikernel
+//!   runs it.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -39,6 +42,10 @@ pub mod fuzzing;
 #[cfg(feature = "std")]
 pub mod hosted;
 pub mod http;
+// The appliance's event loop over `stack` (the unikernel's, and the one the
+// `stack_ingress` fuzz target drives).
+#[cfg(feature = "netstack")]
+pub mod netloop;
 pub mod page;
 pub mod pki;
 pub mod provider;
