@@ -3,11 +3,11 @@
 //! service listening behind it, the leak oracle on every session and on
 //! every frame the appliance transmits.
 //!
-//! The glue between the stack and the sessions ([`Node`]) follows the
-//! unikernel's event loop (`unikernel/src/event_loop.rs`: accept, connect-back
-//! dial, move bytes, peer close, deadlines, close grace, release), minus the
-//! console. It is a copy because the unikernel is a bare-metal binary crate
-//! the host cannot link; keep the two in step.
+//! The glue between the stack and the sessions is the appliance's own event
+//! loop, [`crate::netloop::EventLoop`] — the code the unikernel ships, not a
+//! copy — with the oracle watching every connection through its
+//! [`Observer`](crate::netloop::Observer) hooks (the bytes each session
+//! sends, its end, its release) and a no-op log.
 //!
 //! # Input
 //!
@@ -29,7 +29,6 @@
 //! is deterministic (seeded smoltcp, seeded TLS, reset random stream), so the
 //! peer's recorded frames — sequence numbers included — replay exactly.
 
-use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec;
@@ -41,8 +40,8 @@ use stack::{ConnId, ConnState, IpConfig, Nic, Stack, StackConfig, StackEvent};
 use super::provider::{Stream, reset};
 use super::transcript::{self, Role};
 use super::{World, oracle, world};
-use crate::app::{Accepted, Pinata};
-use crate::session::{OutcomeKind, Session, Status};
+use crate::netloop::{self, EventLoop, Observer};
+use crate::session::{Outcome, OutcomeKind, Session};
 use crate::stats::Service;
 use crate::time::Instant;
 use crate::tls::TlsStream;
@@ -61,9 +60,6 @@ const PEER_STACK_SEED: u64 = 0x5eed_0000_0000_0001;
 const TICK_MS: u64 = 50;
 /// Most records read from one input.
 const MAX_RECORDS: usize = 256;
-/// As in the unikernel's event loop: how long a finished session's last
-/// bytes may wait for room in the send buffer.
-const CLOSE_GRACE_MS: u64 = 5_000;
 /// The clock jumps after the last record (ms).
 const FINAL_JUMPS: [u64; 4] = [1_000, 15_000, 60_000, 120_000];
 /// Most bytes of transmitted frames kept for the recorder between takes.
@@ -111,31 +107,77 @@ impl Nic for WireNic {
     }
 }
 
-/// One connection and its session, as in the unikernel's loop.
-struct Conn {
-    id: ConnId,
-    session: Box<Session>,
-    /// The bounty role the oracle judges it by; `None` for HTTP(S).
-    role: Option<Role>,
-    /// Every byte the session produced and the glue took (sent or dropped).
-    output: Vec<u8>,
-    peer_closed_seen: bool,
-    closing_since: Option<u64>,
-}
-
-/// The appliance: the stack, the services, and the oracle.
-pub(crate) struct Node {
+/// The leak oracle, watching the shipped event loop's connections.
+struct Oracle {
     world: &'static World,
-    stack: Stack<WireNic>,
-    conns: Vec<Conn>,
-    dials: Vec<(ConnId, SocketAddr)>,
-    now: u64,
+    /// Per live connection: every byte its session produced that the loop
+    /// took (sent, or dropped on a broken connection).
+    outputs: Vec<(ConnId, Vec<u8>)>,
     /// Some session sent the secret to an authenticated peer.
     legitimate_secret: bool,
 }
 
-fn service_for_port(port: u16) -> Option<Service> {
-    Service::ALL.into_iter().find(|s| s.standard_port() == port)
+impl Oracle {
+    fn new(world: &'static World) -> Oracle {
+        Oracle {
+            world,
+            outputs: Vec::new(),
+            legitimate_secret: false,
+        }
+    }
+
+    fn output(&self, conn: ConnId) -> &[u8] {
+        self.outputs
+            .iter()
+            .find(|(c, _)| *c == conn)
+            .map_or(&[], |(_, output)| output)
+    }
+
+    /// Everything the session has produced so far (taken by the loop, and
+    /// still queued), judged by its service's rule.
+    fn check(&self, conn: ConnId, session: &Session) {
+        let mut all = self.output(conn).to_vec();
+        all.extend_from_slice(session.outgoing());
+        match role(session.service()) {
+            Some(role) => oracle::check(session, &all, &self.world.ids, role),
+            None => oracle::check_never(&all, "an HTTP(S) session"),
+        }
+    }
+}
+
+impl Observer for Oracle {
+    fn session_starting(&mut self, _service: Service, _peer: SocketAddr) {
+        // Same random draws as when the seeds were recorded.
+        reset(Stream::Pinata);
+    }
+
+    fn on_sent(&mut self, conn: ConnId, session: &Session, bytes: &[u8]) {
+        // `bytes` are still at the front of `session.outgoing()`.
+        self.check(conn, session);
+        match self.outputs.iter_mut().find(|(c, _)| *c == conn) {
+            Some((_, output)) => output.extend_from_slice(bytes),
+            None => self.outputs.push((conn, bytes.to_vec())),
+        }
+    }
+
+    fn on_finished(&mut self, conn: ConnId, session: &Session, outcome: &Outcome) {
+        self.check(conn, session);
+        if role(session.service()).is_some() && outcome.result == OutcomeKind::SecretSent {
+            self.legitimate_secret = true;
+        }
+    }
+
+    fn on_released(&mut self, conn: ConnId, session: &Session) {
+        self.check(conn, session);
+        self.outputs.retain(|(c, _)| *c != conn);
+    }
+}
+
+/// The appliance: the stack and the services under the shipped event loop,
+/// with the oracle watching.
+pub(crate) struct Node {
+    event_loop: EventLoop<WireNic, Oracle>,
+    now: u64,
 }
 
 fn role(service: Service) -> Option<Role> {
@@ -148,7 +190,6 @@ fn role(service: Service) -> Option<Role> {
 
 impl Node {
     pub(crate) fn new() -> Node {
-        let ports: Vec<u16> = Service::ALL.iter().map(|s| s.standard_port()).collect();
         let ip = IpConfig::Static {
             address: PINATA_IP,
             prefix_len: 24,
@@ -156,37 +197,44 @@ impl Node {
         };
         // The production configuration (as the unikernel builds it), with a
         // fixed MAC address.
-        let mut config = StackConfig::new(ip, &ports);
+        let mut config = StackConfig::new(ip, &netloop::listen_ports());
         config.mac = Some(PINATA_MAC);
         let stack = Stack::new(WireNic::new(PINATA_MAC), config, 0, PINATA_STACK_SEED)
             .expect("fuzzing stack configuration");
-        Node {
-            world: world(),
+        let world = world();
+        let event_loop = EventLoop::with_observer(
             stack,
-            conns: Vec::new(),
-            dials: Vec::new(),
-            now: 0,
-            legitimate_secret: false,
-        }
+            world.pinata.clone(),
+            netloop::no_log,
+            Oracle::new(world),
+        );
+        Node { event_loop, now: 0 }
     }
 
     /// Advances the clock by `delay_ms`, receives `frame`, runs one turn.
     pub(crate) fn step(&mut self, delay_ms: u64, frame: Option<&[u8]>) {
         self.now = self.now.saturating_add(delay_ms);
         if let Some(frame) = frame {
-            self.stack.nic_mut().rx.push_back(frame.to_vec());
+            let nic = self.event_loop.stack_mut().nic_mut();
+            nic.rx.push_back(frame.to_vec());
         }
-        self.turn();
+        self.event_loop.turn(Instant::from_millis(self.now));
+    }
+
+    /// Whether some session sent the secret to an authenticated peer.
+    fn legitimate_secret(&self) -> bool {
+        self.event_loop.observer().legitimate_secret
     }
 
     /// The frames transmitted since the last take, after the wire oracle:
     /// the secret on the wire is a bug unless a session sent it to an
     /// authenticated peer (the per-session oracle has checked that).
     pub(crate) fn take_tx(&mut self) -> Vec<Vec<u8>> {
-        let nic = self.stack.nic_mut();
+        let legitimate = self.legitimate_secret();
+        let nic = self.event_loop.stack_mut().nic_mut();
         nic.tx_bytes = 0;
         let frames = core::mem::take(&mut nic.tx);
-        if !self.legitimate_secret {
+        if !legitimate {
             let all: Vec<u8> = frames.concat();
             assert!(
                 !oracle::contains_secret(&all),
@@ -194,161 +242,6 @@ impl Node {
             );
         }
         frames
-    }
-
-    fn turn(&mut self) {
-        let now = Instant::from_millis(self.now);
-        self.stack.poll(self.now);
-        while let Some(event) = self.stack.next_event() {
-            self.on_event(event, now);
-        }
-        let mut buf = [0u8; 4096];
-        let mut index = 0;
-        while index < self.conns.len() {
-            if self.pump(index, now, &mut buf) {
-                let done = self.conns.swap_remove(index);
-                self.stack.release(done.id);
-            } else {
-                index += 1;
-            }
-        }
-        self.stack.poll(self.now);
-    }
-
-    fn accept(&mut self, id: ConnId, service: Service, session: Box<Session>) {
-        self.conns.push(Conn {
-            id,
-            session,
-            role: role(service),
-            output: Vec::new(),
-            peer_closed_seen: false,
-            closing_since: None,
-        });
-    }
-
-    fn on_event(&mut self, event: StackEvent, now: Instant) {
-        let pinata = &self.world.pinata;
-        match event {
-            StackEvent::Accepted {
-                conn,
-                local_port,
-                peer,
-            } => {
-                let Some(service) = service_for_port(local_port) else {
-                    self.stack.abort(conn);
-                    self.stack.release(conn);
-                    return;
-                };
-                // Same random draws as when the seeds were recorded.
-                reset(Stream::Pinata);
-                match pinata.accept(service, peer, now) {
-                    Accepted::Session(session) => self.accept(conn, service, session),
-                    Accepted::ConnectBack { target } => {
-                        self.stack.close(conn);
-                        self.stack.release(conn);
-                        if !Pinata::connect_back_allowed(target.ip()) {
-                            pinata.connect_back_failed();
-                            return;
-                        }
-                        match self.stack.connect(target, self.now) {
-                            Ok(dial) => self.dials.push((dial, target)),
-                            Err(_) => pinata.connect_back_failed(),
-                        }
-                    }
-                }
-            }
-            StackEvent::Connected(conn) => {
-                if let Some(pos) = self.dials.iter().position(|d| d.0 == conn) {
-                    let (_, target) = self.dials.swap_remove(pos);
-                    reset(Stream::Pinata);
-                    let session = pinata.connect_back_session(target, now);
-                    self.accept(conn, Service::ConnectBack, Box::new(session));
-                }
-            }
-            StackEvent::ConnectFailed(conn) => {
-                if let Some(pos) = self.dials.iter().position(|d| d.0 == conn) {
-                    self.dials.swap_remove(pos);
-                    pinata.connect_back_failed();
-                }
-                self.stack.release(conn);
-            }
-            StackEvent::IpConfigured { .. } | StackEvent::IpLost => {}
-        }
-    }
-
-    /// Moves one connection's bytes; true when it is finished.
-    fn pump(&mut self, index: usize, now: Instant, buf: &mut [u8]) -> bool {
-        let stack = &mut self.stack;
-        let c = &mut self.conns[index];
-        if c.closing_since.is_none() {
-            loop {
-                match stack.recv(c.id, buf) {
-                    Ok(0) => break,
-                    Ok(n) => c.session.receive(&buf[..n], now),
-                    Err(_) => {
-                        c.session.io_error("connection reset");
-                        break;
-                    }
-                }
-            }
-            match stack.state(c.id) {
-                ConnState::PeerClosed if !c.peer_closed_seen => {
-                    c.peer_closed_seen = true;
-                    c.session.peer_closed(now);
-                }
-                ConnState::Closed => c.session.io_error("connection reset"),
-                _ => {}
-            }
-            if let Status::Open { deadline } = c.session.status()
-                && now >= deadline
-            {
-                c.session.timeout(now);
-            }
-        }
-        // Flush, keeping every byte taken from the session for the oracle.
-        while !c.session.outgoing().is_empty() {
-            let sent = stack.send(c.id, c.session.outgoing());
-            let n = match sent {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(_) => {
-                    c.session.io_error("connection reset");
-                    c.session.outgoing().len()
-                }
-            };
-            c.output.extend_from_slice(&c.session.outgoing()[..n]);
-            c.session.consume_outgoing(n);
-            if sent.is_err() {
-                break;
-            }
-        }
-        let mut all = c.output.clone();
-        all.extend_from_slice(c.session.outgoing());
-        match c.role {
-            Some(role) => {
-                oracle::check(&c.session, &all, &self.world.ids, role);
-                let sent = c.session.outcome(now).map(|o| o.result);
-                if sent == Some(OutcomeKind::SecretSent) {
-                    self.legitimate_secret = true;
-                }
-            }
-            None => oracle::check_never(&all, "an HTTP(S) session"),
-        }
-        if c.closing_since.is_none() && c.session.status() == Status::Close {
-            c.closing_since = Some(self.now);
-        }
-        let Some(since) = c.closing_since else {
-            return false;
-        };
-        if c.session.outgoing().is_empty() {
-            stack.close(c.id);
-            return true;
-        }
-        if self.now >= since.saturating_add(CLOSE_GRACE_MS) {
-            stack.abort(c.id);
-            return true;
-        }
-        false
     }
 }
 
@@ -361,7 +254,7 @@ pub fn stack_ingress(data: &[u8]) {
 /// authenticated peer: lets tests check that recorded seeds replay all the
 /// way through TCP and TLS.
 pub fn delivers_secret(data: &[u8]) -> bool {
-    run(data).legitimate_secret
+    run(data).legitimate_secret()
 }
 
 fn run(data: &[u8]) -> Node {
