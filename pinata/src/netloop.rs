@@ -49,6 +49,9 @@
 //!   default `()` does nothing and compiles to nothing.
 #![forbid(unsafe_code)]
 
+#[cfg(all(test, feature = "std"))]
+mod tests;
+
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;

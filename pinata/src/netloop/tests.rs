@@ -1,0 +1,394 @@
+//! The event loop on the host: the piñata's [`EventLoop`] on one end of an
+//! in-memory Ethernet cable, a bare `stack::Stack` playing the peer on the
+//! other, one simulated clock (time jumps to the next wake-up: no sleeps).
+//! The piñata is an ordinary one — production crypto provider, a fresh PKI,
+//! no prize.
+
+use alloc::collections::VecDeque;
+use alloc::rc::Rc;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::thread_local;
+
+use stack::{ConnState, IpConfig, Nic, Stack, StackConfig};
+
+use super::{CLOSE_GRACE_MS, ConnId, EventLoop, Observer, listen_ports};
+use crate::app::{Config, Limits, Pinata};
+use crate::pki::{self, PkiOptions};
+use crate::random::OS_RANDOM;
+use crate::session::{Outcome, OutcomeKind, Session};
+use crate::stats::{FailureReason, Service};
+use crate::time::{Instant, SystemClock, UnixTime};
+
+const PINATA_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+const PEER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const PINATA_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
+const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+
+/// Frames in flight in one direction.
+#[derive(Clone, Default)]
+struct Queue(Rc<RefCell<VecDeque<Vec<u8>>>>);
+
+/// One end of the cable.
+struct Wire {
+    mac: [u8; 6],
+    rx: Queue,
+    tx: Queue,
+}
+
+impl Nic for Wire {
+    fn mac_address(&self) -> [u8; 6] {
+        self.mac
+    }
+
+    fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
+        let frame = self.rx.0.borrow_mut().pop_front()?;
+        let n = frame.len().min(buf.len());
+        buf[..n].copy_from_slice(&frame[..n]);
+        Some(n)
+    }
+
+    fn transmit(&mut self, frame: &[u8]) -> bool {
+        self.tx.0.borrow_mut().push_back(frame.to_vec());
+        true
+    }
+}
+
+fn config(address: Ipv4Addr, mac: [u8; 6], ports: &[u16]) -> StackConfig {
+    let ip = IpConfig::Static {
+        address,
+        prefix_len: 24,
+        gateway: None,
+    };
+    let mut config = StackConfig::new(ip, ports);
+    config.mac = Some(mac);
+    config
+}
+
+thread_local! {
+    /// The loop's log lines, per test thread.
+    static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+fn log(line: core::fmt::Arguments<'_>) {
+    LOG.with(|log| log.borrow_mut().push(line.to_string()));
+}
+
+fn logged(needle: &str) -> bool {
+    LOG.with(|log| log.borrow().iter().any(|line| line.contains(needle)))
+}
+
+/// Everything the hooks report.
+#[derive(Default)]
+struct Recorder {
+    started: Vec<(Service, SocketAddr)>,
+    /// Bytes taken from each session, per connection.
+    sent: Vec<(ConnId, Vec<u8>)>,
+    finished: Vec<(ConnId, Outcome)>,
+    /// Released connections, with what their session could not send.
+    released: Vec<(ConnId, usize)>,
+}
+
+impl Observer for Recorder {
+    fn session_starting(&mut self, service: Service, peer: SocketAddr) {
+        self.started.push((service, peer));
+    }
+
+    fn on_sent(&mut self, conn: ConnId, session: &Session, bytes: &[u8]) {
+        assert!(session.outgoing().starts_with(bytes));
+        match self.sent.iter_mut().find(|(c, _)| *c == conn) {
+            Some((_, sent)) => sent.extend_from_slice(bytes),
+            None => self.sent.push((conn, bytes.to_vec())),
+        }
+    }
+
+    fn on_finished(&mut self, conn: ConnId, _session: &Session, outcome: &Outcome) {
+        assert!(
+            self.finished.iter().all(|(c, _)| *c != conn),
+            "finished twice"
+        );
+        self.finished.push((conn, outcome.clone()));
+    }
+
+    fn on_released(&mut self, conn: ConnId, session: &Session) {
+        assert!(
+            self.finished.iter().any(|(c, _)| *c == conn),
+            "released before it finished"
+        );
+        self.released.push((conn, session.outgoing().len()));
+    }
+}
+
+fn pinata() -> Arc<Pinata> {
+    let pki = pki::bootstrap(&OS_RANDOM, &PkiOptions::new(UnixTime::now())).expect("PKI");
+    let config = Config {
+        prize: None,
+        limits: Limits::default(),
+        web_identity: None,
+    };
+    let provider = Arc::new(crate::provider::provider(&OS_RANDOM));
+    let app = Pinata::new(
+        pki,
+        config,
+        provider,
+        Arc::new(SystemClock),
+        Instant::from_millis(0),
+    )
+    .expect("piñata");
+    Arc::new(app)
+}
+
+/// The piñata's loop and a peer stack on one cable.
+struct Net {
+    pinata: EventLoop<Wire, Recorder>,
+    peer: Stack<Wire>,
+    now: u64,
+    /// Turns of the piñata's loop so far.
+    turns: usize,
+}
+
+impl Net {
+    fn new() -> Net {
+        Net::with(|_| {}, |_| {})
+    }
+
+    /// With the stacks' configurations adjusted (the piñata's listens on
+    /// [`listen_ports`], the peer's on nothing).
+    fn with(pinata: impl FnOnce(&mut StackConfig), peer: impl FnOnce(&mut StackConfig)) -> Net {
+        let (ab, ba) = (Queue::default(), Queue::default());
+        let mut pinata_config = config(PINATA_IP, PINATA_MAC, &listen_ports());
+        pinata(&mut pinata_config);
+        let mut peer_config = config(PEER_IP, PEER_MAC, &[]);
+        peer(&mut peer_config);
+        let wire = |mac, rx: &Queue, tx: &Queue| Wire {
+            mac,
+            rx: rx.clone(),
+            tx: tx.clone(),
+        };
+        let pinata_stack = Stack::new(wire(PINATA_MAC, &ba, &ab), pinata_config, 0, 2).unwrap();
+        let peer = Stack::new(wire(PEER_MAC, &ab, &ba), peer_config, 0, 1).unwrap();
+        let pinata =
+            EventLoop::with_observer(pinata_stack, self::pinata(), log, Recorder::default());
+        let mut net = Net {
+            pinata,
+            peer,
+            now: 0,
+            turns: 0,
+        };
+        // The static address is configured at the first turn.
+        net.run_until(1_000, |_| false);
+        assert!(logged("pinata: ready;"));
+        net
+    }
+
+    /// Runs both ends until `done` (checked after each exchange) or for
+    /// `max_ms` of simulated time; whether `done` came true. The clock jumps
+    /// to the next instant either end has work, 1 ms at least.
+    fn run_until(&mut self, max_ms: u64, mut done: impl FnMut(&mut Net) -> bool) -> bool {
+        let end = self.now + max_ms;
+        loop {
+            let wake = self.pinata.turn(Instant::from_millis(self.now));
+            self.turns += 1;
+            self.peer.poll(self.now);
+            while self.peer.next_event().is_some() {}
+            if done(self) {
+                return true;
+            }
+            if self.now >= end {
+                return false;
+            }
+            let peer_wake = self
+                .peer
+                .poll_delay(self.now)
+                .map_or(u64::MAX, |d| self.now.saturating_add(d));
+            let next = wake.as_millis().min(peer_wake).max(self.now + 1);
+            self.now = next.min(end);
+        }
+    }
+
+    fn connect(&mut self, port: u16) -> ConnId {
+        let target = SocketAddr::new(IpAddr::V4(PINATA_IP), port);
+        self.peer.connect(target, self.now).expect("peer connect")
+    }
+
+    fn recorder(&self) -> &Recorder {
+        self.pinata.observer()
+    }
+
+    fn outcome(&self, service: Service) -> Option<&Outcome> {
+        let finished = &self.recorder().finished;
+        finished
+            .iter()
+            .map(|(_, o)| o)
+            .find(|o| o.service == service)
+    }
+}
+
+/// Sends what is left of `data` on `conn`.
+fn send_some(stack: &mut Stack<Wire>, conn: ConnId, data: &mut Vec<u8>) {
+    if let Ok(n @ 1..) = stack.send(conn, data) {
+        data.drain(..n);
+    }
+}
+
+/// Appends what `conn` has received to `out`.
+fn recv_all(stack: &mut Stack<Wire>, conn: ConnId, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 2048];
+    while let Ok(n @ 1..) = stack.recv(conn, &mut buf) {
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn closed(state: ConnState) -> bool {
+    matches!(state, ConnState::PeerClosed | ConnState::Closed)
+}
+
+#[test]
+fn http_get_is_answered_and_the_connection_released() {
+    let mut net = Net::new();
+    let conn = net.connect(80);
+    let mut request = b"GET / HTTP/1.1\r\nHost: pinata\r\n\r\n".to_vec();
+    let mut response = Vec::new();
+    let done = net.run_until(5_000, |net| {
+        send_some(&mut net.peer, conn, &mut request);
+        recv_all(&mut net.peer, conn, &mut response);
+        closed(net.peer.state(conn))
+    });
+    assert!(done, "no answer and FIN within 5 s");
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 200 "), "{text}");
+    assert!(
+        text.contains("No prize is loaded"),
+        "the page says no prize is loaded"
+    );
+
+    let outcome = net.outcome(Service::Http).expect("the session finished");
+    assert_eq!(outcome.result, OutcomeKind::Served(200));
+    assert_eq!(outcome.peer.ip(), IpAddr::V4(PEER_IP));
+    let recorder = net.recorder();
+    assert_eq!(recorder.started.len(), 1);
+    assert_eq!(recorder.started[0].0, Service::Http);
+    // The observer saw exactly the bytes the peer received.
+    assert_eq!(recorder.sent.len(), 1);
+    assert_eq!(recorder.sent[0].1, response);
+    assert_eq!(recorder.released, [(recorder.sent[0].0, 0)]);
+    assert_eq!(net.pinata.connections(), 0);
+    assert_eq!(
+        net.pinata.app().stats().service(Service::Http).requests(),
+        1
+    );
+    assert!(logged("pinata: service=http peer=10.0.0.1:"));
+    assert!(logged("outcome=served status=200"));
+}
+
+#[test]
+fn garbage_client_hello_on_the_bounty_port_fails_and_is_released() {
+    let mut net = Net::new();
+    let conn = net.connect(Service::Server.standard_port());
+    // A TLS handshake record whose body is no ClientHello.
+    let mut hello = b"\x16\x03\x01\x00\x10this is garbage!".to_vec();
+    let mut reply = Vec::new();
+    let done = net.run_until(5_000, |net| {
+        send_some(&mut net.peer, conn, &mut hello);
+        recv_all(&mut net.peer, conn, &mut reply);
+        closed(net.peer.state(conn)) && net.pinata.connections() == 0
+    });
+    assert!(done, "the piñata did not close the connection within 5 s");
+
+    let outcome = net.outcome(Service::Server).expect("the session finished");
+    assert!(
+        matches!(outcome.result, OutcomeKind::Failed(..)),
+        "{:?}",
+        outcome.result
+    );
+    // No handshake answered it (at most an alert came back before the FIN).
+    assert!(reply.first() != Some(&22), "a handshake reply: {reply:?}");
+    let stats = net.pinata.app().stats().service(Service::Server);
+    assert_eq!((stats.handshakes_failed(), stats.secrets_sent()), (1, 0));
+    assert_eq!(net.recorder().released.len(), 1);
+    assert!(logged("pinata: service=server peer=10.0.0.1:"));
+    assert!(logged("outcome=failed reason="));
+}
+
+#[test]
+fn connect_back_to_a_closed_port_counts_connect_failed() {
+    let mut net = Net::new();
+    let request = net.connect(Service::ConnectBack.standard_port());
+    let app = net.pinata.app().clone();
+    let failed = |app: &Pinata| {
+        app.stats()
+            .service(Service::ConnectBack)
+            .failures(FailureReason::ConnectFailed)
+    };
+    // The peer listens on nothing: its stack answers the dial with a reset.
+    let done = net.run_until(5_000, |_| failed(&app) == 1);
+    assert!(done, "the failed dial was not counted within 5 s");
+    // The request connection was closed by the piñata, not given a session.
+    assert!(closed(net.peer.state(request)));
+    assert_eq!((net.pinata.connections(), net.pinata.dials()), (0, 0));
+    assert_eq!(
+        app.stats().service(Service::ConnectBack).connections(),
+        1,
+        "the failed dial counts as the service's connection"
+    );
+    let target = SocketAddr::new(IpAddr::V4(PEER_IP), 40001);
+    let started = &net.recorder().started;
+    assert!(
+        started.len() == 1 && started[0].0 == Service::ConnectBack,
+        "{started:?}"
+    );
+    assert!(net.recorder().finished.is_empty(), "no session was created");
+    assert!(logged(&alloc::format!(
+        "pinata: service=connect_back peer={target} outcome=failed reason=connect_failed"
+    )));
+}
+
+#[test]
+fn a_silent_peer_is_timed_out_in_simulated_time() {
+    let mut net = Net::new();
+    let conn = net.connect(80);
+    let start = net.now;
+    let turns = net.turns;
+    let done = net.run_until(60_000, |net| closed(net.peer.state(conn)));
+    assert!(done);
+    let outcome = net.outcome(Service::Http).expect("the session finished");
+    assert_eq!(outcome.result, OutcomeKind::Idle);
+    // The request timeout (10 s), reached by jumping from wake-up to
+    // wake-up, not by ticking every millisecond.
+    let elapsed = net.now - start;
+    assert!((10_000..11_000).contains(&elapsed), "{elapsed} ms");
+    assert!(net.turns - turns < 400, "{} turns", net.turns - turns);
+    assert_eq!(net.pinata.connections(), 0);
+}
+
+#[test]
+fn a_peer_that_stops_reading_is_reset_after_the_close_grace() {
+    // Small buffers on both sides, and a peer that never reads: the page
+    // cannot all leave the session.
+    let mut net = Net::with(|p| p.tx_buffer = 1024, |p| p.rx_buffer = 1024);
+    let conn = net.connect(80);
+    let mut request = b"GET / HTTP/1.1\r\n\r\n".to_vec();
+    let served = net.run_until(5_000, |net| {
+        send_some(&mut net.peer, conn, &mut request);
+        net.outcome(Service::Http).is_some()
+    });
+    assert!(served);
+    let finished_at = net.now;
+    // Still held (bytes waiting) just before the grace runs out...
+    net.run_until(CLOSE_GRACE_MS - 100, |_| false);
+    assert_eq!(net.pinata.connections(), 1);
+    assert!(net.recorder().released.is_empty());
+    // ...then reset, with the rest of the page dropped.
+    let done = net.run_until(1_000, |net| net.peer.state(conn) == ConnState::Closed);
+    assert!(done, "not reset within the grace");
+    assert!(net.now >= finished_at + CLOSE_GRACE_MS);
+    assert_eq!(net.pinata.connections(), 0);
+    let released = &net.recorder().released;
+    assert!(
+        released.len() == 1 && released[0].1 > 0,
+        "released with the page's rest unsent: {released:?}"
+    );
+}
