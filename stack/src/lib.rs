@@ -11,12 +11,13 @@
 //!  stack::Stack ── smoltcp Interface: ARP, IPv4, DHCPv4, TCP
 //!        │  ConnId + bytes (recv/send/close) and StackEvents
 //!        ▼
-//!  the event loop (unikernel) ── one piñata Session per ConnId
+//!  the event loop (pinata::netloop) ── one piñata Session per ConnId
 //! ```
 //!
 //! The crate knows nothing of the piñata: it deals in ports, addresses and
 //! bytes. The hosted runner does not use it (it has `std::net`); the unikernel
-//! drives one [`Stack`] from its single-threaded event loop:
+//! drives one [`Stack`] from its single-threaded event loop (`pinata::netloop`,
+//! also run by the `stack_ingress` fuzz target), roughly:
 //!
 //! ```
 //! use stack::{IpConfig, Nic, Stack, StackConfig, StackEvent};
