@@ -17,7 +17,7 @@
 //! timers, or [`MAX_SLEEP_MS`] at the latest. The caller sleeps until then
 //! (or until the NIC has something) and calls `turn` again.
 //!
-//! As in the hosted runner ([`crate::hosted`], a thread per connection over
+//! As in the hosted runner (`pinata::hosted`, a thread per connection over
 //! `std::net`), every decision is the session's. This module only moves
 //! bytes, feeds the session end-of-stream, resets and deadlines, makes sure
 //! a finished session's connection is closed and released, and logs each
@@ -32,7 +32,7 @@
 //! `no_std + alloc` and generic over [`stack::Nic`], the loop is:
 //! - **host-testable**: `netloop/tests.rs` puts a second `stack::Stack` on an
 //!   in-memory cable and talks to the piñata through it, in simulated time;
-//! - **fuzzed**: the `stack_ingress` target ([`crate::fuzzing::network`])
+//! - **fuzzed**: the `stack_ingress` target (`pinata::fuzzing::network`)
 //!   drives this very loop with raw Ethernet frames, its leak oracle watching
 //!   through an [`Observer`] — so the loop that ships is the loop that is
 //!   fuzzed, not a copy of it;

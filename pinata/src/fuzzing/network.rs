@@ -6,8 +6,8 @@
 //! The glue between the stack and the sessions is the appliance's own event
 //! loop, [`crate::netloop::EventLoop`] — the code the unikernel ships, not a
 //! copy — with the oracle watching every connection through its
-//! [`Observer`](crate::netloop::Observer) hooks (the bytes each session
-//! sends, its end, its release) and a no-op log.
+//! [`Observer`] hooks (the bytes each session sends, its end, its release)
+//! and a no-op log.
 //!
 //! # Input
 //!
