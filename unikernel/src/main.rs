@@ -4,7 +4,7 @@
 //! Where it sits in the data flow:
 //!
 //! ```text
-//! virtio-net (drivers/) ──frames──▶ stack (smoltcp) ──bytes──▶ pinata sessions ──▶ rustls
+//! virtio-net or netfront (drivers/) ──frames──▶ stack (smoltcp) ──bytes──▶ pinata sessions ──▶ rustls
 //!        ▲                                                          │
 //!   PCI, DMA, IRQ-less polling        platform.rs: clock, RTC, DRBG, config, wait_until
 //! ```
@@ -14,13 +14,16 @@
 //! (`idt.rs`), the identity map (`paging.rs`), the heap (`heap.rs`, talc),
 //! the serial console with timestamps (`console.rs`), the TSC clock and
 //! LAPIC timer, the CMOS RTC, entropy and the ChaCha20 DRBG (`entropy.rs`,
-//! `drbg.rs`), PCI and the virtio drivers (`drivers/`), the command line and
+//! `drbg.rs`), PCI and the virtio drivers (`drivers/`), the Xen PVH guest
+//! drivers (`drivers/xen/`: console ring, xenstore, grant tables, event
+//! channels, netfront — taken when CPUID says Xen), the command line and
 //! boot-module secret (`cmdline.rs`), and the API the event loop uses
 //! (`platform.rs`). Build the image with `cargo xtask image`.
 //!
 //! It is also a workspace member built on the host, where only the
-//! pure-logic modules (`cmdline`, `drbg`, `memmap`, `datetime`) are compiled,
-//! for their unit tests.
+//! pure-logic modules (`cmdline`, `drbg`, `memmap`, `datetime`, and the Xen
+//! PV protocol code in `drivers/xen` with its simulated backends) are
+//! compiled, for their unit tests.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 // On the host only the pure-logic modules are built (for their tests);
 // their items are used by the bare-metal code that is compiled out there.
@@ -31,6 +34,9 @@ extern crate alloc;
 mod cmdline;
 mod datetime;
 mod drbg;
+// Hardware drivers are bare-metal only; the Xen PV protocol code in
+// drivers/xen also builds on the host, for its simulated-backend tests.
+mod drivers;
 mod memmap;
 
 #[cfg(target_os = "none")]
@@ -39,8 +45,6 @@ mod arch;
 mod boot;
 #[cfg(target_os = "none")]
 mod console;
-#[cfg(target_os = "none")]
-mod drivers;
 #[cfg(target_os = "none")]
 mod entropy;
 #[cfg(target_os = "none")]
