@@ -7,6 +7,7 @@
 //! More subcommands (image, run, size report, fuzz, bench) arrive with the
 //! issues that need them.
 
+mod bench;
 mod fuzz;
 mod image;
 mod qemu;
@@ -29,6 +30,8 @@ commands:
           [--secret-file F] [--accel kvm|tcg] [--memory MiB] (see `cargo xtask run --help`)
   size-report  the auditor's size and TCB report: target/size-report/report.{md,json,svg}
           [--no-hosted] [--out DIR]
+  bench   handshakes/s, page and short-circuit against rustls+aws-lc-rs and openssl,
+          boot time, smallest memory (see `cargo xtask bench --help`; docs/PERFORMANCE.md)
   help    this text";
 
 /// The repository root (xtask lives one level below it).
@@ -111,6 +114,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("fuzz") => fuzz::main(&args.collect::<Vec<_>>()),
         Some("image") => image::image(&root(), &args.collect::<Vec<_>>()),
+        Some("bench") => bench::main(&root(), &args.collect::<Vec<_>>()),
         Some("size-report") => size::main(&root(), &args.collect::<Vec<_>>()),
         Some("run") => qemu::parse(args).and_then(|options| qemu::run(options, &root())),
         Some(other) => {
