@@ -7,6 +7,7 @@
 //! More subcommands (image, run, size report, fuzz, bench) arrive with the
 //! issues that need them.
 
+mod attack;
 mod bench;
 mod fuzz;
 mod image;
@@ -32,6 +33,8 @@ commands:
           [--no-hosted] [--out DIR]
   bench   handshakes/s, page and short-circuit against rustls+aws-lc-rs and openssl,
           boot time, smallest memory (see `cargo xtask bench --help`; docs/PERFORMANCE.md)
+  attack  the attack battery against a piñata it starts: [--target hosted|vm] [--soak N]
+          [--full] [--release] (see `cargo xtask attack --help`)
   help    this text";
 
 /// The repository root (xtask lives one level below it).
@@ -101,7 +104,9 @@ fn test() -> Result<(), String> {
     cargo(&["test", "--workspace", "--locked"])?;
     fuzz::ci()?;
     // An artefact, not a check: fails only if the report cannot be written.
-    size::ci(&root())
+    size::ci(&root())?;
+    // The quick attack battery, against the hosted runner and the image.
+    attack::ci(&root())
 }
 
 fn main() -> ExitCode {
@@ -112,6 +117,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some("test") => test(),
+        Some("attack") => attack::main(&root(), &args.collect::<Vec<_>>()),
         Some("fuzz") => fuzz::main(&args.collect::<Vec<_>>()),
         Some("image") => image::image(&root(), &args.collect::<Vec<_>>()),
         Some("bench") => bench::main(&root(), &args.collect::<Vec<_>>()),
