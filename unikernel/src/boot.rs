@@ -15,7 +15,7 @@ use crate::arch::x86_64::{apic, boot, idt, paging, tsc};
 use crate::cmdline::BootConfig;
 use crate::drivers::pci::PortIoCam;
 use crate::drivers::virtio_hal::PlatformHal;
-use crate::drivers::{acpi, pci, virtio_mmio, virtio_net::VirtioNet, virtio_rng};
+use crate::drivers::{acpi, pci, virtio_mmio, virtio_net::VirtioNet, virtio_rng, xen};
 use crate::memmap::{self, Range, Ranges};
 use crate::{console, entropy, heap, platform, println};
 
@@ -25,6 +25,9 @@ const MIB: u64 = 1 << 20;
 /// PVH start-info physical address. Interrupts are disabled.
 pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
     console::init();
+    // Under Xen (CPUID "XenVMMXenVMM"): hypercalls, shared info and the
+    // console ring first, so every line below reaches `xl console`.
+    let on_xen = xen::guest::init_early();
     paging::init();
     let lapic = apic::init();
     idt::init(lapic);
@@ -48,6 +51,9 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
             "TSC not advertised invariant (usual under KVM's default CPU models; a constant rate is assumed)"
         }
     );
+    if let Some(line) = xen::guest::describe() {
+        println!("{line}");
+    }
     match calibration.apic_timer_hz {
         Some(hz) => println!(
             "clock: LAPIC timer {} kHz (idle wake-ups at most every {} ms)",
@@ -186,7 +192,12 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
     }
     match platform::wall_clock().sync() {
         Some(seconds) => println!(
-            "clock: RTC says {} s since the epoch (UTC assumed)",
+            "clock: {} says {} s since the epoch (UTC assumed)",
+            if on_xen.is_some() {
+                "Xen wall clock"
+            } else {
+                "RTC"
+            },
             seconds
         ),
         None => {
@@ -198,7 +209,9 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
     let mut root = pci::root();
     let mut net: Option<Device> = None;
     let mut rng: Option<Device> = None;
-    if pci::present() {
+    if on_xen.is_some() {
+        println!("pci: none on a Xen PVH guest (its devices are Xen PV devices)");
+    } else if pci::present() {
         for found in pci::enumerate(&root) {
             let i = &found.info;
             let kind = match (i.vendor_id, i.device_id) {
@@ -271,6 +284,15 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
     }
 
     // --- network
+    if on_xen.is_some() {
+        match xen::guest::start_netfront() {
+            Ok(nic) => {
+                println!("net: {nic:?} up");
+                platform::set_nic(platform::PlatformNic::Xen(nic));
+            }
+            Err(e) => println!("net: netfront: {e}"),
+        }
+    }
     match net {
         Some(device) => {
             let name = device.to_string();
@@ -285,11 +307,12 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
                         "net: virtio-net at {name} up, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
                         m[0], m[1], m[2], m[3], m[4], m[5]
                     );
-                    platform::set_nic(nic);
+                    platform::set_nic(platform::PlatformNic::Virtio(nic));
                 }
                 Err(e) => println!("net: virtio-net at {name}: {e}"),
             }
         }
+        None if on_xen.is_some() => {}
         None => println!("net: no virtio-net device (add `-device virtio-net-pci,netdev=...`)"),
     }
     paging::unmap_null_page();

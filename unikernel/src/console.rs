@@ -1,5 +1,5 @@
-//! The console: COM1, every line stamped with the time since the PVH entry
-//! (`[    0.012345] heap: 60 MiB`). [`println!`](crate::println) writes a
+//! The console: COM1 (under Xen, the console ring), every line stamped
+//! with the time since the PVH entry (`[    0.012345] heap: 60 MiB`). [`println!`](crate::println) writes a
 //! line; the `log` facade (used by virtio-drivers) goes to the same place.
 
 use core::fmt::{self, Write};
@@ -21,6 +21,11 @@ pub fn init() {
 /// Writes one timestamped line. Use [`println!`](crate::println).
 pub fn print_line(args: fmt::Arguments) {
     let micros = tsc::micros_since_entry();
+    // Xen: the console ring replaces COM1 (which a PVH guest lacks) once
+    // drivers::xen::guest::init_early has mapped it.
+    if crate::drivers::xen::guest::print_line(micros, args) {
+        return;
+    }
     let mut serial = SERIAL.lock();
     let _ = write!(
         serial,
@@ -41,6 +46,7 @@ pub fn emergency() {
         // fault or panic that brought us here and will not resume.
         unsafe { SERIAL.force_unlock() };
     }
+    crate::drivers::xen::guest::console_emergency();
 }
 
 /// Prints a line on the console, prefixed with the time since entry.

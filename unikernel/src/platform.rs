@@ -9,7 +9,7 @@
 //! | [`random`] | the seeded ChaCha20 DRBG as `&'static dyn SecureRandom` |
 //! | [`wait_until`] | halt until an interrupt or the deadline, at most [`MAX_SLEEP_MS`] |
 //! | [`boot_config`] | the parsed command line and boot-module secret |
-//! | [`nic`] | the virtio-net device (taken once) as a `stack::Nic` |
+//! | [`nic`] | the NIC (taken once) as a `stack::Nic`: virtio-net, or netfront on Xen |
 //! | [`poweroff`] / [`fatal_stop`] | off / off-or-reboot per `panic=` |
 //! | [`println!`](crate::println) | a console line with the time since entry |
 
@@ -20,11 +20,13 @@ use core::time::Duration;
 use pinata::random::SecureRandom;
 use pinata::time::{Instant, TimeProvider, UnixTime};
 use spin::{Mutex, Once};
+use stack::Nic as _;
 
 use crate::arch::x86_64::{apic, power, tsc};
 use crate::cmdline::{BootConfig, PanicAction};
 use crate::drivers::rtc;
 pub use crate::drivers::virtio_net::VirtioNet;
+use crate::drivers::xen::{self, guest::Xen, netfront::Netfront};
 use crate::entropy;
 
 /// The longest [`wait_until`] sleeps: the NIC's interrupts are not used,
@@ -63,9 +65,14 @@ impl RtcClock {
         }
     }
 
-    /// Reads the RTC now; returns its seconds since the epoch.
+    /// Reads the RTC now (on Xen: Xen's wall clock, there is no RTC);
+    /// returns its seconds since the epoch.
     pub fn sync(&self) -> Option<u64> {
-        let seconds = rtc::read_unix_seconds()?;
+        let seconds = if xen::guest::active() {
+            xen::guest::unix_seconds()?
+        } else {
+            rtc::read_unix_seconds()?
+        };
         self.synced_at_micros.store(now_micros(), Ordering::Relaxed);
         self.unix_at_sync.store(seconds, Ordering::Relaxed);
         Some(seconds)
@@ -117,6 +124,11 @@ pub fn wait_until(deadline: Option<Instant>) {
     if until_us <= now_us {
         return;
     }
+    // Xen: block in the hypervisor until netfront's event channel fires or
+    // the time is up (a packet wakes the loop at once).
+    if xen::guest::wait_micros(until_us - now_us) {
+        return;
+    }
     if !apic::sleep_at_most(until_us - now_us) {
         // No calibrated timer: spin (politely) instead.
         while now_micros() < until_us {
@@ -140,23 +152,72 @@ pub fn boot_config() -> &'static BootConfig {
         .unwrap_or_else(|| DEFAULT.call_once(BootConfig::default))
 }
 
-static NIC: Mutex<Option<VirtioNet>> = Mutex::new(None);
+/// The NIC found at boot: virtio-net (QEMU, KVM, Firecracker,
+/// cloud-hypervisor) or netfront (Xen).
+// One value, moved once at boot into the stack: the size difference
+// between the variants costs nothing worth a Box on the virtio path.
+#[allow(clippy::large_enum_variant)]
+pub enum PlatformNic {
+    /// virtio-net over PCI or MMIO.
+    Virtio(VirtioNet),
+    /// The Xen PV network interface.
+    Xen(Netfront<Xen>),
+}
+
+impl stack::Nic for PlatformNic {
+    fn mac_address(&self) -> [u8; 6] {
+        match self {
+            PlatformNic::Virtio(n) => n.mac_address(),
+            PlatformNic::Xen(n) => n.mac_address(),
+        }
+    }
+
+    fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
+        match self {
+            PlatformNic::Virtio(n) => n.receive(buf),
+            PlatformNic::Xen(n) => n.receive(buf),
+        }
+    }
+
+    fn transmit(&mut self, frame: &[u8]) -> bool {
+        match self {
+            PlatformNic::Virtio(n) => n.transmit(frame),
+            PlatformNic::Xen(n) => n.transmit(frame),
+        }
+    }
+
+    fn can_transmit(&self) -> bool {
+        match self {
+            PlatformNic::Virtio(n) => n.can_transmit(),
+            PlatformNic::Xen(n) => n.can_transmit(),
+        }
+    }
+}
+
+impl fmt::Debug for PlatformNic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlatformNic::Virtio(n) => n.fmt(f),
+            PlatformNic::Xen(n) => n.fmt(f),
+        }
+    }
+}
+
+static NIC: Mutex<Option<PlatformNic>> = Mutex::new(None);
 
 /// Stores the NIC found at boot.
-pub(crate) fn set_nic(nic: VirtioNet) {
+pub(crate) fn set_nic(nic: PlatformNic) {
     *NIC.lock() = Some(nic);
 }
 
-/// The virtio-net device found at boot (a [`stack::Nic`]), handed over
-/// once: the caller owns it from then on; `None` if there is none or it was
-/// taken already.
-pub fn nic() -> Option<VirtioNet> {
+/// The NIC found at boot (a [`stack::Nic`]), handed over once: the caller
+/// owns it from then on; `None` if there is none or it was taken already.
+pub fn nic() -> Option<PlatformNic> {
     NIC.lock().take()
 }
 
 impl fmt::Debug for VirtioNet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use stack::Nic;
         let m = self.mac_address();
         write!(
             f,

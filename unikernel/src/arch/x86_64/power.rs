@@ -8,6 +8,9 @@
 //! the keyboard controller reset (Firecracker stops the VM on it); if all of
 //! that fails, halt with interrupts off — the console already says why.
 //!
+//! Under Xen (PVH: no emulated hardware at all) both are one hypercall,
+//! `SCHEDOP_shutdown`, tried first; it does nothing elsewhere.
+//!
 //! Reset: the PCI reset control register (0xCF9), the keyboard controller,
 //! then a triple fault (empty IDT, `int3`).
 
@@ -15,9 +18,12 @@ use core::arch::asm;
 
 use super::cpu::{halt_forever, outb, outw};
 use crate::drivers::acpi;
+use crate::drivers::xen::hypercall::ShutdownReason;
 
 /// Turns the machine off.
 pub fn poweroff() -> ! {
+    // A Xen PVH guest has none of the hardware below: ask Xen.
+    crate::drivers::xen::guest::shutdown(ShutdownReason::Poweroff);
     if let Some(sleep) = acpi::s5_sleep() {
         sleep.enter();
     }
@@ -36,6 +42,7 @@ pub fn poweroff() -> ! {
 
 /// Resets the machine.
 pub fn reboot() -> ! {
+    crate::drivers::xen::guest::shutdown(ShutdownReason::Reboot);
     // SAFETY: reset-control ports of the emulated chipset; afterwards a
     // deliberate triple fault: an empty IDT makes `int3` unrecoverable.
     unsafe {

@@ -7,6 +7,8 @@
 //! window calibrates the LAPIC timer. Whether the TSC is invariant
 //! (CPUID 0x80000007 EDX bit 8) is logged: KVM's default CPU models do not
 //! advertise it although KVM keeps the guest TSC at a constant rate.
+//! Under Xen the rate comes from the pvclock in shared info instead
+//! (`drivers/xen`): a PVH guest has neither PIT nor RTC.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -60,6 +62,11 @@ fn cpuid_15_hz() -> Option<u64> {
 
 /// Calibrates the TSC (and the LAPIC timer, which must be initialised).
 pub fn calibrate() -> Calibration {
+    // Xen PVH: no PIT and no RTC (their ports read all ones, and the RTC
+    // wait below would spin for a minute); Xen publishes the TSC rate.
+    if let Some(hz) = crate::drivers::xen::guest::tsc_hz() {
+        return calibrate_known(hz, "Xen pvclock (shared info)");
+    }
     const WINDOW_MS: u64 = 20;
     let (mut tsc0, mut tsc1, mut apic0, mut apic1) = (0u64, 0u64, 0u32, 0u32);
     apic::start_free_running();
@@ -122,6 +129,29 @@ pub fn calibrate() -> Calibration {
         pit_measured_hz: pit_hz,
         apic_timer_hz,
         invariant,
+    }
+}
+
+/// With the TSC's rate known: measures only the LAPIC timer, over 10 ms
+/// of TSC.
+fn calibrate_known(tsc_hz: u64, source: &'static str) -> Calibration {
+    apic::start_free_running();
+    let (tsc0, apic0) = (rdtsc(), apic::current_count());
+    while rdtsc().wrapping_sub(tsc0) < tsc_hz / 100 {
+        core::hint::spin_loop();
+    }
+    let (tsc1, apic1) = (rdtsc(), apic::current_count());
+    apic::stop();
+    let apic_ticks = u128::from(apic0.wrapping_sub(apic1));
+    let apic_hz = (apic_ticks * u128::from(tsc_hz) / u128::from((tsc1 - tsc0).max(1))) as u64;
+    TSC_HZ.store(tsc_hz, Ordering::Relaxed);
+    Calibration {
+        tsc_hz,
+        source,
+        pit_measured_hz: None,
+        apic_timer_hz: (apic_hz != 0).then_some(apic_hz),
+        invariant: cpuid(0x8000_0000, 0).0 >= 0x8000_0007
+            && cpuid(0x8000_0007, 0).3 & (1 << 8) != 0,
     }
 }
 
