@@ -14,6 +14,7 @@ mod image;
 mod qemu;
 mod repro;
 mod size;
+mod xl;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -29,6 +30,8 @@ commands:
           [--check-reproducible]: build HEAD twice from scratch, compare SHA-256
   run     boot the image in QEMU with the services on 127.0.0.1:8080,8443,10000-10002
           [--secret-file F] [--accel kvm|tcg] [--memory MiB] (see `cargo xtask run --help`)
+  xl-config  write pinata.xl for Xen (xl create -c pinata.xl) next to a copy of the image
+          [--secret-file F] [--bridge xenbr0] [--memory 64] (see `cargo xtask xl-config --help`)
   size-report  the auditor's size and TCB report: target/size-report/report.{md,json,svg}
           [--no-hosted] [--out DIR]
   bench   handshakes/s, page and short-circuit against rustls+aws-lc-rs and openssl,
@@ -123,6 +126,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::main(&root(), &args.collect::<Vec<_>>()),
         Some("size-report") => size::main(&root(), &args.collect::<Vec<_>>()),
         Some("run") => qemu::parse(args).and_then(|options| qemu::run(options, &root())),
+        Some("xl-config") => xl::parse(args).and_then(|options| xl::run(options, &root())),
         Some(other) => {
             eprintln!("xtask: unknown command `{other}`\n\n{USAGE}");
             return ExitCode::from(2);

@@ -1,0 +1,347 @@
+//! `cargo xtask xl-config`: an `xl` domain configuration for running the
+//! piñata as a Xen PVH guest.
+//!
+//! It builds the image (or takes `--image`), copies it next to the config
+//! as `pinata-unikernel`, and writes `pinata.xl` there:
+//!
+//! ```text
+//! name = "pinata"
+//! type = "pvh"                       # the image's Xen PVH entry note
+//! kernel = "<dir>/pinata-unikernel"
+//! ramdisk = "<dir>/prize.wif"        # the prize as a boot module (--secret-file)
+//! memory = 64
+//! vcpus = 1
+//! vif = [ 'bridge=xenbr0' ]          # netfront; DHCP unless `extra` has ip=
+//! on_poweroff = "destroy"
+//! on_reboot = "restart"
+//! on_crash = "destroy"
+//! extra = "…"                        # the kernel command line (--append)
+//! ```
+//!
+//! Paths in the file are absolute: the output directory's, or
+//! `--dest-dir`'s when the files will be copied to a Xen host elsewhere.
+//! The prize file is never copied: it is only named.
+
+use std::path::{Path, PathBuf};
+
+/// Settings of one configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XlOptions {
+    pub name: String,
+    pub secret_file: Option<PathBuf>,
+    pub bridge: String,
+    pub memory_mib: u32,
+    pub append: Vec<String>,
+    pub image: Option<PathBuf>,
+    pub out_dir: PathBuf,
+    pub dest_dir: Option<PathBuf>,
+}
+
+impl Default for XlOptions {
+    fn default() -> Self {
+        XlOptions {
+            name: "pinata".into(),
+            secret_file: None,
+            bridge: "xenbr0".into(),
+            memory_mib: 64,
+            append: Vec::new(),
+            image: None,
+            out_dir: PathBuf::from("."),
+            dest_dir: None,
+        }
+    }
+}
+
+pub const USAGE: &str = "\
+usage: cargo xtask xl-config [flags]
+
+  --secret-file F   the prize WIF, named as the boot module (ramdisk=); not copied
+  --bridge B        the dom0 bridge the vif joins (default xenbr0)
+  --memory MiB      guest RAM (default 64; at least 16)
+  --name N          the domain's name (default pinata)
+  --append TEXT     kernel command line (extra=), e.g. \"network=regtest ip=192.0.2.10/24 gw=192.0.2.1\"
+  --image PATH      use this ELF instead of building the image
+  --out DIR         where to write pinata.xl and the image copy (default .)
+  --dest-dir DIR    where the files will be on the Xen host (default: --out, absolute)
+
+Prints the path of pinata.xl. Then, on the Xen host: xl create -c pinata.xl";
+
+pub fn parse(args: impl Iterator<Item = String>) -> Result<XlOptions, String> {
+    let mut options = XlOptions::default();
+    let mut args = args.peekable();
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--secret-file" => options.secret_file = Some(PathBuf::from(value()?)),
+            "--bridge" => {
+                let bridge = value()?;
+                if bridge.is_empty()
+                    || !bridge
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                {
+                    return Err(format!("--bridge: `{bridge}` is not a bridge name"));
+                }
+                options.bridge = bridge;
+            }
+            "--memory" => {
+                let text = value()?;
+                options.memory_mib = text
+                    .parse()
+                    .ok()
+                    .filter(|&m| m >= 16)
+                    .ok_or_else(|| format!("--memory: `{text}` is not a number of MiB ≥ 16"))?;
+            }
+            "--name" => {
+                let name = value()?;
+                if name.is_empty() || name.contains(['"', '\'', '\n', '\\']) {
+                    return Err(format!("--name: `{name}` is not a usable domain name"));
+                }
+                options.name = name;
+            }
+            "--append" => options.append.push(value()?),
+            "--image" => options.image = Some(PathBuf::from(value()?)),
+            "--out" => options.out_dir = PathBuf::from(value()?),
+            "--dest-dir" => options.dest_dir = Some(PathBuf::from(value()?)),
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
+        }
+    }
+    Ok(options)
+}
+
+/// A string as an xl config literal (double-quoted, escaped).
+fn quoted(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The configuration text; `kernel` and `ramdisk` are the paths as the
+/// Xen host will see them.
+pub fn render(options: &XlOptions, kernel: &Path, ramdisk: Option<&Path>) -> String {
+    let mut text = String::new();
+    text.push_str(
+        "# The piñata unikernel as a Xen PVH guest (written by `cargo xtask xl-config`).\n",
+    );
+    text.push_str(
+        "# Start it with its console attached: xl create -c pinata.xl  (Ctrl-] detaches)\n",
+    );
+    text.push_str(&format!("name = {}\n", quoted(&options.name)));
+    text.push_str("type = \"pvh\"\n");
+    text.push_str(&format!("kernel = {}\n", quoted(&kernel.to_string_lossy())));
+    match ramdisk {
+        Some(path) => {
+            text.push_str("# The prize (a WIF): read at boot, wiped from memory, never printed.\n");
+            text.push_str(&format!("ramdisk = {}\n", quoted(&path.to_string_lossy())));
+        }
+        None => text.push_str("# No prize: add ramdisk = \"/path/to/prize.wif\" to load one.\n"),
+    }
+    text.push_str(&format!("memory = {}\n", options.memory_mib));
+    text.push_str("vcpus = 1\n");
+    text.push_str(&format!(
+        "vif = [ {} ]\n",
+        quoted(&format!("bridge={}", options.bridge)).replace('"', "'")
+    ));
+    text.push_str("on_poweroff = \"destroy\"\n");
+    text.push_str("on_reboot = \"restart\"\n");
+    text.push_str("on_crash = \"destroy\"\n");
+    if !options.append.is_empty() {
+        text.push_str("# Kernel command line (README: \"The unikernel\").\n");
+        text.push_str(&format!("extra = {}\n", quoted(&options.append.join(" "))));
+    }
+    text
+}
+
+/// `cargo xtask xl-config`.
+pub fn run(options: XlOptions, root: &Path) -> Result<(), String> {
+    let image = match &options.image {
+        Some(image) => image.clone(),
+        None => crate::image::build_image(root)?,
+    };
+    if let Some(secret) = &options.secret_file
+        && !secret.is_file()
+    {
+        return Err(format!("--secret-file {}: no such file", secret.display()));
+    }
+    std::fs::create_dir_all(&options.out_dir)
+        .map_err(|e| format!("{}: {e}", options.out_dir.display()))?;
+    let out_dir = std::fs::canonicalize(&options.out_dir)
+        .map_err(|e| format!("{}: {e}", options.out_dir.display()))?;
+    let copy = out_dir.join(crate::image::BINARY);
+    if std::fs::canonicalize(&image).ok() != Some(copy.clone()) {
+        std::fs::copy(&image, &copy)
+            .map_err(|e| format!("copying {} to {}: {e}", image.display(), copy.display()))?;
+    }
+    let dest = options.dest_dir.clone().unwrap_or_else(|| out_dir.clone());
+    let kernel = dest.join(crate::image::BINARY);
+    let ramdisk = match &options.secret_file {
+        Some(secret) if options.dest_dir.is_some() => {
+            let name = secret
+                .file_name()
+                .ok_or_else(|| format!("--secret-file {}: no file name", secret.display()))?;
+            Some(dest.join(name))
+        }
+        Some(secret) => {
+            Some(std::fs::canonicalize(secret).map_err(|e| format!("{}: {e}", secret.display()))?)
+        }
+        None => None,
+    };
+    let config = out_dir.join("pinata.xl");
+    std::fs::write(&config, render(&options, &kernel, ramdisk.as_deref()))
+        .map_err(|e| format!("{}: {e}", config.display()))?;
+    eprintln!(
+        "xtask: wrote {} and {}; on the Xen host: xl create -c pinata.xl",
+        config.display(),
+        copy.display()
+    );
+    println!("{}", config.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> impl Iterator<Item = String> {
+        list.iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        assert_eq!(parse(args(&[])).unwrap(), XlOptions::default());
+        let o = parse(args(&[
+            "--secret-file",
+            "prize.wif",
+            "--bridge",
+            "br-dmz",
+            "--memory",
+            "128",
+            "--append",
+            "network=regtest",
+            "--append",
+            "ip=192.0.2.10/24",
+            "--name",
+            "pinata-2",
+        ]))
+        .unwrap();
+        assert_eq!(o.secret_file, Some(PathBuf::from("prize.wif")));
+        assert_eq!(o.bridge, "br-dmz");
+        assert_eq!(o.memory_mib, 128);
+        assert_eq!(o.append, ["network=regtest", "ip=192.0.2.10/24"]);
+        assert_eq!(o.name, "pinata-2");
+        for bad in [
+            &["--memory", "8"][..],
+            &["--memory", "lots"],
+            &["--bridge", "x'y"],
+            &["--name", "a\"b"],
+            &["--frobnicate"],
+            &["--bridge"],
+        ] {
+            assert!(parse(args(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn renders_a_pvh_config_with_every_key() {
+        let o = XlOptions {
+            append: vec![
+                "network=regtest".into(),
+                "ip=192.0.2.10/24 gw=192.0.2.1".into(),
+            ],
+            ..XlOptions::default()
+        };
+        let text = render(
+            &o,
+            Path::new("/srv/pinata/pinata-unikernel"),
+            Some(Path::new("/srv/pinata/prize.wif")),
+        );
+        for line in [
+            "name = \"pinata\"\n",
+            "type = \"pvh\"\n",
+            "kernel = \"/srv/pinata/pinata-unikernel\"\n",
+            "ramdisk = \"/srv/pinata/prize.wif\"\n",
+            "memory = 64\n",
+            "vcpus = 1\n",
+            "vif = [ 'bridge=xenbr0' ]\n",
+            "on_crash = \"destroy\"\n",
+            "on_poweroff = \"destroy\"\n",
+            "extra = \"network=regtest ip=192.0.2.10/24 gw=192.0.2.1\"\n",
+        ] {
+            assert!(text.contains(line), "no {line:?} in\n{text}");
+        }
+        let bare = render(&XlOptions::default(), Path::new("/k"), None);
+        assert!(!bare.contains("\nramdisk"), "{bare}");
+        assert!(!bare.contains("\nextra"), "{bare}");
+        assert_eq!(quoted("a\"b\\c"), "\"a\\\"b\\\\c\"");
+    }
+
+    #[test]
+    fn writes_the_config_and_copies_the_image() {
+        let dir = std::env::temp_dir().join(format!("xl-config-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let image = dir.join("built.elf");
+        std::fs::write(&image, b"\x7fELF...").unwrap();
+        let secret = dir.join("prize.wif");
+        std::fs::write(&secret, b"cXXX\n").unwrap();
+        let out = dir.join("out");
+        let options = XlOptions {
+            image: Some(image.clone()),
+            secret_file: Some(secret.clone()),
+            out_dir: out.clone(),
+            ..XlOptions::default()
+        };
+        run(options.clone(), Path::new("/nonexistent")).unwrap();
+        let text = std::fs::read_to_string(out.join("pinata.xl")).unwrap();
+        let out_abs = std::fs::canonicalize(&out).unwrap();
+        assert!(
+            text.contains(&format!(
+                "kernel = \"{}/pinata-unikernel\"",
+                out_abs.display()
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "ramdisk = \"{}\"",
+                std::fs::canonicalize(&secret).unwrap().display()
+            )),
+            "{text}"
+        );
+        assert_eq!(
+            std::fs::read(out.join("pinata-unikernel")).unwrap(),
+            b"\x7fELF..."
+        );
+        assert!(!out.join("prize.wif").exists(), "the prize is never copied");
+        // For another host: paths under --dest-dir.
+        let remote = XlOptions {
+            dest_dir: Some(PathBuf::from("/var/lib/pinata")),
+            ..options
+        };
+        run(remote, Path::new("/nonexistent")).unwrap();
+        let text = std::fs::read_to_string(out.join("pinata.xl")).unwrap();
+        assert!(
+            text.contains("kernel = \"/var/lib/pinata/pinata-unikernel\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("ramdisk = \"/var/lib/pinata/prize.wif\""),
+            "{text}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
