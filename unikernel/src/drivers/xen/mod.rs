@@ -107,7 +107,9 @@ pub trait Hypervisor: Clone {
     /// clears the port's pending bit. May return early (spuriously): the
     /// caller re-checks its ring and the clock.
     fn wait(&self, port: Port, deadline_ns: u64);
-    /// A zeroed page of guest memory, or `None` when memory is short.
+    /// A page of guest memory, or `None` when memory is short. Its
+    /// contents are unspecified: drivers zero every page before they share
+    /// it (a recycled heap page may hold secrets).
     fn alloc_page(&self) -> Option<Self::Page>;
 }
 

@@ -63,8 +63,8 @@ pub struct FrontRing<M: SharedMemory> {
 }
 
 impl<M: SharedMemory> FrontRing<M> {
-    /// Initialises the shared header (`SHARED_RING_INIT`) and our private
-    /// indices (`FRONT_RING_INIT`). The page should be zeroed.
+    /// Zeroes the page, initialises the shared header (`SHARED_RING_INIT`)
+    /// and our private indices (`FRONT_RING_INIT`).
     pub fn new(page: M, entry_size: usize) -> Self {
         Self::attach(page, entry_size, 0)
     }
@@ -73,11 +73,12 @@ impl<M: SharedMemory> FrontRing<M> {
     /// (`FRONT_RING_ATTACH`); tests use it to cross the 2³² wrap.
     pub fn attach(page: M, entry_size: usize, start: u32) -> Self {
         let size = ring_size(page.size(), entry_size);
+        // Nothing of the page's earlier life may reach the backend.
+        page.zero(0, page.size());
         page.store_u32(REQ_PROD, start);
         page.store_u32(RSP_PROD, start);
         page.store_u32(REQ_EVENT, start.wrapping_add(1));
         page.store_u32(RSP_EVENT, start.wrapping_add(1));
-        page.zero(16, HEADER - 16);
         FrontRing {
             page,
             entry_size,

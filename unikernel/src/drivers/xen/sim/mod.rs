@@ -250,13 +250,17 @@ impl Hypervisor for SimXen {
         self.step();
     }
 
+    /// Pages come back full of 0xA5, like a recycled heap page: a driver
+    /// that shares one without zeroing it is caught by the backends.
     fn alloc_page(&self) -> Option<SimPage> {
         match self.0.page_budget.get() {
             Some(0) => return None,
             Some(n) => self.0.page_budget.set(Some(n - 1)),
             None => {}
         }
-        Some(self.alloc_page_now())
+        let page = self.alloc_page_now();
+        page.write(0, &[0xA5; PAGE_SIZE]);
+        Some(page)
     }
 }
 

@@ -221,6 +221,12 @@ impl Netback {
         }
         self.tx_ring = self.map(xen, tx_ref, true);
         self.rx_ring = self.map(xen, rx_ref, true);
+        if let Some(tx) = &self.tx_ring
+            && tx.bytes(HEADER, PAGE_SIZE - HEADER).iter().any(|&b| b != 0)
+        {
+            self.violations
+                .push("the transmit ring page was shared unzeroed".into());
+        }
         self.port = Some(port);
         if self.tx_ring.is_some() && self.rx_ring.is_some() {
             self.set_state(4);
