@@ -379,9 +379,13 @@ impl Session {
 
     fn after_tls(&mut self, result: Result<(), StreamError>, now: Instant) {
         if let Err(error) = result {
+            let head: &[u8] = match &self.kind {
+                Kind::Https { tls, .. } | Kind::Bounty { tls } => tls.rejected_record_head(),
+                Kind::Http { .. } => &[],
+            };
             let (reason, detail) = match error {
                 StreamError::Tls(error) => (
-                    FailureReason::from_tls_error(&error),
+                    FailureReason::from_tls_error(&error).refine(head),
                     Some(alloc::format!("{error}")),
                 ),
                 StreamError::BufferFull => (FailureReason::BufferFull, None),

@@ -115,6 +115,9 @@ failure_reasons! {
     ConnectFailed => "connect_failed", "Connect-back: the caller's port could not be reached.";
     Io => "io_error", "A transport error (reset, broken pipe).";
     Internal => "internal", "An error on our side (entropy, encoding); see the console.";
+    Heartbeat => "heartbeat", "A Heartbeat record (content type 24): the piñata does not speak the extension.";
+    Sslv3 => "sslv3", "An SSLv3 hello (record or hello version 3.0), as the original piñata counted apart.";
+    UnexpectedHandshakeMessage => "unexpected_handshake_message", "A handshake message out of order (a second ClientHello, a message the state does not expect).";
 }
 
 impl fmt::Display for FailureReason {
@@ -149,8 +152,9 @@ impl FailureReason {
                 _ => FailureReason::DecodeError,
             },
             Error::PeerSentOversizedRecord => FailureReason::RecordOverflow,
-            Error::InappropriateMessage { .. } | Error::InappropriateHandshakeMessage { .. } => {
-                FailureReason::UnexpectedMessage
+            Error::InappropriateMessage { .. } => FailureReason::UnexpectedMessage,
+            Error::InappropriateHandshakeMessage { .. } => {
+                FailureReason::UnexpectedHandshakeMessage
             }
             Error::PeerIncompatible(incompatible) => match incompatible {
                 PeerIncompatible::SupportedVersionsExtensionRequired
@@ -187,6 +191,26 @@ impl FailureReason {
             | Error::General(_)
             | Error::Other(_) => FailureReason::Internal,
             _ => FailureReason::PeerMisbehaved,
+        }
+    }
+}
+
+impl FailureReason {
+    /// Refines a classified failure with the head of the record rustls
+    /// rejected (its 5-byte header and the start of its payload, as
+    /// [`crate::tls::TlsStream::rejected_record_head`] keeps it): Heartbeat
+    /// and SSLv3 are told apart from other unknown content types and old
+    /// versions, as the original piñata counted them.
+    pub fn refine(self, head: &[u8]) -> FailureReason {
+        let old_version = matches!(
+            self,
+            FailureReason::UnsupportedVersion | FailureReason::BadRecordVersion
+        );
+        match head {
+            [24, ..] => FailureReason::Heartbeat,
+            [0x16, 3, 0, ..] if old_version => FailureReason::Sslv3,
+            [0x16, _, _, _, _, 1, _, _, _, 3, 0, ..] if old_version => FailureReason::Sslv3,
+            _ => self,
         }
     }
 }
@@ -354,6 +378,33 @@ mod tests {
             "\"server\":{\"connections\":1,\"requests\":0,\"handshakes_ok\":0,\"handshakes_failed\":2,\"secrets_sent\":0,\"failures\":{\"no_certificate\":2}}"
         ), "{json}");
         assert!(json.contains("\"http\":{\"connections\":0,"));
+    }
+
+    #[test]
+    fn refines_heartbeat_and_sslv3() {
+        let decode = FailureReason::DecodeError;
+        assert_eq!(
+            decode.refine(&[24, 3, 3, 0, 3, 1, 0x40, 0]),
+            FailureReason::Heartbeat
+        );
+        assert_eq!(decode.refine(&[99, 3, 3, 0, 1]), decode);
+        let version = FailureReason::UnsupportedVersion;
+        // Record version 3.0, or a 3.1 record carrying a 3.0 ClientHello.
+        assert_eq!(
+            version.refine(&[0x16, 3, 0, 0, 50, 1]),
+            FailureReason::Sslv3
+        );
+        assert_eq!(
+            version.refine(&[0x16, 3, 1, 0, 50, 1, 0, 0, 46, 3, 0]),
+            FailureReason::Sslv3
+        );
+        assert_eq!(
+            version.refine(&[0x16, 3, 1, 0, 50, 1, 0, 0, 46, 3, 1]),
+            version
+        );
+        // Only a version failure becomes sslv3.
+        assert_eq!(decode.refine(&[0x16, 3, 0, 0, 50, 1]), decode);
+        assert_eq!(version.refine(&[]), version);
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub const MAX_PLAINTEXT: usize = 16 * 1024;
 /// far above what a real flight needs.
 const MAX_STEPS: usize = 256;
 
+/// Bytes kept from the head of a rejected record: the 5-byte record header
+/// and the start of a handshake message, up to its legacy version.
+const REJECTED_HEAD: usize = 11;
+
 /// The two kinds of unbuffered connection, behind one interface.
 trait Unbuffered {
     type Data;
@@ -93,6 +97,7 @@ pub enum StreamError {
 pub struct TlsStream {
     conn: Conn,
     incoming: Vec<u8>,
+    rejected_head: Vec<u8>,
     outgoing: Vec<u8>,
     plaintext: Vec<u8>,
     pending_send: Vec<u8>,
@@ -127,6 +132,7 @@ impl TlsStream {
         TlsStream {
             conn,
             incoming: Vec::new(),
+            rejected_head: Vec::new(),
             outgoing: Vec::new(),
             plaintext: Vec::new(),
             pending_send: Vec::new(),
@@ -170,6 +176,7 @@ impl TlsStream {
                     close_sent: &mut self.close_sent,
                     handshake_complete: &mut self.handshake_complete,
                     peer_closed: &mut self.peer_closed,
+                    rejected_head: &mut self.rejected_head,
                 },
             ),
             Conn::Client(conn) => drive(
@@ -183,6 +190,7 @@ impl TlsStream {
                     close_sent: &mut self.close_sent,
                     handshake_complete: &mut self.handshake_complete,
                     peer_closed: &mut self.peer_closed,
+                    rejected_head: &mut self.rejected_head,
                 },
             ),
         };
@@ -272,6 +280,12 @@ impl TlsStream {
         self.common().protocol_version()
     }
 
+    /// The first bytes of the record that ended the stream with an error, if
+    /// it was in the input (empty otherwise).
+    pub fn rejected_record_head(&self) -> &[u8] {
+        &self.rejected_head
+    }
+
     /// Whether the peer has sent bytes that the handshake has not consumed:
     /// used to tell a truncated handshake from a silent peer.
     pub fn has_unprocessed_input(&self) -> bool {
@@ -281,6 +295,8 @@ impl TlsStream {
 
 struct Buffers<'a> {
     incoming: &'a mut Vec<u8>,
+    /// Set on error: the head of the input the failing step started from.
+    rejected_head: &'a mut Vec<u8>,
     outgoing: &'a mut Vec<u8>,
     plaintext: &'a mut Vec<u8>,
     pending_send: &'a mut Vec<u8>,
@@ -331,10 +347,16 @@ fn encrypt_error(e: EncryptError) -> Result<usize, InsufficientSizeError> {
 
 fn drive<C: Unbuffered>(conn: &mut C, b: &mut Buffers<'_>) -> Result<(), StreamError> {
     for _ in 0..MAX_STEPS {
+        // Each step starts at the next unconsumed record: if the step fails,
+        // that record is the one rustls rejected (FailureReason::refine).
+        let head = b.incoming.len().min(REJECTED_HEAD);
+        let mut rejected = [0u8; REJECTED_HEAD];
+        rejected[..head].copy_from_slice(&b.incoming[..head]);
         let UnbufferedStatus { mut discard, state } = conn.process(b.incoming);
         let state = match state {
             Ok(state) => state,
             Err(error) => {
+                *b.rejected_head = rejected[..head].to_vec();
                 b.incoming.drain(..discard.min(b.incoming.len()));
                 return Err(StreamError::Tls(error));
             }
