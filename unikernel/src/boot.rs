@@ -51,9 +51,7 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
             "TSC not advertised invariant (usual under KVM's default CPU models; a constant rate is assumed)"
         }
     );
-    if let Some(line) = xen::guest::describe() {
-        println!("{line}");
-    }
+    xen::guest::print_found();
     match calibration.apic_timer_hz {
         Some(hz) => println!(
             "clock: LAPIC timer {} kHz (idle wake-ups at most every {} ms)",
@@ -116,6 +114,17 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
         } else {
             complete &= reserved.push(Range::sized(entry.addr, entry.size));
         }
+    }
+    // Xen without a memory map in the start info (a PVH dom0, or an older
+    // toolstack): Xen's own copy (XENMEM_memory_map).
+    if ram.as_slice().is_empty() && on_xen.is_some() {
+        xen::guest::memory_map(|addr, size, kind| {
+            if kind == 1 {
+                let _ = ram.push(Range::sized(addr, size));
+            } else {
+                complete &= reserved.push(Range::sized(addr, size));
+            }
+        });
     }
     if !complete {
         println!(

@@ -12,8 +12,9 @@
 //! 4. enables PAE, SSE (CR4.OSFXSR/OSXMMEXCPT, CR0.MP, CR0.EM clear: the
 //!    compiler never emits SSE for this soft-float target, but C or
 //!    hand-written code may), long mode and paging;
-//! 5. loads a 64-bit GDT, a stack, and calls [`crate::boot::kernel_entry`]
-//!    with the start-info address.
+//! 5. loads a 64-bit GDT, a stack (the PVH ABI leaves `%esp` undefined:
+//!    Xen enters with 0, QEMU with something usable), and calls
+//!    [`crate::boot::kernel_entry`] with the start-info address.
 
 use core::arch::global_asm;
 
@@ -120,6 +121,9 @@ pvh_start32:
     mov cr0, eax
 
     lgdt [boot_gdt_ptr]
+    # The PVH ABI leaves %esp undefined (Xen starts us with 0): a stack
+    # before the far return's pushes.
+    mov esp, offset boot_stack_top
     push {kernel_cs}
     mov eax, offset pvh_start64
     push eax

@@ -147,10 +147,11 @@ pub fn active() -> bool {
     GUEST.get().is_some()
 }
 
-/// One line about what was found, for the boot log.
-pub fn describe() -> Option<String> {
-    let guest = GUEST.get()?;
-    Some(format!(
+/// Prints one line about what was found (boot log). Allocates nothing:
+/// it runs before the heap exists.
+pub fn print_found() {
+    let Some(guest) = GUEST.get() else { return };
+    crate::println!(
         "xen: Xen {}.{} PVH guest (CPUID base {:#x}); shared info {}, console ring {}",
         guest.cpuid.major,
         guest.cpuid.minor,
@@ -160,12 +161,34 @@ pub fn describe() -> Option<String> {
         } else {
             "NOT mapped (no pvclock, no wall clock)"
         },
-        if CONSOLE.lock().is_some() {
+        // Checked before printing: the line itself takes the console lock.
+        if has_console() {
             "in use"
         } else {
-            "missing"
+            "missing (output on COM1)"
         }
-    ))
+    );
+}
+
+fn has_console() -> bool {
+    CONSOLE.lock().is_some()
+}
+
+/// Calls `each(addr, size, kind)` for every entry of the memory map Xen
+/// keeps for us (for a start info without one: a PVH dom0, or an older
+/// toolstack). Returns false if Xen gave none.
+pub fn memory_map(mut each: impl FnMut(u64, u64, u32)) -> bool {
+    let mut entries = [hypercall::E820Entry::default(); 128];
+    match hypercall::memory_map(&mut entries) {
+        Ok(n) if n > 0 => {
+            for e in &entries[..n] {
+                let (addr, size, kind) = (e.addr, e.size, e.kind);
+                each(addr, size, kind);
+            }
+            true
+        }
+        _ => false,
+    }
 }
 
 /// The TSC's frequency from the pvclock, on Xen.

@@ -34,6 +34,8 @@ pub const HVM_OP: u32 = 34;
 
 /// `XENMEM_add_to_physmap`.
 pub const XENMEM_ADD_TO_PHYSMAP: u64 = 7;
+/// `XENMEM_memory_map`: our pseudo-physical memory map (E820).
+pub const XENMEM_MEMORY_MAP: u64 = 9;
 /// Map the shared-info page.
 pub const XENMAPSPACE_SHARED_INFO: u32 = 0;
 /// Map a grant-table frame.
@@ -135,6 +137,28 @@ pub struct GnttabQuerySize {
     pub max_nr_frames: u32,
     /// Out: GNTST_* (0 = okay).
     pub status: i16,
+}
+
+/// `struct xen_memory_map`.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct MemoryMap {
+    /// In: entries the buffer holds; out: entries written.
+    pub nr_entries: u32,
+    /// Guest address of an array of 20-byte E820 entries.
+    pub buffer: u64,
+}
+
+/// One E820 entry as Xen writes it (packed: 20 bytes).
+#[repr(C, packed)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct E820Entry {
+    /// Start address.
+    pub addr: u64,
+    /// Length in bytes.
+    pub size: u64,
+    /// 1 = RAM, 2 = reserved, …
+    pub kind: u32,
 }
 
 /// Xen's CPUID leaves, as found.
@@ -261,6 +285,19 @@ mod imp {
         check(unsafe { hypercall(MEMORY_OP, XENMEM_ADD_TO_PHYSMAP, &raw mut arg as u64, 0) })
     }
 
+    /// Our memory map (`XENMEM_memory_map`), into `entries`; returns how
+    /// many were written.
+    pub fn memory_map(entries: &mut [E820Entry]) -> Result<usize, XenError> {
+        let mut arg = MemoryMap {
+            nr_entries: entries.len() as u32,
+            buffer: entries.as_mut_ptr() as u64,
+        };
+        // SAFETY: a valid xen_memory_map on our stack naming `entries`,
+        // which Xen fills (at most nr_entries of them) during the call.
+        check(unsafe { hypercall(MEMORY_OP, XENMEM_MEMORY_MAP, &raw mut arg as u64, 0) })?;
+        Ok((arg.nr_entries as usize).min(entries.len()))
+    }
+
     /// An HVM parameter of our domain.
     pub fn hvm_get_param(index: u32) -> Result<u64, XenError> {
         let mut arg = HvmParam {
@@ -356,6 +393,9 @@ mod tests {
         assert_eq!(offset_of!(SchedPoll, nr_ports), 8);
         assert_eq!(offset_of!(SchedPoll, timeout), 16);
         assert_eq!(size_of::<GnttabQuerySize>(), 16);
+        assert_eq!(size_of::<MemoryMap>(), 16);
+        assert_eq!(offset_of!(MemoryMap, buffer), 8);
+        assert_eq!(size_of::<E820Entry>(), 20);
         assert_eq!(offset_of!(GnttabQuerySize, status), 12);
     }
 
