@@ -14,6 +14,7 @@ mod image;
 mod qemu;
 mod repro;
 mod size;
+mod xen_smoke;
 mod xl;
 
 use std::path::PathBuf;
@@ -32,6 +33,8 @@ commands:
           [--secret-file F] [--accel kvm|tcg] [--memory MiB] (see `cargo xtask run --help`)
   xl-config  write pinata.xl for Xen (xl create -c pinata.xl) next to a copy of the image
           [--secret-file F] [--bridge xenbr0] [--memory 64] (see `cargo xtask xl-config --help`)
+  xen-smoke  boot the image as a PVH dom0 of a real Xen 4.17 inside QEMU (TCG; a minute or two)
+          [--xen PATH] [--image PATH]
   size-report  the auditor's size and TCB report: target/size-report/report.{md,json,svg}
           [--no-hosted] [--out DIR]
   bench   handshakes/s, page and short-circuit against rustls+aws-lc-rs and openssl,
@@ -127,6 +130,7 @@ fn main() -> ExitCode {
         Some("size-report") => size::main(&root(), &args.collect::<Vec<_>>()),
         Some("run") => qemu::parse(args).and_then(|options| qemu::run(options, &root())),
         Some("xl-config") => xl::parse(args).and_then(|options| xl::run(options, &root())),
+        Some("xen-smoke") => xen_smoke::main(&root(), &args.collect::<Vec<_>>()),
         Some(other) => {
             eprintln!("xtask: unknown command `{other}`\n\n{USAGE}");
             return ExitCode::from(2);
