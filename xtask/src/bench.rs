@@ -121,6 +121,8 @@ struct Proc {
     seen: Vec<String>,
     /// `outcome=secret_sent` lines seen so far (matching `count_filter`).
     secrets: Arc<Mutex<u64>>,
+    /// `reason=` of the `outcome=failed` lines seen so far, counted.
+    failures: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl Proc {
@@ -137,9 +139,11 @@ impl Proc {
             Box::new(child.stdout.take().expect("stdout")),
             Box::new(child.stderr.take().expect("stderr")),
         ];
+        let failures = Arc::new(Mutex::new(BTreeMap::new()));
         for reader in readers {
             let tx = tx.clone();
             let secrets = secrets.clone();
+            let failures = failures.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(reader).split(b'\n').map_while(Result::ok) {
                     let line = String::from_utf8_lossy(&line).trim_end().to_string();
@@ -149,8 +153,19 @@ impl Proc {
                         *secrets.lock().unwrap_or_else(|e| e.into_inner()) += 1;
                         continue;
                     }
-                    // Keep the log small: per-connection lines are not stored.
+                    // Keep the log small: per-connection lines are not
+                    // stored, failures are counted by reason.
                     if line.contains("outcome=") {
+                        if let Some(reason) = line
+                            .split_whitespace()
+                            .find_map(|w| w.strip_prefix("reason="))
+                        {
+                            *failures
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .entry(reason.to_string())
+                                .or_default() += 1;
+                        }
                         continue;
                     }
                     if tx.send(line).is_err() {
@@ -164,6 +179,7 @@ impl Proc {
             lines: rx,
             seen: Vec::new(),
             secrets,
+            failures,
         })
     }
 
@@ -200,6 +216,13 @@ impl Proc {
         while let Ok(l) = self.lines.try_recv() {
             self.seen.push(l);
         }
+    }
+
+    fn failures(&self) -> BTreeMap<String, u64> {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn secrets(&self) -> u64 {
@@ -401,6 +424,7 @@ fn window(
 ) -> Result<(f64, Option<f64>, u64, String), String> {
     let cpu0 = server.proc.cpu_seconds();
     let log0 = server.proc.secrets();
+    let failures0 = server.proc.failures();
     let started = Instant::now();
     let mut cmd = pinned(1, &b.loadgen);
     cmd.args(&server.loadgen_args)
@@ -425,13 +449,25 @@ fn window(
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0)
     };
-    let error = text
+    let mut error = text
         .lines()
         .find_map(|l| l.strip_prefix("loadgen: first error: "))
         .unwrap_or("")
         .to_string();
     // Let the server's last log lines arrive.
     std::thread::sleep(Duration::from_millis(200));
+    let failures: Vec<String> = server
+        .proc
+        .failures()
+        .into_iter()
+        .filter_map(|(reason, n)| {
+            let before = failures0.get(&reason).copied().unwrap_or(0);
+            (n > before).then(|| format!("{reason}×{}", n - before))
+        })
+        .collect();
+    if !failures.is_empty() {
+        error = format!("{error}; server log: {}", failures.join(", "));
+    }
     let (completed, seconds) = if server.by_log {
         ((server.proc.secrets() - log0) as f64, elapsed.max(0.001))
     } else {
