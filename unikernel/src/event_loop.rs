@@ -109,7 +109,7 @@ pub fn start() -> ! {
     };
 
     let Some(nic) = platform::nic() else {
-        crate::println!("net: no virtio-net device: nothing to serve; stopping");
+        crate::println!("net: no network device (virtio-net or Xen netfront): nothing to serve; stopping");
         platform::fatal_stop();
     };
     let ip = match config.ip {
