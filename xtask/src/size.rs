@@ -1373,23 +1373,22 @@ fn svg(image: &Binary) -> String {
         top2 + rows.len() as f64 * 30.0
     );
     let legend_y = top2 + rows.len() as f64 * 30.0 + 10.0;
-    for (i, (name, colour)) in [
+    let mut x = 20.0 + label_w;
+    for (name, colour) in [
         ("Rust / OCaml", "#2b7bb9"),
         ("C", "#e69138"),
         ("assembly", "#6aa84f"),
         ("reference", "#b0b0b0"),
         ("target", "#d62728"),
-    ]
-    .iter()
-    .enumerate()
-    {
-        let x = 20.0 + label_w + i as f64 * 100.0;
+    ] {
         let _ = writeln!(
             s,
             r##"<rect x="{x}" y="{legend_y}" width="12" height="12" fill="{colour}"/><text x="{}" y="{}">{name}</text>"##,
             x + 16.0,
             legend_y + 11.0
         );
+        // Approximate text width at 13 px plus the swatch and a gap.
+        x += 16.0 + 7.5 * name.chars().count() as f64 + 24.0;
     }
     // Panel 3: the ten biggest crates of the image (code + data bytes).
     let top3 = legend_y + 50.0;
