@@ -1364,6 +1364,9 @@ pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(
+        std::env::temp_dir().join(format!("pinata-bench-{}.wif", std::process::id())),
+    );
     write_results(root, &r)?;
     result
 }
