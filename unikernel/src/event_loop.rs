@@ -109,7 +109,9 @@ pub fn start() -> ! {
     };
 
     let Some(nic) = platform::nic() else {
-        crate::println!("net: no network device (virtio-net or Xen netfront): nothing to serve; stopping");
+        crate::println!(
+            "net: no network device (virtio-net or Xen netfront): nothing to serve; stopping"
+        );
         platform::fatal_stop();
     };
     let ip = match config.ip {
