@@ -1175,6 +1175,50 @@ fn vm_figures(
     );
     drop(vm);
 
+    // The other bounty key types: the short-circuit on a guest booted with
+    // `bounty_key=…` (the page's certificate is P-256 whatever the key type).
+    for key_type in o.key_types.iter().filter(|k| k.as_str() != "p256") {
+        let bounty_key = format!("bounty_key={key_type}");
+        let mut append = STATIC_IP.to_vec();
+        append.push(&bounty_key);
+        let mut vm = boot_vm(&image, 128, &append)?;
+        vm.first_200(Duration::from_secs(300))
+            .ok_or("the VM did not serve")?;
+        let short = compare(
+            b,
+            o,
+            &[Server {
+                label: format!("unikernel ({accel})"),
+                proc: &vm.proc,
+                loadgen_args: vec![
+                    "--mode".into(),
+                    "short".into(),
+                    "--target".into(),
+                    format!("127.0.0.1:{}", vm.ports[2]),
+                    "--target2".into(),
+                    format!("127.0.0.1:{}", vm.ports[4]),
+                ],
+                by_log: true,
+            }],
+        );
+        let group = format!("short-circuit {key_type}");
+        r.add(&group, &format!("unikernel ({accel})"), short[0].clone());
+        if let Some(h) = hosted.get(&format!("{key_type}/short/pinata")) {
+            r.fact(
+                &format!("{group}: unikernel / hosted piñata"),
+                format!(
+                    "{:.3}× ({:.1}/s vs {h:.1}/s)",
+                    short[0].rate / h.max(1e-9),
+                    short[0].rate
+                ),
+            );
+        }
+        r.json.insert(
+            format!("unikernel {group}"),
+            json!({"accel": accel, "rate": short[0].rate, "per_cpu": short[0].per_cpu}),
+        );
+    }
+
     if o.memory {
         let (smallest, tried) = bisect_memory(&image)?;
         r.fact(
