@@ -186,7 +186,8 @@ impl Pair {
         self.server.reader().read_exact(&mut got).unwrap();
         assert_eq!(&got, b"give me the key");
 
-        let secret = b"5KYZdUEo39z3FPrtuX2QbbwGnNP5zTd7yyr2SC1j299sBCnWjss\n";
+        // The well-known testnet WIF of private key 1 (worthless test vector).
+        let secret = b"cMahea7zqjxrtgAbB7LSGbcQUr1uX1ojuat9jZodMN87JcbXMTcA\n";
         self.server.writer().write_all(secret).unwrap();
         self.pump_server_to_client().unwrap();
         let mut got = vec![0u8; secret.len()];
