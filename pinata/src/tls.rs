@@ -128,6 +128,24 @@ impl TlsStream {
         )?)))
     }
 
+    /// The connection and, borrowed apart from it, the buffers `drive` works on.
+    fn split(&mut self) -> (&mut Conn, Buffers<'_>) {
+        (
+            &mut self.conn,
+            Buffers {
+                incoming: &mut self.incoming,
+                outgoing: &mut self.outgoing,
+                plaintext: &mut self.plaintext,
+                pending_send: &mut self.pending_send,
+                close_requested: self.close_requested,
+                close_sent: &mut self.close_sent,
+                handshake_complete: &mut self.handshake_complete,
+                peer_closed: &mut self.peer_closed,
+                rejected_head: &mut self.rejected_head,
+            },
+        )
+    }
+
     fn new(conn: Conn) -> TlsStream {
         TlsStream {
             conn,
@@ -164,35 +182,10 @@ impl TlsStream {
         if let Some(error) = &self.error {
             return Err(error.clone());
         }
-        let result = match &mut self.conn {
-            Conn::Server(conn) => drive(
-                conn,
-                &mut Buffers {
-                    incoming: &mut self.incoming,
-                    outgoing: &mut self.outgoing,
-                    plaintext: &mut self.plaintext,
-                    pending_send: &mut self.pending_send,
-                    close_requested: self.close_requested,
-                    close_sent: &mut self.close_sent,
-                    handshake_complete: &mut self.handshake_complete,
-                    peer_closed: &mut self.peer_closed,
-                    rejected_head: &mut self.rejected_head,
-                },
-            ),
-            Conn::Client(conn) => drive(
-                conn,
-                &mut Buffers {
-                    incoming: &mut self.incoming,
-                    outgoing: &mut self.outgoing,
-                    plaintext: &mut self.plaintext,
-                    pending_send: &mut self.pending_send,
-                    close_requested: self.close_requested,
-                    close_sent: &mut self.close_sent,
-                    handshake_complete: &mut self.handshake_complete,
-                    peer_closed: &mut self.peer_closed,
-                    rejected_head: &mut self.rejected_head,
-                },
-            ),
+        let (conn, mut buffers) = self.split();
+        let result = match conn {
+            Conn::Server(conn) => drive(conn, &mut buffers),
+            Conn::Client(conn) => drive(conn, &mut buffers),
         };
         match result {
             Ok(()) => Ok(()),

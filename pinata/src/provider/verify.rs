@@ -77,129 +77,79 @@ fn uncompressed(public_key: &[u8], len: usize) -> Result<&[u8], InvalidSignature
     }
 }
 
-#[derive(Debug)]
-struct EcdsaP256Sha256;
+/// One ECDSA verification algorithm: a curve, the hash applied to the
+/// message, and the X.509 identifiers. The message is hashed here and the
+/// digest verified (`verify_prehash`); when the hash is not the curve's own,
+/// the `ecdsa` crate truncates or pads the digest to the field size as
+/// FIPS 186-4 specifies. Signatures must be strict DER with r, s in [1, n-1].
+macro_rules! ecdsa_algorithm {
+    ($name:ident, $curve:ident, $point_len:expr, $hash:ty, $key_alg:expr, $sig_alg:expr) => {
+        #[derive(Debug)]
+        struct $name;
 
-impl SignatureVerificationAlgorithm for EcdsaP256Sha256 {
-    fn verify_signature(
-        &self,
-        public_key: &[u8],
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<(), InvalidSignature> {
-        use p256::ecdsa::signature::Verifier as _;
-        let key =
-            p256::ecdsa::VerifyingKey::from_sec1_bytes(uncompressed(public_key, P256_POINT_LEN)?)
+        impl SignatureVerificationAlgorithm for $name {
+            fn verify_signature(
+                &self,
+                public_key: &[u8],
+                message: &[u8],
+                signature: &[u8],
+            ) -> Result<(), InvalidSignature> {
+                use sha2::Digest as _;
+                use $curve::ecdsa::signature::hazmat::PrehashVerifier as _;
+                let key = $curve::ecdsa::VerifyingKey::from_sec1_bytes(uncompressed(
+                    public_key, $point_len,
+                )?)
                 .map_err(|_| InvalidSignature)?;
-        // Strict DER; r and s must be in [1, n-1].
-        let signature =
-            p256::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
-        key.verify(message, &signature)
-            .map_err(|_| InvalidSignature)
-    }
+                let signature =
+                    $curve::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
+                let digest = <$hash>::digest(message);
+                key.verify_prehash(&digest, &signature)
+                    .map_err(|_| InvalidSignature)
+            }
 
-    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
-        alg_id::ECDSA_P256
-    }
+            fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+                $key_alg
+            }
 
-    fn signature_alg_id(&self) -> AlgorithmIdentifier {
-        alg_id::ECDSA_SHA256
-    }
+            fn signature_alg_id(&self) -> AlgorithmIdentifier {
+                $sig_alg
+            }
+        }
+    };
 }
 
-#[derive(Debug)]
-struct EcdsaP384Sha384;
-
-impl SignatureVerificationAlgorithm for EcdsaP384Sha384 {
-    fn verify_signature(
-        &self,
-        public_key: &[u8],
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<(), InvalidSignature> {
-        use p384::ecdsa::signature::Verifier as _;
-        let key =
-            p384::ecdsa::VerifyingKey::from_sec1_bytes(uncompressed(public_key, P384_POINT_LEN)?)
-                .map_err(|_| InvalidSignature)?;
-        let signature =
-            p384::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
-        key.verify(message, &signature)
-            .map_err(|_| InvalidSignature)
-    }
-
-    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
-        alg_id::ECDSA_P384
-    }
-
-    fn signature_alg_id(&self) -> AlgorithmIdentifier {
-        alg_id::ECDSA_SHA384
-    }
-}
-
-/// ECDSA where the hash is not the curve's own: hash here, then verify the
-/// digest (the `ecdsa` crate truncates or pads it to the field size as
-/// FIPS 186-4 specifies).
-#[derive(Debug)]
-struct EcdsaP256Sha384;
-
-impl SignatureVerificationAlgorithm for EcdsaP256Sha384 {
-    fn verify_signature(
-        &self,
-        public_key: &[u8],
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<(), InvalidSignature> {
-        use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
-        use sha2::Digest as _;
-        let key =
-            p256::ecdsa::VerifyingKey::from_sec1_bytes(uncompressed(public_key, P256_POINT_LEN)?)
-                .map_err(|_| InvalidSignature)?;
-        let signature =
-            p256::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
-        let digest = sha2::Sha384::digest(message);
-        key.verify_prehash(&digest, &signature)
-            .map_err(|_| InvalidSignature)
-    }
-
-    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
-        alg_id::ECDSA_P256
-    }
-
-    fn signature_alg_id(&self) -> AlgorithmIdentifier {
-        alg_id::ECDSA_SHA384
-    }
-}
-
-#[derive(Debug)]
-struct EcdsaP384Sha256;
-
-impl SignatureVerificationAlgorithm for EcdsaP384Sha256 {
-    fn verify_signature(
-        &self,
-        public_key: &[u8],
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<(), InvalidSignature> {
-        use p384::ecdsa::signature::hazmat::PrehashVerifier as _;
-        use sha2::Digest as _;
-        let key =
-            p384::ecdsa::VerifyingKey::from_sec1_bytes(uncompressed(public_key, P384_POINT_LEN)?)
-                .map_err(|_| InvalidSignature)?;
-        let signature =
-            p384::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
-        let digest = sha2::Sha256::digest(message);
-        key.verify_prehash(&digest, &signature)
-            .map_err(|_| InvalidSignature)
-    }
-
-    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
-        alg_id::ECDSA_P384
-    }
-
-    fn signature_alg_id(&self) -> AlgorithmIdentifier {
-        alg_id::ECDSA_SHA256
-    }
-}
+ecdsa_algorithm!(
+    EcdsaP256Sha256,
+    p256,
+    P256_POINT_LEN,
+    sha2::Sha256,
+    alg_id::ECDSA_P256,
+    alg_id::ECDSA_SHA256
+);
+ecdsa_algorithm!(
+    EcdsaP384Sha384,
+    p384,
+    P384_POINT_LEN,
+    sha2::Sha384,
+    alg_id::ECDSA_P384,
+    alg_id::ECDSA_SHA384
+);
+ecdsa_algorithm!(
+    EcdsaP256Sha384,
+    p256,
+    P256_POINT_LEN,
+    sha2::Sha384,
+    alg_id::ECDSA_P256,
+    alg_id::ECDSA_SHA384
+);
+ecdsa_algorithm!(
+    EcdsaP384Sha256,
+    p384,
+    P384_POINT_LEN,
+    sha2::Sha256,
+    alg_id::ECDSA_P384,
+    alg_id::ECDSA_SHA256
+);
 
 #[derive(Debug)]
 struct Ed25519;
