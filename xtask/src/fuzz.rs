@@ -16,8 +16,9 @@
 //!   N seconds (default 60); fails if it does not.
 //!
 //! [`ci`] is what `cargo xtask test` runs: fmt and clippy for `fuzz/` (its
-//! own workspace), the planted-bug checks, then every target for
-//! [`CI_SECONDS`] seconds, two at a time.
+//! own workspace), the planted-bug checks, then every target two at a time,
+//! deterministically: a fixed libFuzzer seed and run count ([`CI_RUNS`]),
+//! so that CI fails on a regression, not on a new discovery by chance.
 //!
 //! Limits on every run: `-rss_limit_mb=2048`, `-malloc_limit_mb=512` (only
 //! effective in sanitizer builds; the stable build relies on the fuzz crate's
@@ -42,8 +43,23 @@ const TARGETS: &[&str] = &[
     "http_request",
     "stack_ingress",
 ];
-/// Seconds per target in CI.
-pub const CI_SECONDS: u64 = 20;
+/// Longest a target may run in CI (a cap; the run count below is the plan).
+pub const CI_SECONDS: u64 = 45;
+/// libFuzzer's seed in CI: with it and a fixed run count, CI replays the
+/// same mutations on every machine, so a CI result can be reproduced here,
+/// and a new crash is found by a campaign (`cargo xtask fuzz`), not by
+/// chance in somebody's merge. The campaign itself stays random.
+const CI_SEED: u64 = 20_261_130;
+/// Executions per target in CI: about 20 s each on the two-core CI machine.
+/// On a slower machine [`CI_SECONDS`] stops a target early, which only
+/// replays a prefix of the same sequence.
+const CI_RUNS: &[(&str, u64)] = &[
+    ("bounty_server", 250_000),
+    ("bounty_client", 200_000),
+    ("handshake_transcript", 60_000),
+    ("http_request", 600_000),
+    ("stack_ingress", 40_000),
+];
 /// cargo-fuzz release installed when missing (the one this was written for).
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The host triple cargo-fuzz builds for.
@@ -112,11 +128,11 @@ pub fn main(args: &[String]) -> Result<(), String> {
     } else {
         options.targets.iter().map(String::as_str).collect()
     };
-    campaign(&targets, options.seconds, options.jobs)
+    campaign(&targets, options.seconds, options.jobs, false)
 }
 
 /// What `cargo xtask test` runs: the planted-bug check (the oracle can
-/// fail), then every target for [`CI_SECONDS`], two at a time. Bounded: a
+/// fail), then every target with [`CI_SEED`] and its [`CI_RUNS`], two at a time. Bounded: a
 /// few minutes of building and about 1.5 minutes of fuzzing on two cores.
 pub fn ci() -> Result<(), String> {
     if std::env::var_os("XTASK_NO_FUZZ").is_some() {
@@ -157,7 +173,7 @@ pub fn ci() -> Result<(), String> {
         "planted bug, replayed: cargo test -p pinata --features fuzzing-planted-bug --test fuzz_regressions",
     )?;
     planted_bug(60)?;
-    campaign(TARGETS, CI_SECONDS, 2)
+    campaign(TARGETS, CI_SECONDS, 2, true)
 }
 
 fn fuzz_dir() -> PathBuf {
@@ -395,12 +411,26 @@ fn fuzz_one(target: &str, corpus: &Path, artifacts: &Path, seconds: u64, extra: 
 }
 
 /// Builds and runs `targets`, `jobs` at a time, and prints the table.
-fn campaign(targets: &[&str], seconds: u64, jobs: usize) -> Result<(), String> {
+/// Fuzzes `targets` for `seconds` each, `jobs` at a time. `deterministic`
+/// (CI): fixed seed and run count per target, `seconds` only a cap.
+fn campaign(
+    targets: &[&str],
+    seconds: u64,
+    jobs: usize,
+    deterministic: bool,
+) -> Result<(), String> {
     build(None, &[])?;
-    println!(
-        "xtask: fuzzing {} target(s) for {seconds} s each, {jobs} at a time",
-        targets.len()
-    );
+    if deterministic {
+        println!(
+            "xtask: fuzzing {} target(s), seed {CI_SEED}, a fixed number of runs each (at most {seconds} s), {jobs} at a time",
+            targets.len()
+        );
+    } else {
+        println!(
+            "xtask: fuzzing {} target(s) for {seconds} s each, {jobs} at a time",
+            targets.len()
+        );
+    }
     // Workers pop from the back: reversed, targets start in the given order.
     let queue = Mutex::new(targets.iter().rev().copied().collect::<Vec<_>>());
     let reports = Mutex::new(Vec::new());
@@ -410,13 +440,20 @@ fn campaign(targets: &[&str], seconds: u64, jobs: usize) -> Result<(), String> {
                 loop {
                     let next = queue.lock().map(|mut q| q.pop()).ok().flatten();
                     let Some(target) = next else { break };
+                    let extra: Vec<String> = match CI_RUNS.iter().find(|(t, _)| *t == target) {
+                        Some((_, runs)) if deterministic => {
+                            vec![format!("-seed={CI_SEED}"), format!("-runs={runs}")]
+                        }
+                        _ => Vec::new(),
+                    };
+                    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
                     let report = if binary(target).exists() {
                         fuzz_one(
                             target,
                             &fuzz_dir().join("corpus").join(target),
                             &fuzz_dir().join("artifacts").join(target),
                             seconds,
-                            &[],
+                            &extra,
                         )
                     } else {
                         Report {

@@ -779,7 +779,16 @@ impl<'a> Socket<'a> {
         let next_ack = self.remote_seq_no + self.rx_buffer.len();
 
         let last_win = (self.remote_last_win as usize) << self.remote_win_shift;
-        let last_win_adjusted = last_ack + last_win - next_ack;
+        // PIÑATA PATCH (see third_party/README.md): the same "window ends
+        // before it starts" state as in `process` (last_ack + last_win behind
+        // next_ack) made this subtraction panic from `poll_at` — a second
+        // remote crash found by fuzzing. Nothing is left of such a window.
+        let last_win_end = last_ack + last_win;
+        let last_win_adjusted = if last_win_end > next_ack {
+            last_win_end - next_ack
+        } else {
+            0
+        };
 
         Some(u16::try_from(last_win_adjusted >> self.remote_win_shift).unwrap_or(u16::MAX))
     }
