@@ -23,6 +23,10 @@
 //! - [`tls`] drives rustls's unbuffered API with bounded buffers;
 //! - [`http`] and [`page`] serve the page; [`stats`] counts;
 //! - [`random`] and [`time`] are the platform seams (entropy, clocks);
+//! - [`admission`] decides which connections are taken, refused or evicted
+//!   under the operator's [`Limits`], for both backends;
+//! - [`memory`] is what `/stats.json` says of memory (the platform's gauge);
+//! - [`syslog`] formats the connection log lines as RFC 5424 datagrams;
 //! - `netloop` (feature `netstack`) is the appliance's event loop: the
 //!   sessions over the `stack` crate's TCP connections, as the unikernel
 //!   runs it.
@@ -34,6 +38,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod admission;
 pub mod app;
 // The deterministic fuzzing mode (fuzz targets, oracle, test-only crypto):
 // a non-default feature, never in the appliance or in release builds.
@@ -42,6 +47,7 @@ pub mod fuzzing;
 #[cfg(feature = "std")]
 pub mod hosted;
 pub mod http;
+pub mod memory;
 // The appliance's event loop over `stack` (the unikernel's, and the one the
 // `stack_ingress` fuzz target drives).
 #[cfg(feature = "netstack")]
@@ -52,6 +58,7 @@ pub mod provider;
 pub mod random;
 pub mod session;
 pub mod stats;
+pub mod syslog;
 pub mod time;
 pub mod tls;
 

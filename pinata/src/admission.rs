@@ -1,0 +1,1 @@
+//! Connection admission under the operator's limits (being written).

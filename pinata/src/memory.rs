@@ -1,0 +1,1 @@
+//! Memory figures for `/stats.json` (being written).
