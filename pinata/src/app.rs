@@ -23,6 +23,7 @@ use wallet::PrizeKey;
 use zeroize::Zeroizing;
 
 use crate::http::{Request, Response, Status as HttpStatus};
+use crate::memory::{self, MemoryGauge, MemoryUsage};
 use crate::page;
 use crate::pki::{self, Pki};
 use crate::session::Session;
@@ -45,6 +46,9 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Time allowed for a connect-back dial to be answered.
     pub connect_timeout: Duration,
+    /// Time a connection may stay silent (no byte from the peer) before it
+    /// is closed, whatever its phase's deadline.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -55,6 +59,7 @@ impl Default for Limits {
             handshake_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -111,6 +116,7 @@ pub struct Pinata {
     https: Arc<ServerConfig>,
     bounty_server: Arc<ServerConfig>,
     bounty_client: Arc<ClientConfig>,
+    memory_gauge: Option<MemoryGauge>,
 }
 
 impl fmt::Debug for Pinata {
@@ -192,6 +198,7 @@ impl Pinata {
             https: Arc::new(https),
             bounty_server: Arc::new(bounty_server),
             bounty_client: Arc::new(bounty_client),
+            memory_gauge: None,
         })
     }
 
@@ -199,6 +206,17 @@ impl Pinata {
     pub fn with_connect_back_port(mut self, port: u16) -> Pinata {
         self.connect_back_port = port;
         self
+    }
+
+    /// Sets the platform's memory gauge, read for `/stats.json` and the page.
+    pub fn with_memory_gauge(mut self, gauge: MemoryGauge) -> Pinata {
+        self.memory_gauge = Some(gauge);
+        self
+    }
+
+    /// The platform's memory figures, if it has a gauge.
+    pub fn memory(&self) -> Option<MemoryUsage> {
+        self.memory_gauge.and_then(|gauge| gauge())
     }
 
     /// The limits in force.
@@ -346,7 +364,22 @@ impl Pinata {
             }
             None => out.push_str("null"),
         }
-        let _ = write!(out, ",\"uptime_s\":{},\"services\":", self.uptime_secs(now));
+        let _ = write!(out, ",\"uptime_s\":{},", self.uptime_secs(now));
+        memory::write_json(self.memory(), &mut out);
+        let limits = &self.limits;
+        let _ = write!(
+            out,
+            ",\"limits\":{{\"max_connections\":{},\"max_connections_per_peer\":{},\"handshake_timeout_s\":{},\"request_timeout_s\":{},\"connect_timeout_s\":{},\"idle_timeout_s\":{}}}",
+            limits.max_connections,
+            limits.max_connections_per_peer,
+            limits.handshake_timeout.as_secs(),
+            limits.request_timeout.as_secs(),
+            limits.connect_timeout.as_secs(),
+            limits.idle_timeout.as_secs()
+        );
+        out.push_str(",\"failures\":");
+        self.stats.write_failure_totals_json(&mut out);
+        out.push_str(",\"services\":");
         self.stats.write_services_json(&mut out);
         out.push('}');
         out

@@ -251,7 +251,8 @@ pub fn run(options: Options) -> Result<(), String> {
     };
     let app = Pinata::new(pki, config, provider, Arc::new(SystemClock), clock.now())
         .map_err(|e| format!("setup failed: {e}"))?
-        .with_connect_back_port(options.connect_back_target_port);
+        .with_connect_back_port(options.connect_back_target_port)
+        .with_memory_gauge(crate::memory::process_usage);
     let app = Arc::new(app);
 
     let mut listeners = Vec::new();

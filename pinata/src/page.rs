@@ -8,7 +8,7 @@ use alloc::string::String;
 use core::fmt::Write as _;
 
 use crate::app::Pinata;
-use crate::stats::Service;
+use crate::stats::{FailureReason, Service};
 use crate::time::Instant;
 
 /// Escapes text for HTML element content and attribute values.
@@ -114,9 +114,37 @@ pub fn render(app: &Pinata, now: Instant) -> String {
             s.secrets_sent()
         );
     }
+    page.push_str(
+        "</table>\n<h3>Why attempts failed</h3>\n\
+         <table><tr><th>reason</th><th>count</th><th>what it means</th></tr>",
+    );
+    // The original's reasons always, then any other reason seen.
+    let others = FailureReason::ALL
+        .iter()
+        .filter(|r| !FailureReason::HEADLINE.contains(r))
+        .filter(|r| app.stats().total(|s| s.failures(**r)) > 0);
+    for reason in FailureReason::HEADLINE.iter().chain(others) {
+        let _ = write!(
+            page,
+            "<tr><td><code>{}</code></td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+            reason.name(),
+            app.stats().total(|s| s.failures(*reason)),
+            escape(reason.description())
+        );
+    }
+    page.push_str("</table>\n");
+    if let Some(memory) = app.memory() {
+        let _ = write!(
+            page,
+            "<p>Memory ({}): {} KiB in use, at most {} KiB so far.</p>\n",
+            memory.source.name(),
+            memory.used_bytes / 1024,
+            memory.high_water_bytes / 1024
+        );
+    }
     let _ = write!(
         page,
-        "</table>\n<h2>The certificate authority</h2>\n<p>Also at <a href=\"/ca.pem\">/ca.pem</a>.</p>\n<pre>{}</pre>\n\
+        "<h2>The certificate authority</h2>\n<p>Also at <a href=\"/ca.pem\">/ca.pem</a>.</p>\n<pre>{}</pre>\n\
          <p>The piñata is written in Rust: rustls, RustCrypto, smoltcp. A re-creation of the MirageOS Bitcoin Piñata (2015–2018).</p>\n\
          </body></html>\n",
         escape(app.ca_pem())

@@ -116,6 +116,9 @@ pub struct Session {
     kind: Kind,
     handshake_recorded: bool,
     received_any: bool,
+    /// When the peer last sent a byte (or the session started): the idle
+    /// timeout counts from here.
+    last_received: Instant,
     outcome: Option<OutcomeKind>,
 }
 
@@ -194,6 +197,7 @@ impl Session {
             kind,
             handshake_recorded: false,
             received_any: false,
+            last_received: now,
             outcome: None,
         }
     }
@@ -209,6 +213,7 @@ impl Session {
             return;
         }
         self.received_any = true;
+        self.last_received = now;
         match &mut self.kind {
             Kind::Http { request, .. } => {
                 let room = http::MAX_REQUEST_BYTES.saturating_sub(request.len());
@@ -251,13 +256,30 @@ impl Session {
 
     /// The deadline from [`Status::Open`] passed.
     pub fn timeout(&mut self, now: Instant) {
-        if self.outcome.is_none() && now >= self.deadline {
+        if self.outcome.is_none() && now >= self.next_deadline() {
             if !self.received_any && !self.is_client() && matches!(self.kind, Kind::Http { .. }) {
                 self.finish(OutcomeKind::Idle);
+            } else if now < self.deadline {
+                self.fail(FailureReason::Timeout, Some("idle".into()));
             } else {
                 self.fail(FailureReason::Timeout, None);
             }
         }
+    }
+
+    /// The glue closed this connection to make room for a new one (see
+    /// [`crate::admission`]).
+    pub fn evict(&mut self) {
+        if self.outcome.is_none() {
+            self.fail(FailureReason::Evicted, None);
+        }
+    }
+
+    /// The phase's deadline (handshake, then request), or earlier if the
+    /// peer has been silent for the idle timeout.
+    fn next_deadline(&self) -> Instant {
+        self.deadline
+            .min(self.last_received + self.app.limits().idle_timeout)
     }
 
     /// A transport error (reset, broken pipe) ended the connection.
@@ -273,7 +295,7 @@ impl Session {
             Status::Close
         } else {
             Status::Open {
-                deadline: self.deadline,
+                deadline: self.next_deadline(),
             }
         }
     }

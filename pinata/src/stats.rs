@@ -88,6 +88,12 @@ macro_rules! failure_reasons {
                 }
             }
         }
+
+        const fn failure_description(reason: FailureReason) -> &'static str {
+            match reason {
+                $(FailureReason::$variant => $doc,)*
+            }
+        }
     };
 }
 
@@ -118,6 +124,28 @@ failure_reasons! {
     Heartbeat => "heartbeat", "A Heartbeat record (content type 24): the piñata does not speak the extension.";
     Sslv3 => "sslv3", "An SSLv3 hello (record or hello version 3.0), as the original piñata counted apart.";
     UnexpectedHandshakeMessage => "unexpected_handshake_message", "A handshake message out of order (a second ClientHello, a message the state does not expect).";
+    NoRenegotiationExtension => "no_renegotiation_extension", "A TLS 1.2-only ClientHello without the secure renegotiation indication (RFC 5746), refused as the original piñata did.";
+    Evicted => "evicted", "Closed to make room: the connection limit was reached and this was the longest idle connection.";
+}
+
+impl FailureReason {
+    /// The reasons the original piñata counted apart, shown on the page
+    /// whether seen or not.
+    pub const HEADLINE: &'static [FailureReason] = &[
+        FailureReason::BadRecordVersion,
+        FailureReason::Heartbeat,
+        FailureReason::UnexpectedHandshakeMessage,
+        FailureReason::NoRenegotiationExtension,
+        FailureReason::NoSharedCipher,
+        FailureReason::Sslv3,
+        FailureReason::NoCertificate,
+        FailureReason::UnknownCa,
+    ];
+
+    /// What the reason means, in a sentence (for the page).
+    pub const fn description(self) -> &'static str {
+        failure_description(self)
+    }
 }
 
 impl fmt::Display for FailureReason {
@@ -325,6 +353,24 @@ impl Stats {
     /// Total of a counter over all services.
     pub fn total(&self, counter: impl Fn(&ServiceStats) -> u64) -> u64 {
         self.services.iter().map(counter).sum()
+    }
+
+    /// The `failures` object of `/stats.json`: every reason, all services
+    /// together, zeros included (a fixed shape for monitoring).
+    pub fn write_failure_totals_json(&self, out: &mut String) {
+        out.push('{');
+        for (i, reason) in FailureReason::ALL.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(
+                out,
+                "\"{}\":{}",
+                reason.name(),
+                self.total(|s| s.failures(*reason))
+            );
+        }
+        out.push('}');
     }
 
     /// The `services` object of `/stats.json`.

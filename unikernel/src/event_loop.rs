@@ -101,7 +101,9 @@ pub fn start() -> ! {
         Arc::new(WallClock),
         platform::now(),
     ) {
-        Ok(app) => app.with_connect_back_port(config.connect_back_port.unwrap_or(40001)),
+        Ok(app) => app
+            .with_connect_back_port(config.connect_back_port.unwrap_or(40001))
+            .with_memory_gauge(crate::heap::usage),
         Err(error) => {
             crate::println!("pinata: setup failed: {error}; stopping");
             platform::fatal_stop();

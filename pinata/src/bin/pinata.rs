@@ -29,6 +29,7 @@ usage: pinata [flags]
   --max-connections-per-peer N   open connections from one address (default 64)
   --handshake-timeout SECS       accept to completed handshake (default 10)
   --request-timeout SECS         HTTP request, or the rest after a handshake (default 10)
+  --idle-timeout SECS            silence from the peer before a connection is closed (default 5)
   --insecure-export-identities DIR
                                  TESTING ONLY: write the CA and the piñata's own certificates
                                  and keys to DIR (refused with a mainnet key)
@@ -111,6 +112,9 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
             }
             "--request-timeout" => {
                 options.limits.request_timeout = Duration::from_secs(number(&flag, value()?)?)
+            }
+            "--idle-timeout" => {
+                options.limits.idle_timeout = Duration::from_secs(number(&flag, value()?)?)
             }
             "--insecure-export-identities" => {
                 options.insecure_export_identities = Some(PathBuf::from(value()?))
