@@ -21,6 +21,8 @@
 //!   [`session::Session`];
 //! - [`session`] holds every rule of the bounty (when the secret is sent);
 //! - [`tls`] drives rustls's unbuffered API with bounded buffers;
+//!   [`client_hello`] is the one look it takes at a hello before rustls
+//!   (the original's secure-renegotiation rule);
 //! - [`http`] and [`page`] serve the page; [`stats`] counts;
 //! - [`random`] and [`time`] are the platform seams (entropy, clocks);
 //! - [`admission`] decides which connections are taken, refused or evicted
@@ -40,6 +42,7 @@ extern crate std;
 
 pub mod admission;
 pub mod app;
+pub mod client_hello;
 // The deterministic fuzzing mode (fuzz targets, oracle, test-only crypto):
 // a non-default feature, never in the appliance or in release builds.
 #[cfg(feature = "fuzzing")]

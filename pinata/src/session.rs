@@ -411,6 +411,10 @@ impl Session {
                     Some(alloc::format!("{error}")),
                 ),
                 StreamError::BufferFull => (FailureReason::BufferFull, None),
+                StreamError::NoRenegotiationIndication => (
+                    FailureReason::NoRenegotiationExtension,
+                    Some("TLS 1.2 ClientHello without renegotiation_info or its SCSV".into()),
+                ),
             };
             self.fail(reason, detail);
             return;

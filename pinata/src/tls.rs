@@ -26,6 +26,8 @@ use rustls::unbuffered::{
 };
 use rustls::{ClientConfig, CommonState, Error, ProtocolVersion, ServerConfig};
 
+use crate::client_hello::{self, Indication};
+
 /// Most received-but-unprocessed TLS bytes held per connection. rustls joins a
 /// fragmented handshake message in this buffer, so it must hold the largest
 /// handshake message we accept (a certificate chain) plus record overhead.
@@ -91,7 +93,14 @@ pub enum StreamError {
     /// complete records, or more than [`MAX_PLAINTEXT`] application bytes that
     /// the service did not read.
     BufferFull,
+    /// A TLS 1.2-only ClientHello without the secure renegotiation
+    /// indication: refused by the piñata's own rule (see
+    /// [`crate::client_hello`]), before rustls saw it.
+    NoRenegotiationIndication,
 }
+
+/// A fatal `handshake_failure` alert record (TLS 1.2 framing).
+const HANDSHAKE_FAILURE_ALERT: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
 
 /// One TLS connection's state and buffers.
 pub struct TlsStream {
@@ -105,6 +114,9 @@ pub struct TlsStream {
     close_sent: bool,
     handshake_complete: bool,
     peer_closed: bool,
+    /// Server side: the first record was looked at by
+    /// [`crate::client_hello::renegotiation_indication`] (clients: always).
+    hello_checked: bool,
     error: Option<StreamError>,
 }
 
@@ -147,7 +159,9 @@ impl TlsStream {
     }
 
     fn new(conn: Conn) -> TlsStream {
+        let hello_checked = matches!(conn, Conn::Client(_));
         TlsStream {
+            hello_checked,
             conn,
             incoming: Vec::new(),
             rejected_head: Vec::new(),
@@ -172,6 +186,19 @@ impl TlsStream {
             return Err(self.fail(StreamError::BufferFull));
         }
         self.incoming.extend_from_slice(data);
+        if !self.hello_checked {
+            match client_hello::renegotiation_indication(&self.incoming) {
+                Indication::NeedMore => return Ok(()),
+                Indication::Missing => {
+                    self.hello_checked = true;
+                    // rustls has seen nothing: the alert is ours, in
+                    // plaintext, as before any handshake.
+                    self.outgoing.extend_from_slice(&HANDSHAKE_FAILURE_ALERT);
+                    return Err(self.fail(StreamError::NoRenegotiationIndication));
+                }
+                Indication::Indicated | Indication::NotChecked => self.hello_checked = true,
+            }
+        }
         self.process()
     }
 

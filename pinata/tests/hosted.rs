@@ -616,3 +616,60 @@ fn bad_flags_and_files_give_clear_errors() {
     );
     assert!(out.contains("unknown argument"), "{out}");
 }
+
+#[test]
+fn a_tls12_hello_without_renegotiation_indication_is_refused_and_counted() {
+    let mut p = Pinata::start();
+    // TLS 1.2 only, no extensions, no SCSV: refused with handshake_failure
+    // before rustls sees it, as the original piñata did.
+    let reply = exchange(&p.addr("server"), &client_hello(0x0301, 0x0303));
+    assert_eq!(
+        reply,
+        [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28],
+        "a fatal handshake_failure alert"
+    );
+    let line = p.wait_outcome("server", 1);
+    assert!(
+        line.contains("outcome=failed reason=no_renegotiation_extension"),
+        "{line}"
+    );
+    // The same hello with the SCSV appended goes on to rustls (which
+    // refuses it for its own reasons: no signature algorithms, no groups).
+    let mut hello = client_hello(0x0301, 0x0303);
+    // suites length 4 → 6, and the SCSV after the two suites.
+    let suites_at = 5 + 4 + 2 + 32 + 1;
+    hello[suites_at + 1] = 6;
+    hello.splice(suites_at + 6..suites_at + 6, [0x00, 0xff]);
+    let body_len = hello.len() - 9;
+    hello[6..9].copy_from_slice(&(body_len as u32).to_be_bytes()[1..]);
+    let record_len = (hello.len() - 5) as u16;
+    hello[3..5].copy_from_slice(&record_len.to_be_bytes());
+    exchange(&p.addr("https"), &hello);
+    let line = p.wait_outcome("https", 1);
+    assert!(line.contains("outcome=failed"), "{line}");
+    assert!(!line.contains("no_renegotiation_extension"), "{line}");
+    let stats = p.stats();
+    assert_eq!(
+        stats["failures"]["no_renegotiation_extension"].as_u64(),
+        Some(1)
+    );
+    assert_eq!(
+        p.counter("server", "failures.no_renegotiation_extension"),
+        1
+    );
+    // The page shows the original's reasons, seen or not.
+    let (status, page) = p.get("/");
+    assert_eq!(status, 200);
+    for reason in [
+        "no_renegotiation_extension",
+        "heartbeat",
+        "sslv3",
+        "unknown_ca",
+    ] {
+        assert!(page.contains(&format!("<code>{reason}</code>")), "{reason}");
+    }
+    // Memory and limits are on stats.json (hosted: the process's RSS).
+    assert_eq!(stats["memory"]["source"], "process");
+    assert!(stats["memory"]["high_water_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(stats["limits"]["max_connections"].as_u64(), Some(512));
+}
