@@ -134,9 +134,9 @@ pub fn render(app: &Pinata, now: Instant) -> String {
     }
     page.push_str("</table>\n");
     if let Some(memory) = app.memory() {
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<p>Memory ({}): {} KiB in use, at most {} KiB so far.</p>\n",
+            "<p>Memory ({}): {} KiB in use, at most {} KiB so far.</p>",
             memory.source.name(),
             memory.used_bytes / 1024,
             memory.high_water_bytes / 1024
