@@ -51,6 +51,18 @@
 //! # }
 //! ```
 //!
+//! # Datagrams
+//!
+//! [`Stack::send_datagram`] sends one UDP datagram (the piñata's remote
+//! syslog) from one UDP socket, created at the first call and bound to an
+//! ephemeral port. Datagrams wait in a small bounded queue
+//! ([`DATAGRAM_QUEUE`] datagrams, [`DATAGRAM_QUEUE_BYTES`] bytes) while the
+//! target's (or gateway's) MAC address is resolved by ARP, and leave in
+//! order once it is known. One that does not fit the queue, or is offered
+//! before the interface has an address, is dropped and counted
+//! ([`Stack::datagrams_dropped`]): best effort, as UDP is. Datagrams
+//! arriving on that port are dropped unread.
+//!
 //! # Listen/accept
 //!
 //! smoltcp has no `accept()`: a TCP socket in the LISTEN state *becomes* the
@@ -109,8 +121,8 @@
 //!   dropped, never a panic.
 //!
 //! Only IPv4 is built: ARP, ICMP echo replies (ping), UDP port-unreachable
-//! answers, DHCPv4, TCP. No IPv6, no IP fragment reassembly, no ICMP
-//! sockets.
+//! answers (except on the datagram socket's port), DHCPv4, TCP, outgoing UDP
+//! datagrams. No IPv6, no IP fragmentation or reassembly, no ICMP sockets.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -128,7 +140,7 @@ use core::net::{Ipv4Addr, SocketAddr};
 use smoltcp::iface::{
     Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
 };
-use smoltcp::socket::{dhcpv4, tcp};
+use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpEndpoint, Ipv4Cidr};
 
@@ -144,6 +156,15 @@ const INGRESS_BUDGET: usize = 64;
 const EGRESS_ROUNDS: usize = 64;
 /// Ephemeral ports for outgoing connections (RFC 6335).
 const EPHEMERAL_FIRST: u16 = 49152;
+
+/// Datagrams [`Stack::send_datagram`] queues at most (waiting for ARP, or
+/// for the next poll).
+pub const DATAGRAM_QUEUE: usize = 8;
+/// Bytes of datagram payload queued at most.
+pub const DATAGRAM_QUEUE_BYTES: usize = 16 * 1024;
+/// The largest datagram payload: what fits one Ethernet frame (IP MTU 1500
+/// − 20 bytes of IPv4 header − 8 of UDP), since the stack does not fragment.
+pub const MAX_DATAGRAM: usize = 1472;
 
 /// What a network interface card driver offers the stack: whole Ethernet
 /// frames in and out. virtio-net and Xen netfront implement it.
@@ -438,6 +459,11 @@ pub enum StackError {
     NoSocket,
     /// No free ephemeral port.
     NoPort,
+    /// A datagram longer than [`MAX_DATAGRAM`].
+    TooLarge,
+    /// The datagram queue is full (the target does not answer ARP, or
+    /// datagrams are offered faster than the NIC sends them).
+    QueueFull,
 }
 
 impl fmt::Display for StackError {
@@ -449,6 +475,8 @@ impl fmt::Display for StackError {
             StackError::Unaddressable => "address not reachable over IPv4",
             StackError::NoSocket => "all sockets in use",
             StackError::NoPort => "no free ephemeral port",
+            StackError::TooLarge => "datagram larger than one frame",
+            StackError::QueueFull => "datagram queue full",
         })
     }
 }
@@ -506,6 +534,9 @@ pub struct Stack<N: Nic> {
     iface: Interface,
     sockets: SocketSet<'static>,
     dhcp: Option<SocketHandle>,
+    /// The datagram socket, once [`Stack::send_datagram`] has been called.
+    udp: Option<SocketHandle>,
+    datagrams_dropped: u64,
     config: StackConfig,
     /// Deduplicated `config.listen_ports`.
     ports: Vec<u16>,
@@ -607,6 +638,8 @@ impl<N: Nic> Stack<N> {
             iface,
             sockets,
             dhcp,
+            udp: None,
+            datagrams_dropped: 0,
             ports,
             slots: Vec::new(),
             free_slots: Vec::new(),
@@ -772,6 +805,66 @@ impl<N: Nic> Stack<N> {
             index,
             generation: self.slots[usize::from(index)].generation,
         })
+    }
+
+    /// Queues one UDP datagram with `payload` for `target`, sent from the
+    /// stack's datagram socket (see [Datagrams](crate#datagrams)) at this
+    /// or a later [`poll`](Stack::poll). A refused datagram is dropped and
+    /// counted: `NoAddress` before the interface has an address,
+    /// `Unaddressable` for IPv6 or an unspecified address or port 0,
+    /// `TooLarge` above [`MAX_DATAGRAM`], `QueueFull` when the queue is.
+    pub fn send_datagram(&mut self, target: SocketAddr, payload: &[u8]) -> Result<(), StackError> {
+        let queued = self.queue_datagram(target, payload);
+        if queued.is_err() {
+            self.datagrams_dropped += 1;
+        }
+        queued
+    }
+
+    /// Datagrams [`send_datagram`](Stack::send_datagram) refused so far.
+    pub fn datagrams_dropped(&self) -> u64 {
+        self.datagrams_dropped
+    }
+
+    fn queue_datagram(&mut self, target: SocketAddr, payload: &[u8]) -> Result<(), StackError> {
+        let SocketAddr::V4(target) = target else {
+            return Err(StackError::Unaddressable);
+        };
+        if target.port() == 0 || target.ip().is_unspecified() {
+            return Err(StackError::Unaddressable);
+        }
+        if payload.len() > MAX_DATAGRAM {
+            return Err(StackError::TooLarge);
+        }
+        if self.iface.ipv4_addr().is_none() {
+            return Err(StackError::NoAddress);
+        }
+        let handle = match self.udp {
+            Some(handle) => handle,
+            None => {
+                let handle = self.datagram_socket()?;
+                self.udp = Some(handle);
+                handle
+            }
+        };
+        self.sockets
+            .get_mut::<udp::Socket>(handle)
+            .send_slice(payload, IpEndpoint::from(target))
+            .map_err(|_| StackError::QueueFull)
+    }
+
+    /// The datagram socket, bound to a free ephemeral port. Its receive
+    /// buffer holds nothing: what arrives on the port is dropped.
+    fn datagram_socket(&mut self) -> Result<SocketHandle, StackError> {
+        let port = self.ephemeral_port().ok_or(StackError::NoPort)?;
+        let rx = udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 1], Vec::new());
+        let tx = udp::PacketBuffer::new(
+            vec![udp::PacketMetadata::EMPTY; DATAGRAM_QUEUE],
+            vec![0u8; DATAGRAM_QUEUE_BYTES],
+        );
+        let mut socket = udp::Socket::new(rx, tx);
+        socket.bind(port).map_err(|_| StackError::NoPort)?;
+        Ok(self.sockets.add(socket))
     }
 
     /// The connection's state; `Closed` for a released or unknown id.
