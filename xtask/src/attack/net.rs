@@ -1,0 +1,121 @@
+//! Sockets the way the attacks need them: bind-before-connect from any
+//! loopback address, resets, reads bounded in time.
+
+use std::io::{self, Read};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// The address page probes come from (hosted): another loopback address
+/// than the attacker's 127.0.0.1, as a visitor is another host than the
+/// attacker — the per-address connection limit is meant to stop the
+/// attacker, not the visitors. Under QEMU's user networking every host
+/// connection reaches the guest from 10.0.2.2, so there the probe shares
+/// the attacker's address and its limits.
+pub(super) const VISITOR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+
+pub(super) fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// A TCP connection to 127.0.0.1:`port`, from `source` if given.
+pub(super) fn connect_from(
+    source: Option<Ipv4Addr>,
+    port: u16,
+    timeout: Duration,
+) -> io::Result<TcpStream> {
+    let stream = match source {
+        None => TcpStream::connect_timeout(&loopback(port), timeout)?,
+        Some(source) => bound_connect(source, port)?,
+    };
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(REPLY_WAIT))?;
+    stream.set_write_timeout(Some(REPLY_WAIT))?;
+    Ok(stream)
+}
+
+/// Bind-before-connect (std cannot): a blocking connect on loopback is
+/// answered at once.
+pub(super) fn bound_connect(source: Ipv4Addr, port: u16) -> io::Result<TcpStream> {
+    use std::os::fd::FromRawFd;
+    fn sockaddr(ip: Ipv4Addr, port: u16) -> libc::sockaddr_in {
+        libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: port.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(ip).to_be(),
+            },
+            sin_zero: [0; 8],
+        }
+    }
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor this function owns; the
+    // sockaddr_in values live across the calls that read them, and the
+    // descriptor is either closed here or handed to TcpStream exactly once.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let local = sockaddr(source, 0);
+        let remote = sockaddr(Ipv4Addr::LOCALHOST, port);
+        if libc::bind(fd, (&local as *const libc::sockaddr_in).cast(), len) != 0
+            || libc::connect(fd, (&remote as *const libc::sockaddr_in).cast(), len) != 0
+        {
+            let e = io::Error::last_os_error();
+            libc::close(fd);
+            return Err(e);
+        }
+        Ok(TcpStream::from_raw_fd(fd))
+    }
+}
+
+/// Closes `stream` with a reset (SO_LINGER 0) instead of a FIN.
+pub(super) fn reset(stream: TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on a descriptor `stream` owns, with a correctly
+    // sized linger value that outlives the call.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+    drop(stream);
+}
+
+/// Reads until the peer closes, an error, or `limit`.
+pub(super) fn read_until_close(stream: &mut TcpStream, limit: Duration) -> (Vec<u8>, String) {
+    let deadline = Instant::now() + limit;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16384];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return (out, "still open".into());
+        }
+        let _ = stream.set_read_timeout(Some(left.max(Duration::from_millis(1))));
+        match stream.read(&mut buf) {
+            Ok(0) => return (out, "closed".into()),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return (out, "still open".into());
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (out, format!("error: {}", e.kind())),
+        }
+    }
+}

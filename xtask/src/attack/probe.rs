@@ -1,0 +1,123 @@
+//! The visitor's view during a case: the page's latency and `/stats.json`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::net::{VISITOR, bound_connect, connect_from, loopback, read_until_close};
+use super::*;
+
+/// One GET / from the visitor's address: the latency, or why it failed.
+pub(super) fn probe_page(target_kind: TargetKind, port: u16) -> Result<Duration, String> {
+    let start = Instant::now();
+    let source = (target_kind == TargetKind::Hosted).then_some(VISITOR);
+    let mut stream = match source {
+        Some(source) => bound_connect(source, port),
+        None => TcpStream::connect_timeout(&loopback(port), PAGE_LIMIT),
+    }
+    .map_err(|e| format!("connect: {e}"))?;
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: pinata\r\n\r\n")
+        .map_err(|e| format!("write: {e}"))?;
+    let (bytes, _) = read_until_close(&mut stream, PAGE_LIMIT.saturating_sub(start.elapsed()));
+    let elapsed = start.elapsed();
+    if !bytes.starts_with(b"HTTP/1.1 200") {
+        let got = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).to_string();
+        return Err(format!(
+            "no 200 within {} ms ({got:?})",
+            elapsed.as_millis()
+        ));
+    }
+    Ok(elapsed)
+}
+
+/// Probes the page every 200 ms in the background until stopped.
+pub(super) struct Prober {
+    pub(super) stop: Arc<AtomicBool>,
+    pub(super) handle: thread::JoinHandle<(Duration, Vec<String>)>,
+}
+
+impl Prober {
+    pub(super) fn start(kind: TargetKind, port: u16) -> Prober {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = thread::spawn(move || {
+            let mut max = Duration::ZERO;
+            let mut failures = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                match probe_page(kind, port) {
+                    Ok(t) => max = max.max(t),
+                    Err(e) => {
+                        max = max.max(PAGE_LIMIT);
+                        failures.push(e);
+                    }
+                }
+                thread::sleep(Duration::from_millis(200));
+            }
+            (max, failures)
+        });
+        Prober { stop, handle }
+    }
+
+    pub(super) fn finish(self) -> (Duration, Vec<String>) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle
+            .join()
+            .unwrap_or((PAGE_LIMIT, vec!["prober panicked".into()]))
+    }
+}
+
+/// `/stats.json` flattened to `service.counter` and `service.reason`.
+pub(super) fn stats(kind: TargetKind, port: u16) -> Result<BTreeMap<String, u64>, String> {
+    let source = (kind == TargetKind::Hosted).then_some(VISITOR);
+    let mut stream =
+        connect_from(source, port, Duration::from_secs(2)).map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"GET /stats.json HTTP/1.1\r\nHost: pinata\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let (bytes, _) = read_until_close(&mut stream, Duration::from_secs(3));
+    let text = String::from_utf8_lossy(&bytes);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .ok_or("no /stats.json body")?;
+    let json: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| format!("bad /stats.json: {e}"))?;
+    let mut out = BTreeMap::new();
+    if let Some(services) = json["services"].as_object() {
+        for (service, counters) in services {
+            let Some(counters) = counters.as_object() else {
+                continue;
+            };
+            for (key, value) in counters {
+                if let Some(n) = value.as_u64() {
+                    out.insert(format!("{service}.{key}"), n);
+                } else if let Some(reasons) = value.as_object() {
+                    for (reason, n) in reasons {
+                        out.insert(format!("{service}.{reason}"), n.as_u64().unwrap_or(0));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The counters that moved, without the probes' own http requests.
+pub(super) fn delta(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+) -> Vec<(String, u64)> {
+    after
+        .iter()
+        .filter(|(k, _)| *k != "http.connections" && *k != "http.requests")
+        .filter_map(|(k, v)| {
+            let d = v.saturating_sub(before.get(k).copied().unwrap_or(0));
+            (d > 0).then(|| (k.clone(), d))
+        })
+        .collect()
+}

@@ -1,0 +1,249 @@
+//! The piñata under attack: the hosted runner or the unikernel under QEMU,
+//! started with a worthless regtest prize, its console collected.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::*;
+
+pub(super) struct Target {
+    pub(super) kind: TargetKind,
+    pub(super) child: Child,
+    pub(super) log: Arc<Mutex<Vec<String>>>,
+    /// http, https, server, connect_back, client
+    pub(super) ports: [u16; 5],
+    /// The caller's port that connect-back dials (on 127.0.0.1).
+    pub(super) cb_port: u16,
+    pub(super) dir: PathBuf,
+}
+
+pub(super) const SERVICES: [&str; 5] = ["http", "https", "server", "connect_back", "client"];
+
+impl Target {
+    pub(super) fn port(&self, service: &str) -> u16 {
+        let i = SERVICES
+            .iter()
+            .position(|s| *s == service)
+            .expect("service");
+        self.ports[i]
+    }
+
+    pub(super) fn alive(&mut self) -> Result<(), String> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => return Err(format!("target process exited ({status})")),
+            Err(e) => return Err(format!("cannot query the target process: {e}")),
+            Ok(None) => {}
+        }
+        let log = self.log.lock().unwrap();
+        if let Some(line) = log.iter().find(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("panicked")
+                || l.contains("panic:")
+                || l.contains("exception") && l.contains("fault")
+        }) {
+            return Err(format!("the console reports a fault: {line}"));
+        }
+        Ok(())
+    }
+
+    pub(super) fn log_len(&self) -> usize {
+        self.log.lock().unwrap().len()
+    }
+
+    pub(super) fn log_since(&self, from: usize) -> Vec<String> {
+        self.log.lock().unwrap()[from..].to_vec()
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub(super) fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port: {e}"))
+}
+
+/// Collects a child's stdout and stderr lines (without a console's
+/// timestamps or CRs) into `log`.
+pub(super) fn collect_output(child: &mut Child, log: &Arc<Mutex<Vec<String>>>) {
+    let readers: Vec<Box<dyn Read + Send>> = vec![
+        Box::new(child.stdout.take().expect("stdout")),
+        Box::new(child.stderr.take().expect("stderr")),
+    ];
+    for reader in readers {
+        let log = log.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(reader).split(b'\n').map_while(Result::ok) {
+                let line = String::from_utf8_lossy(&line);
+                let line = line.trim_end_matches('\r');
+                let line = match line.strip_prefix('[').and_then(|r| r.split_once("] ")) {
+                    Some((stamp, text))
+                        if stamp.trim().chars().all(|c| c.is_ascii_digit() || c == '.') =>
+                    {
+                        text
+                    }
+                    _ => line,
+                };
+                log.lock().unwrap().push(line.to_string());
+            }
+        });
+    }
+}
+
+pub(super) fn wait_line(
+    log: &Arc<Mutex<Vec<String>>>,
+    child: &mut Child,
+    limit: Duration,
+    pred: impl Fn(&str) -> bool,
+) -> Result<String, String> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(line) = log.lock().unwrap().iter().find(|l| pred(l)) {
+            return Ok(line.clone());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            thread::sleep(Duration::from_millis(200));
+            return Err(format!(
+                "the target exited during start ({status}):\n{}",
+                log.lock().unwrap().join("\n")
+            ));
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the target did not become ready in {limit:?}:\n{}",
+                log.lock().unwrap().join("\n")
+            ));
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub(super) fn start_hosted(root: &Path, release: bool, dir: PathBuf) -> Result<Target, String> {
+    let mut build = vec!["build", "--locked", "-p", "pinata", "--bin", "pinata"];
+    if release {
+        build.push("--release");
+    }
+    crate::cargo(&build)?;
+    let binary = crate::image::target_dir(root)
+        .join(if release { "release" } else { "debug" })
+        .join("pinata");
+    let secret = dir.join("prize.wif");
+    std::fs::write(&secret, format!("{WIF}\n")).map_err(|e| e.to_string())?;
+    let cb_port = free_port()?;
+    let mut cmd = Command::new(&binary);
+    cmd.args(["--bind", "127.0.0.1", "--network", "regtest"]);
+    for flag in [
+        "--http-port",
+        "--https-port",
+        "--server-port",
+        "--connect-back-port",
+        "--client-port",
+    ] {
+        cmd.args([flag, "0"]);
+    }
+    cmd.arg("--secret-file").arg(&secret);
+    cmd.args(["--connect-back-target-port", &cb_port.to_string()]);
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    let log = Arc::new(Mutex::new(Vec::new()));
+    collect_output(&mut child, &log);
+    wait_line(&log, &mut child, Duration::from_secs(60), |l| {
+        l.starts_with("pinata: ready")
+    })?;
+    let mut ports = [0u16; 5];
+    for line in log.lock().unwrap().iter() {
+        if let Some(rest) = line.strip_prefix("pinata: listening service=")
+            && let Some((service, addr)) = rest.split_once(" addr=")
+            && let Some(i) = SERVICES.iter().position(|s| *s == service)
+        {
+            ports[i] = addr.rsplit(':').next().unwrap_or("0").parse().unwrap_or(0);
+        }
+    }
+    if ports.contains(&0) {
+        return Err(format!(
+            "could not read the ports: {:?}",
+            log.lock().unwrap()
+        ));
+    }
+    Ok(Target {
+        kind: TargetKind::Hosted,
+        child,
+        log,
+        ports,
+        cb_port,
+        dir,
+    })
+}
+
+pub(super) fn start_vm(root: &Path, dir: PathBuf) -> Result<Target, String> {
+    let image = crate::image::build_image(root)?;
+    let secret = dir.join("prize.wif");
+    std::fs::write(&secret, format!("{WIF}\n")).map_err(|e| e.to_string())?;
+    // A free port found now can be taken before QEMU binds it: QEMU then
+    // says so at once and exits, and we try again with other ports.
+    for _ in 0..5 {
+        let mut ports = [0u16; 5];
+        for p in &mut ports {
+            *p = free_port()?;
+        }
+        let cb_port = free_port()?;
+        let options = crate::qemu::RunOptions {
+            secret_file: Some(secret.clone()),
+            host_ports: ports,
+            append: vec![format!("network=regtest connect_back_port={cb_port}")],
+            ..Default::default()
+        };
+        let mut child = crate::qemu::qemu_command(&options, &image)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
+        let log = Arc::new(Mutex::new(Vec::new()));
+        collect_output(&mut child, &log);
+        const PORT_TAKEN: &str = "Could not set up host forwarding rule";
+        let line = wait_line(&log, &mut child, Duration::from_secs(300), |l| {
+            l.contains("pinata: ready") || l.contains(PORT_TAKEN)
+        });
+        match line {
+            Ok(line) if line.contains(PORT_TAKEN) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                continue;
+            }
+            Ok(_) => {
+                return Ok(Target {
+                    kind: TargetKind::Vm,
+                    child,
+                    log,
+                    ports,
+                    cb_port,
+                    dir,
+                });
+            }
+            Err(e) if e.contains(PORT_TAKEN) => continue,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        }
+    }
+    Err("QEMU could not bind its forwarded ports in 5 attempts".into())
+}
