@@ -13,6 +13,7 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::string::{String, ToString};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use std::vec::Vec;
@@ -21,6 +22,7 @@ use std::{format, println, thread};
 use rustls::pki_types::UnixTime;
 use wallet::{Network, PrizeKey};
 
+use crate::admission::{Admission, Admit};
 use crate::app::{Accepted, Config, Limits, Pinata};
 use crate::pki::{self, KeyType, PkiOptions};
 use crate::random::OS_RANDOM;
@@ -83,41 +85,113 @@ impl Clock {
     }
 }
 
-/// Open connections, total and per peer address.
-#[derive(Default)]
+/// The connections admitted (see [`crate::admission`]) and, for eviction,
+/// a handle on each one's socket. Shared by every connection thread.
 struct Tracker {
-    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+    state: Mutex<TrackerState>,
 }
 
-/// Holds one slot in the [`Tracker`]; frees it when dropped.
+struct TrackerState {
+    admission: Admission<u64>,
+    next_key: u64,
+    handles: HashMap<u64, Arc<Evictable>>,
+}
+
+/// What another thread needs to end a connection: a clone of its socket,
+/// and a flag so its own thread logs `evicted` rather than a reset.
+struct Evictable {
+    stream: Mutex<Option<TcpStream>>,
+    evicted: AtomicBool,
+}
+
+impl Evictable {
+    fn evict(&self) {
+        self.evicted.store(true, Ordering::Relaxed);
+        if let Some(stream) = lock(&self.stream).as_ref() {
+            // The owning thread's blocked read returns at once.
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// Holds one admitted connection in the [`Tracker`]; releases it when
+/// dropped (before the lingering close, so a connection that is only
+/// draining does not count against the limits).
 struct Slot<'a> {
     tracker: &'a Tracker,
-    ip: IpAddr,
+    key: u64,
+    handle: Arc<Evictable>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Tracker {
-    fn acquire(&self, ip: IpAddr, limits: &Limits) -> Option<Slot<'_>> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let per_peer = open.1.get(&ip).copied().unwrap_or(0);
-        if open.0 >= limits.max_connections || per_peer >= limits.max_connections_per_peer {
-            return None;
+    fn new(limits: &Limits) -> Tracker {
+        Tracker {
+            state: Mutex::new(TrackerState {
+                admission: Admission::new(limits),
+                next_key: 0,
+                handles: HashMap::new(),
+            }),
         }
-        open.0 += 1;
-        *open.1.entry(ip).or_insert(0) += 1;
-        Some(Slot { tracker: self, ip })
+    }
+
+    /// Admits `stream` from `ip` (evicting the longest idle connection if
+    /// the table is full), or says why not.
+    fn admit(
+        &self,
+        stream: &TcpStream,
+        ip: IpAddr,
+        now: Instant,
+    ) -> Result<Slot<'_>, FailureReason> {
+        let handle = Arc::new(Evictable {
+            stream: Mutex::new(stream.try_clone().ok()),
+            evicted: AtomicBool::new(false),
+        });
+        let mut state = lock(&self.state);
+        state.next_key += 1;
+        let key = state.next_key;
+        match state.admission.admit(key, ip, now) {
+            Admit::Refuse(reason) => return Err(reason),
+            Admit::AdmitEvicting(old) => {
+                if let Some(victim) = state.handles.remove(&old) {
+                    victim.evict();
+                }
+            }
+            Admit::Admit => {}
+        }
+        state.handles.insert(key, handle.clone());
+        Ok(Slot {
+            tracker: self,
+            key,
+            handle,
+        })
+    }
+}
+
+impl Slot<'_> {
+    /// The connection moved bytes.
+    fn touch(&self, now: Instant) {
+        lock(&self.tracker.state).admission.touch(self.key, now);
+    }
+
+    /// The socket eviction shuts down from now on (connect-back's dial).
+    fn watch(&self, stream: &TcpStream) {
+        *lock(&self.handle.stream) = stream.try_clone().ok();
+    }
+
+    fn evicted(&self) -> bool {
+        self.handle.evicted.load(Ordering::Relaxed)
     }
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        let mut open = self.tracker.open.lock().unwrap_or_else(|e| e.into_inner());
-        open.0 = open.0.saturating_sub(1);
-        if let Some(n) = open.1.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                open.1.remove(&self.ip);
-            }
-        }
+        let mut state = lock(&self.tracker.state);
+        state.admission.release(self.key);
+        state.handles.remove(&self.key);
     }
 }
 
@@ -262,7 +336,7 @@ pub fn run(options: Options) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {addr} for {service}: {e}"))?;
         listeners.push((service, listener));
     }
-    let tracker = Arc::new(Tracker::default());
+    let tracker = Arc::new(Tracker::new(&options.limits));
     let mut handles = Vec::new();
     for (service, listener) in listeners {
         let local = listener.local_addr().map_err(|e| e.to_string())?;
@@ -320,14 +394,17 @@ fn connection(
     tracker: &Tracker,
     clock: Clock,
 ) {
-    let Some(_slot) = tracker.acquire(peer.ip(), app.limits()) else {
-        app.refused(service, FailureReason::OverCapacity);
-        println!("pinata: service={service} peer={peer} outcome=failed reason=over_capacity");
-        return;
+    let slot = match tracker.admit(&stream, peer.ip(), clock.now()) {
+        Ok(slot) => slot,
+        Err(reason) => {
+            app.refused(service, reason);
+            println!("pinata: service={service} peer={peer} outcome=failed reason={reason}");
+            return;
+        }
     };
     let _ = stream.set_nodelay(true);
     match app.accept(service, peer, clock.now()) {
-        Accepted::Session(session) => drive(*session, stream, clock),
+        Accepted::Session(session) => drive(*session, stream, clock, slot),
         Accepted::ConnectBack { target } => {
             // The caller's connection is only a request: close it, then dial.
             let _ = stream.shutdown(Shutdown::Both);
@@ -342,10 +419,12 @@ fn connection(
             match TcpStream::connect_timeout(&target, app.limits().connect_timeout) {
                 Ok(outbound) => {
                     let _ = outbound.set_nodelay(true);
+                    slot.watch(&outbound);
                     drive(
                         app.connect_back_session(target, clock.now()),
                         outbound,
                         clock,
+                        slot,
                     );
                 }
                 Err(e) => {
@@ -360,8 +439,9 @@ fn connection(
     }
 }
 
-/// Moves bytes between `stream` and `session` until the session says close.
-fn drive(mut session: Session, mut stream: TcpStream, clock: Clock) {
+/// Moves bytes between `stream` and `session` until the session says close,
+/// then gives up `slot` and lingers.
+fn drive(mut session: Session, mut stream: TcpStream, clock: Clock, slot: Slot<'_>) {
     let mut buf = std::vec![0u8; 16 * 1024];
     let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
     loop {
@@ -379,9 +459,18 @@ fn drive(mut session: Session, mut stream: TcpStream, clock: Clock) {
         }
         let wait = (deadline - now).max(Duration::from_millis(1));
         let _ = stream.set_read_timeout(Some(wait));
-        match stream.read(&mut buf) {
+        let read = stream.read(&mut buf);
+        if slot.evicted() {
+            // Another connection needed the room: the socket is shut down.
+            session.evict();
+            continue;
+        }
+        match read {
             Ok(0) => session.peer_closed(clock.now()),
-            Ok(n) => session.receive(&buf[..n], clock.now()),
+            Ok(n) => {
+                slot.touch(clock.now());
+                session.receive(&buf[..n], clock.now());
+            }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 session.timeout(clock.now())
             }
@@ -391,6 +480,7 @@ fn drive(mut session: Session, mut stream: TcpStream, clock: Clock) {
     }
     let _ = flush(&mut session, &mut stream);
     let _ = stream.shutdown(Shutdown::Write);
+    drop(slot);
     linger(&mut stream, &mut buf);
     if let Some(outcome) = session.outcome(clock.now()) {
         println!("pinata: {outcome}");

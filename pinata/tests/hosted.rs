@@ -673,3 +673,74 @@ fn a_tls12_hello_without_renegotiation_indication_is_refused_and_counted() {
     assert!(stats["memory"]["high_water_bytes"].as_u64().unwrap() > 0);
     assert_eq!(stats["limits"]["max_connections"].as_u64(), Some(512));
 }
+
+/// Connects to the bounty client port and waits for the piñata's
+/// ClientHello: proof that the connection was admitted and has a session.
+fn admitted_idle_connection(p: &Pinata) -> TcpStream {
+    let mut stream = TcpStream::connect(p.addr("client")).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut first = [0u8; 1];
+    stream.read_exact(&mut first).expect("a ClientHello");
+    assert_eq!(first[0], 0x16);
+    stream
+}
+
+#[test]
+fn a_full_table_evicts_the_longest_idle_connection_and_the_page_is_served() {
+    let mut p = Pinata::start_with(
+        TEST_WIF_KEY1,
+        &[
+            "--network",
+            "regtest",
+            "--max-connections",
+            "2",
+            "--max-connections-per-peer",
+            "10",
+        ],
+        false,
+    );
+    let mut oldest = admitted_idle_connection(&p);
+    let _newer = admitted_idle_connection(&p);
+    // The table is full; the page still answers, in place of the oldest.
+    let (status, page) = p.get("/");
+    assert_eq!(status, 200);
+    assert!(page.contains("bcrt1q"));
+    let line = p.wait_outcome("client", 1);
+    assert!(line.contains("outcome=failed reason=evicted"), "{line}");
+    // The evicted connection is closed (EOF or reset), not left hanging.
+    let mut rest = Vec::new();
+    let _ = oldest.read_to_end(&mut rest);
+    assert!(p.counter("client", "failures.evicted") >= 1);
+}
+
+#[test]
+fn one_address_cannot_take_more_than_its_share() {
+    let mut p = Pinata::start_with(
+        TEST_WIF_KEY1,
+        &[
+            "--network",
+            "regtest",
+            "--max-connections",
+            "10",
+            "--max-connections-per-peer",
+            "2",
+        ],
+        false,
+    );
+    let a = admitted_idle_connection(&p);
+    let b = admitted_idle_connection(&p);
+    // The third from 127.0.0.1 is refused at once: no ClientHello, closed.
+    let reply = exchange(&p.addr("client"), b"");
+    assert!(reply.is_empty(), "{reply:02x?}");
+    let line = p.wait_outcome("client", 1);
+    assert!(
+        line.contains("outcome=failed reason=over_capacity"),
+        "{line}"
+    );
+    // Room again once the two end (their slots go before their log lines).
+    drop((a, b));
+    p.wait_outcome("client", 3);
+    assert_eq!(p.counter("client", "failures.over_capacity"), 1);
+}
