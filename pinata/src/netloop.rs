@@ -44,6 +44,9 @@
 //!
 //! - [`Log`]: where the log lines go (the unikernel's serial console; a no-op
 //!   in the fuzz target). The lines are the hosted runner's format.
+//! - [`EventLoop::set_syslog`]: a remote syslog collector that also gets
+//!   every connection line (outcomes, failed connect-backs) as an RFC 5424
+//!   datagram ([`crate::syslog`]) through the stack, best effort.
 //! - [`Observer`]: read-only hooks on each connection (bytes taken from a
 //!   session, its end, its release) for the fuzzing oracle and tests. The
 //!   default `()` does nothing and compiles to nothing.
@@ -63,7 +66,8 @@ use stack::{ConnState, Nic, Stack, StackEvent};
 
 use crate::app::{Accepted, Pinata};
 use crate::session::{Outcome, Session, Status};
-use crate::stats::Service;
+use crate::stats::{FailureReason, Service};
+use crate::syslog::{Severity, Syslog};
 use crate::time::Instant;
 
 /// How long a finished session's last bytes may wait for room in the
@@ -134,6 +138,36 @@ struct Connection {
     closing_since: Option<Instant>,
 }
 
+/// A syslog line always fits the stack's largest datagram.
+const _: () = assert!(crate::syslog::MAX_DATAGRAM <= stack::MAX_DATAGRAM);
+
+/// The remote syslog collector, and the buffer its datagrams are built in
+/// (reused: one allocation for the loop's life).
+struct RemoteLog {
+    syslog: Syslog,
+    datagram: Vec<u8>,
+}
+
+/// Logs one connection line: `pinata: ` and `line` through `log`, and the
+/// same line to the syslog collector, if one is set. Sending is best
+/// effort: the stack counts what it drops, and the console has the line.
+fn log_connection<N: Nic>(
+    log: Log,
+    remote: &mut Option<RemoteLog>,
+    stack: &mut Stack<N>,
+    severity: Severity,
+    service: Service,
+    line: fmt::Arguments<'_>,
+) {
+    log(format_args!("pinata: {line}"));
+    if let Some(remote) = remote {
+        remote
+            .syslog
+            .format_now(severity, service.name(), line, &mut remote.datagram);
+        let _ = stack.send_datagram(remote.syslog.target(), &remote.datagram);
+    }
+}
+
 /// A connect-back dial in progress.
 struct Dial {
     conn: ConnId,
@@ -146,6 +180,7 @@ pub struct EventLoop<N: Nic, O: Observer = ()> {
     stack: Stack<N>,
     app: Arc<Pinata>,
     log: Log,
+    remote_log: Option<RemoteLog>,
     observer: O,
     connections: Vec<Connection>,
     dials: Vec<Dial>,
@@ -167,11 +202,33 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
             stack,
             app,
             log,
+            remote_log: None,
             observer,
             connections: Vec::new(),
             dials: Vec::new(),
             listening_logged: false,
         }
+    }
+
+    /// Sends every connection line to `syslog`'s collector too, as one
+    /// RFC 5424 datagram each (see [`crate::syslog`]).
+    pub fn set_syslog(&mut self, syslog: Syslog) {
+        self.remote_log = Some(RemoteLog {
+            syslog,
+            datagram: Vec::new(),
+        });
+    }
+
+    /// Logs one connection line (see [`log_connection`]).
+    fn log_connection(&mut self, severity: Severity, service: Service, line: fmt::Arguments<'_>) {
+        log_connection(
+            self.log,
+            &mut self.remote_log,
+            &mut self.stack,
+            severity,
+            service,
+            line,
+        );
     }
 
     /// The stack (and through it the NIC).
@@ -323,10 +380,14 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
                 if let Some(pos) = self.dials.iter().position(|d| d.conn == conn) {
                     let dial = self.dials.swap_remove(pos);
                     self.app.connect_back_failed();
-                    log(format_args!(
-                        "pinata: service=connect_back peer={} outcome=failed reason=connect_failed",
-                        dial.target
-                    ));
+                    self.log_connection(
+                        Severity::of_failure(FailureReason::ConnectFailed),
+                        Service::ConnectBack,
+                        format_args!(
+                            "service=connect_back peer={} outcome=failed reason=connect_failed",
+                            dial.target
+                        ),
+                    );
                 }
                 self.stack.release(conn);
             }
@@ -334,21 +395,29 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
     }
 
     fn dial(&mut self, target: SocketAddr, now: Instant) {
-        let log = self.log;
+        let severity = Severity::of_failure(FailureReason::ConnectFailed);
         if !Pinata::connect_back_allowed(target.ip()) {
             self.app.connect_back_failed();
-            log(format_args!(
-                "pinata: service=connect_back peer={target} outcome=failed reason=connect_failed detail=\"address not allowed\""
-            ));
+            self.log_connection(
+                severity,
+                Service::ConnectBack,
+                format_args!(
+                    "service=connect_back peer={target} outcome=failed reason=connect_failed detail=\"address not allowed\""
+                ),
+            );
             return;
         }
         match self.stack.connect(target, now.as_millis()) {
             Ok(conn) => self.dials.push(Dial { conn, target }),
             Err(error) => {
                 self.app.connect_back_failed();
-                log(format_args!(
-                    "pinata: service=connect_back peer={target} outcome=failed reason=connect_failed detail=\"{error:?}\""
-                ));
+                self.log_connection(
+                    severity,
+                    Service::ConnectBack,
+                    format_args!(
+                        "service=connect_back peer={target} outcome=failed reason=connect_failed detail=\"{error:?}\""
+                    ),
+                );
             }
         }
     }
@@ -357,6 +426,7 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
     /// be released.
     fn pump(&mut self, index: usize, now: Instant, buf: &mut [u8]) -> bool {
         let log = self.log;
+        let remote_log = &mut self.remote_log;
         let stack = &mut self.stack;
         let observer = &mut self.observer;
         let c = &mut self.connections[index];
@@ -388,7 +458,14 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
         flush(stack, observer, c.conn, &mut c.session);
         if c.closing_since.is_none() && c.session.status() == Status::Close {
             if let Some(outcome) = c.session.outcome(now) {
-                log(format_args!("pinata: {outcome}"));
+                log_connection(
+                    log,
+                    remote_log,
+                    stack,
+                    Severity::of_outcome(&outcome),
+                    outcome.service,
+                    format_args!("{outcome}"),
+                );
                 observer.on_finished(c.conn, &c.session, &outcome);
             }
             c.closing_since = Some(now);

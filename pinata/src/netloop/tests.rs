@@ -2,7 +2,7 @@
 //! in-memory Ethernet cable, a bare `stack::Stack` playing the peer on the
 //! other, one simulated clock (time jumps to the next wake-up: no sleeps).
 //! The piñata is an ordinary one — production crypto provider, a fresh PKI,
-//! no prize.
+//! no prize (a test-vector prize where the secret must be watched).
 
 use alloc::collections::VecDeque;
 use alloc::rc::Rc;
@@ -21,7 +21,8 @@ use crate::pki::{self, PkiOptions};
 use crate::random::OS_RANDOM;
 use crate::session::{Outcome, OutcomeKind, Session};
 use crate::stats::{FailureReason, Service};
-use crate::time::{Instant, SystemClock, UnixTime};
+use crate::syslog::Syslog;
+use crate::time::{Instant, SystemClock, TimeProvider, UnixTime};
 
 const PINATA_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const PEER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -37,6 +38,8 @@ struct Wire {
     mac: [u8; 6],
     rx: Queue,
     tx: Queue,
+    /// A copy of every frame this end sent, for tests that read the wire.
+    transmitted: Queue,
 }
 
 impl Nic for Wire {
@@ -53,6 +56,7 @@ impl Nic for Wire {
 
     fn transmit(&mut self, frame: &[u8]) -> bool {
         self.tx.0.borrow_mut().push_back(frame.to_vec());
+        self.transmitted.0.borrow_mut().push_back(frame.to_vec());
         true
     }
 }
@@ -123,9 +127,13 @@ impl Observer for Recorder {
 }
 
 fn pinata() -> Arc<Pinata> {
+    pinata_with(None)
+}
+
+fn pinata_with(prize: Option<wallet::PrizeKey>) -> Arc<Pinata> {
     let pki = pki::bootstrap(&OS_RANDOM, &PkiOptions::new(UnixTime::now())).expect("PKI");
     let config = Config {
-        prize: None,
+        prize,
         limits: Limits::default(),
         web_identity: None,
     };
@@ -158,6 +166,15 @@ impl Net {
     /// With the stacks' configurations adjusted (the piñata's listens on
     /// [`listen_ports`], the peer's on nothing).
     fn with(pinata: impl FnOnce(&mut StackConfig), peer: impl FnOnce(&mut StackConfig)) -> Net {
+        Net::serving(self::pinata(), pinata, peer)
+    }
+
+    /// As [`Net::with`], serving `app`.
+    fn serving(
+        app: Arc<Pinata>,
+        pinata: impl FnOnce(&mut StackConfig),
+        peer: impl FnOnce(&mut StackConfig),
+    ) -> Net {
         let (ab, ba) = (Queue::default(), Queue::default());
         let mut pinata_config = config(PINATA_IP, PINATA_MAC, &listen_ports());
         pinata(&mut pinata_config);
@@ -167,11 +184,11 @@ impl Net {
             mac,
             rx: rx.clone(),
             tx: tx.clone(),
+            transmitted: Queue::default(),
         };
         let pinata_stack = Stack::new(wire(PINATA_MAC, &ba, &ab), pinata_config, 0, 2).unwrap();
         let peer = Stack::new(wire(PEER_MAC, &ab, &ba), peer_config, 0, 1).unwrap();
-        let pinata =
-            EventLoop::with_observer(pinata_stack, self::pinata(), log, Recorder::default());
+        let pinata = EventLoop::with_observer(pinata_stack, app, log, Recorder::default());
         let mut net = Net {
             pinata,
             peer,
@@ -392,4 +409,134 @@ fn a_peer_that_stops_reading_is_reset_after_the_close_grace() {
         released.len() == 1 && released[0].1 > 0,
         "released with the page's rest unsent: {released:?}"
     );
+}
+
+/// The syslog collector the tests name: the peer, which does not listen
+/// (the datagrams are read off the wire).
+const COLLECTOR: SocketAddr = SocketAddr::new(IpAddr::V4(PEER_IP), 514);
+
+/// A wall clock stopped at 2025-01-01T00:00:00Z.
+#[derive(Debug)]
+struct NewYear2025;
+
+impl TimeProvider for NewYear2025 {
+    fn current_time(&self) -> Option<UnixTime> {
+        Some(UnixTime::since_unix_epoch(core::time::Duration::from_secs(
+            1_735_689_600,
+        )))
+    }
+}
+
+fn syslog() -> Syslog {
+    Syslog::new(COLLECTOR, "pinata")
+        .unwrap()
+        .with_clock(Arc::new(NewYear2025))
+}
+
+/// The payloads of the UDP datagrams the piñata sent to `to`, read from
+/// its end of the cable (Ethernet II, IPv4 without options, UDP).
+fn datagrams_to(net: &Net, to: SocketAddr) -> Vec<String> {
+    let frames = net.pinata.stack().nic().transmitted.0.borrow();
+    frames
+        .iter()
+        .filter_map(|frame| {
+            let ip = frame.get(14..)?;
+            if frame.get(12..14)? != [0x08, 0x00] || ip.first()? & 0x0f != 5 || ip[9] != 17 {
+                return None;
+            }
+            let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+            let udp = ip.get(20..)?;
+            let dst_port = u16::from_be_bytes([*udp.get(2)?, *udp.get(3)?]);
+            let len = usize::from(u16::from_be_bytes([*udp.get(4)?, *udp.get(5)?]));
+            if SocketAddr::new(IpAddr::V4(dst), dst_port) != to {
+                return None;
+            }
+            String::from_utf8(udp.get(8..len)?.to_vec()).ok()
+        })
+        .collect()
+}
+
+#[test]
+fn session_outcomes_go_to_syslog_as_rfc5424_and_never_the_secret() {
+    // The short-circuit, over the cable: the peer joins its connections to
+    // 10000 and 10002, so the piñata's bounty client and server complete a
+    // real mutual-TLS handshake and each sends the other the secret.
+    const WIF: &str = "cMahea7zqjxrtgAbB7LSGbcQUr1uX1ojuat9jZodMN87JcbXMTcA";
+    let prize = wallet::PrizeKey::from_wif_for(WIF, wallet::Network::Regtest).unwrap();
+    let mut net = Net::serving(pinata_with(Some(prize)), |_| {}, |_| {});
+    net.pinata.set_syslog(syslog());
+    let to_server = net.connect(Service::Server.standard_port());
+    let to_client = net.connect(Service::Client.standard_port());
+    let (mut server_to_client, mut client_to_server) = (Vec::new(), Vec::new());
+    let done = net.run_until(30_000, |net| {
+        recv_all(&mut net.peer, to_server, &mut server_to_client);
+        send_some(&mut net.peer, to_client, &mut server_to_client);
+        recv_all(&mut net.peer, to_client, &mut client_to_server);
+        send_some(&mut net.peer, to_server, &mut client_to_server);
+        net.recorder().finished.len() == 2
+    });
+    assert!(done, "the short-circuit did not finish");
+    for service in [Service::Server, Service::Client] {
+        let outcome = net.outcome(service).expect("finished");
+        assert_eq!(outcome.result, OutcomeKind::SecretSent, "{outcome}");
+    }
+
+    let datagrams = datagrams_to(&net, COLLECTOR);
+    assert_eq!(datagrams.len(), 2, "{datagrams:?}");
+    for service in [Service::Server, Service::Client] {
+        // The console line, and the same line as an RFC 5424 message:
+        // facility daemon (3) and severity notice (5) make PRI 29; the
+        // clock's time; HOSTNAME and APP-NAME pinata; no PROCID; the
+        // service as MSGID; no structured data; the line as MSG.
+        let line = net.outcome(service).unwrap().to_string();
+        assert!(logged(&alloc::format!("pinata: {line}")), "{line}");
+        assert!(line.contains("outcome=secret_sent"), "{line}");
+        let expected =
+            alloc::format!("<29>1 2025-01-01T00:00:00Z pinata pinata - {service} - {line}");
+        assert!(
+            datagrams.contains(&expected),
+            "{expected:?} not in {datagrams:?}"
+        );
+    }
+    // The secret crossed the cable (encrypted) twice; no log datagram
+    // carries it, nor any key.
+    for datagram in &datagrams {
+        assert!(!datagram.contains(WIF), "{datagram}");
+        assert!(!datagram.contains("PRIVATE KEY"), "{datagram}");
+    }
+    assert_eq!(net.pinata.stack().datagrams_dropped(), 0);
+}
+
+#[test]
+fn failed_connect_back_goes_to_syslog() {
+    let mut net = Net::new();
+    net.pinata.set_syslog(syslog());
+    net.connect(Service::ConnectBack.standard_port());
+    // The peer listens on nothing: the dial is refused.
+    let done = net.run_until(5_000, |net| !datagrams_to(net, COLLECTOR).is_empty());
+    assert!(done, "no datagram within 5 s");
+    let target = SocketAddr::new(IpAddr::V4(PEER_IP), 40001);
+    assert_eq!(
+        datagrams_to(&net, COLLECTOR),
+        [alloc::format!(
+            "<30>1 2025-01-01T00:00:00Z pinata pinata - connect_back - \
+             service=connect_back peer={target} outcome=failed reason=connect_failed"
+        )]
+    );
+}
+
+#[test]
+fn without_a_collector_no_datagram_is_sent() {
+    let mut net = Net::new();
+    let conn = net.connect(80);
+    let mut request = b"GET / HTTP/1.1\r\n\r\n".to_vec();
+    let served = net.run_until(5_000, |net| {
+        send_some(&mut net.peer, conn, &mut request);
+        net.outcome(Service::Http).is_some()
+    });
+    assert!(served);
+    net.run_until(100, |_| false);
+    assert!(datagrams_to(&net, COLLECTOR).is_empty());
+    let frames = net.pinata.stack().nic().transmitted.0.borrow();
+    assert!(frames.iter().all(|f| f.get(23) != Some(&17)), "a UDP frame");
 }
