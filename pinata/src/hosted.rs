@@ -4,10 +4,13 @@
 //! listener accepting, one thread per connection moving bytes between its
 //! socket and its session. Every decision (what to send, when to close, what
 //! to count) is the session's; this module only enforces the connection
-//! limits, dials connect-back, and prints the log line each session leaves.
+//! limits, dials connect-back, and prints the log line each session leaves
+//! (also sent to a remote syslog collector with `--syslog`, see
+//! [`crate::syslog`]).
 //! The unikernel drives the same sessions from its single event loop.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::fs;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -28,6 +31,7 @@ use crate::pki::{self, KeyType, PkiOptions};
 use crate::random::OS_RANDOM;
 use crate::session::{Session, Status};
 use crate::stats::{FailureReason, Service};
+use crate::syslog::{self, Severity, Syslog, UdpSender};
 use crate::time::{Instant, SystemClock};
 
 /// The hosted runner's settings (the `pinata` binary's flags).
@@ -55,6 +59,9 @@ pub struct Options {
     pub insecure_export_identities: Option<PathBuf>,
     /// Connection limits and deadlines.
     pub limits: Limits,
+    /// A syslog collector that also gets every connection line (RFC 5424
+    /// over UDP).
+    pub syslog: Option<SocketAddr>,
 }
 
 impl Default for Options {
@@ -71,6 +78,7 @@ impl Default for Options {
             bounty_key_type: KeyType::EcdsaP256,
             insecure_export_identities: None,
             limits: Limits::default(),
+            syslog: None,
         }
     }
 }
@@ -82,6 +90,21 @@ struct Clock(std::time::Instant);
 impl Clock {
     fn now(&self) -> Instant {
         Instant::from_millis(self.0.elapsed().as_millis() as u64)
+    }
+}
+
+/// Where connection lines go: stdout, and the syslog collector if one is
+/// set. Cloned into every connection thread.
+#[derive(Clone, Default)]
+struct ConnectionLog(Option<Arc<UdpSender>>);
+
+impl ConnectionLog {
+    /// Prints `pinata: ` and `line`, and sends `line` to the collector.
+    fn line(&self, severity: Severity, service: Service, line: fmt::Arguments<'_>) {
+        println!("pinata: {line}");
+        if let Some(sender) = &self.0 {
+            sender.send(severity, service.name(), line);
+        }
     }
 }
 
@@ -328,6 +351,18 @@ pub fn run(options: Options) -> Result<(), String> {
         .with_connect_back_port(options.connect_back_target_port)
         .with_memory_gauge(crate::memory::process_usage);
     let app = Arc::new(app);
+    let log = match options.syslog {
+        Some(target) => {
+            let syslog = Syslog::new(target, &syslog::local_hostname())
+                .map_err(|e| format!("--syslog {target}: {e}"))?
+                .with_clock(Arc::new(SystemClock));
+            let sender = UdpSender::bind(syslog)
+                .map_err(|e| format!("--syslog {target}: cannot open a UDP socket: {e}"))?;
+            println!("pinata: syslog to {target}");
+            ConnectionLog(Some(Arc::new(sender)))
+        }
+        None => ConnectionLog::default(),
+    };
 
     let mut listeners = Vec::new();
     for (service, port) in Service::ALL.into_iter().zip(options.ports) {
@@ -343,8 +378,9 @@ pub fn run(options: Options) -> Result<(), String> {
         println!("pinata: listening service={service} addr={local}");
         let app = app.clone();
         let tracker = tracker.clone();
+        let log = log.clone();
         handles.push(thread::spawn(move || {
-            accept_loop(service, listener, app, tracker, clock)
+            accept_loop(service, listener, app, tracker, clock, log)
         }));
     }
     println!(
@@ -364,6 +400,7 @@ fn accept_loop(
     app: Arc<Pinata>,
     tracker: Arc<Tracker>,
     clock: Clock,
+    log: ConnectionLog,
 ) {
     loop {
         let (stream, peer) = match listener.accept() {
@@ -377,9 +414,10 @@ fn accept_loop(
         };
         let app = app.clone();
         let tracker = tracker.clone();
+        let log = log.clone();
         let spawned = thread::Builder::new()
             .stack_size(256 * 1024)
-            .spawn(move || connection(service, stream, peer, &app, &tracker, clock));
+            .spawn(move || connection(service, stream, peer, &app, &tracker, clock, &log));
         if let Err(e) = spawned {
             println!("pinata: service={service} peer={peer} cannot start a thread: {e}");
         }
@@ -393,26 +431,36 @@ fn connection(
     app: &Arc<Pinata>,
     tracker: &Tracker,
     clock: Clock,
+    log: &ConnectionLog,
 ) {
     let slot = match tracker.admit(&stream, peer.ip(), clock.now()) {
         Ok(slot) => slot,
         Err(reason) => {
             app.refused(service, reason);
-            println!("pinata: service={service} peer={peer} outcome=failed reason={reason}");
+            log.line(
+                Severity::of_failure(reason),
+                service,
+                format_args!("service={service} peer={peer} outcome=failed reason={reason}"),
+            );
             return;
         }
     };
     let _ = stream.set_nodelay(true);
     match app.accept(service, peer, clock.now()) {
-        Accepted::Session(session) => drive(*session, stream, clock, slot),
+        Accepted::Session(session) => drive(*session, stream, clock, slot, log),
         Accepted::ConnectBack { target } => {
             // The caller's connection is only a request: close it, then dial.
             let _ = stream.shutdown(Shutdown::Both);
             drop(stream);
+            let connect_failed = Severity::of_failure(FailureReason::ConnectFailed);
             if !Pinata::connect_back_allowed(target.ip()) {
                 app.connect_back_failed();
-                println!(
-                    "pinata: service=connect_back peer={target} outcome=failed reason=connect_failed detail=\"address not allowed\""
+                log.line(
+                    connect_failed,
+                    Service::ConnectBack,
+                    format_args!(
+                        "service=connect_back peer={target} outcome=failed reason=connect_failed detail=\"address not allowed\""
+                    ),
                 );
                 return;
             }
@@ -425,13 +473,18 @@ fn connection(
                         outbound,
                         clock,
                         slot,
+                        log,
                     );
                 }
                 Err(e) => {
                     app.connect_back_failed();
-                    println!(
-                        "pinata: service=connect_back peer={target} outcome=failed reason=connect_failed detail={:?}",
-                        e.to_string()
+                    log.line(
+                        connect_failed,
+                        Service::ConnectBack,
+                        format_args!(
+                            "service=connect_back peer={target} outcome=failed reason=connect_failed detail={:?}",
+                            e.to_string()
+                        ),
                     );
                 }
             }
@@ -441,7 +494,13 @@ fn connection(
 
 /// Moves bytes between `stream` and `session` until the session says close,
 /// then gives up `slot` and lingers.
-fn drive(mut session: Session, mut stream: TcpStream, clock: Clock, slot: Slot<'_>) {
+fn drive(
+    mut session: Session,
+    mut stream: TcpStream,
+    clock: Clock,
+    slot: Slot<'_>,
+    log: &ConnectionLog,
+) {
     let mut buf = std::vec![0u8; 16 * 1024];
     let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
     loop {
@@ -483,7 +542,11 @@ fn drive(mut session: Session, mut stream: TcpStream, clock: Clock, slot: Slot<'
     drop(slot);
     linger(&mut stream, &mut buf);
     if let Some(outcome) = session.outcome(clock.now()) {
-        println!("pinata: {outcome}");
+        log.line(
+            Severity::of_outcome(&outcome),
+            outcome.service,
+            format_args!("{outcome}"),
+        );
     }
 }
 

@@ -103,11 +103,12 @@ impl Severity {
     }
 
     /// The severity of a failed or refused connection: `Warning` when the
-    /// piñata turned it away for lack of room, `Error` for a fault on its
-    /// own side, `Informational` for everything a peer can cause.
+    /// piñata turned it away or closed it for lack of room, `Error` for a
+    /// fault on its own side, `Informational` for everything a peer can
+    /// cause.
     pub fn of_failure(reason: FailureReason) -> Severity {
         match reason {
-            FailureReason::OverCapacity => Severity::Warning,
+            FailureReason::OverCapacity | FailureReason::Evicted => Severity::Warning,
             FailureReason::Internal => Severity::Error,
             _ => Severity::Informational,
         }
@@ -750,6 +751,10 @@ mod tests {
         );
         assert_eq!(
             of(OutcomeKind::Failed(FailureReason::OverCapacity, None)),
+            Severity::Warning
+        );
+        assert_eq!(
+            of(OutcomeKind::Failed(FailureReason::Evicted, None)),
             Severity::Warning
         );
         assert_eq!(

@@ -744,3 +744,214 @@ fn one_address_cannot_take_more_than_its_share() {
     p.wait_outcome("client", 3);
     assert_eq!(p.counter("client", "failures.over_capacity"), 1);
 }
+
+/// One RFC 5424 message, split into its fields, or why it is not one. A
+/// strict reading of the ABNF for what the piñata sends: PRI, VERSION 1,
+/// a `Z` timestamp or NILVALUE, PRINTUSASCII header fields within their
+/// lengths, no structured data, and a MSG without control characters.
+#[derive(Debug)]
+struct Rfc5424<'a> {
+    facility: u8,
+    severity: u8,
+    timestamp: &'a str,
+    hostname: &'a str,
+    app_name: &'a str,
+    procid: &'a str,
+    msgid: &'a str,
+    msg: &'a str,
+}
+
+fn parse_rfc5424(datagram: &[u8]) -> Result<Rfc5424<'_>, String> {
+    let text = std::str::from_utf8(datagram).map_err(|e| format!("not UTF-8: {e}"))?;
+    let rest = text.strip_prefix('<').ok_or("no PRI")?;
+    let (pri, rest) = rest.split_once('>').ok_or("no PRI")?;
+    if pri.is_empty() || pri.len() > 3 || !pri.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("bad PRI {pri:?}"));
+    }
+    let pri: u8 = pri.parse().map_err(|_| "bad PRI")?;
+    if pri > 191 {
+        return Err(format!("PRI {pri} out of range"));
+    }
+    let mut fields = rest.splitn(8, ' ');
+    let mut next = |name: &str| fields.next().ok_or(format!("no {name}"));
+    if next("VERSION")? != "1" {
+        return Err("VERSION is not 1".into());
+    }
+    let timestamp = next("TIMESTAMP")?;
+    let header = |name: &str, value: &str, max: usize| {
+        if value.is_empty() || value.len() > max || !value.bytes().all(|b| b.is_ascii_graphic()) {
+            Err(format!("bad {name} {value:?}"))
+        } else {
+            Ok(())
+        }
+    };
+    let hostname = next("HOSTNAME")?;
+    let app_name = next("APP-NAME")?;
+    let procid = next("PROCID")?;
+    let msgid = next("MSGID")?;
+    header("HOSTNAME", hostname, 255)?;
+    header("APP-NAME", app_name, 48)?;
+    header("PROCID", procid, 128)?;
+    header("MSGID", msgid, 32)?;
+    if next("STRUCTURED-DATA")? != "-" {
+        return Err("structured data".into());
+    }
+    let msg = fields.next().unwrap_or("");
+    if msg.chars().any(char::is_control) {
+        return Err(format!("control character in MSG {msg:?}"));
+    }
+    if timestamp != "-" {
+        // YYYY-MM-DDThh:mm:ssZ, as the piñata writes it (whole seconds).
+        let shape = timestamp.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            10 => b == b'T',
+            13 | 16 => b == b':',
+            19 => b == b'Z',
+            _ => b.is_ascii_digit(),
+        });
+        if !shape || timestamp.len() != 20 {
+            return Err(format!("bad TIMESTAMP {timestamp:?}"));
+        }
+    }
+    Ok(Rfc5424 {
+        facility: pri / 8,
+        severity: pri % 8,
+        timestamp,
+        hostname,
+        app_name,
+        procid,
+        msgid,
+        msg,
+    })
+}
+
+#[test]
+fn connection_lines_go_to_syslog_as_rfc5424_and_never_the_secret() {
+    let collector = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // A bound on each wait, not a synchronisation: datagrams are awaited.
+    collector.set_read_timeout(Some(WAIT)).unwrap();
+    let target = collector.local_addr().unwrap().to_string();
+    let mut p = Pinata::start_with(
+        TEST_WIF_KEY1,
+        &["--network", "regtest", "--syslog", &target],
+        true,
+    );
+    assert!(
+        p.proc
+            .out
+            .seen
+            .iter()
+            .any(|l| l == &format!("pinata: syslog to {target}")),
+        "{:?}",
+        p.proc.out.seen
+    );
+    // A page, a handshake without a certificate, and one that takes the
+    // secret: three connection lines.
+    assert_eq!(p.get("/").0, 200);
+    s_client(&p.addr("server"), &["-tls1_3"]);
+    let (cert, key, ca) = (p.id("client.pem"), p.id("client.key"), p.id("ca.pem"));
+    let out = s_client(
+        &p.addr("server"),
+        &[
+            "-cert",
+            cert.to_str().unwrap(),
+            "-key",
+            key.to_str().unwrap(),
+            "-CAfile",
+            ca.to_str().unwrap(),
+        ],
+    );
+    assert!(out.lines().any(|l| l == p.wif), "no secret in:\n{out}");
+    let mut lines = vec![
+        p.wait_outcome("http", 1),
+        p.wait_outcome("server", 1),
+        p.wait_outcome("server", 2),
+    ];
+    assert!(lines[1].contains("outcome=failed reason=no_certificate"));
+    assert!(lines[2].contains("outcome=secret_sent"));
+
+    let mut datagrams = Vec::new();
+    let mut buf = [0u8; 65536];
+    for _ in 0..lines.len() {
+        let (n, from) = collector.recv_from(&mut buf).expect("a syslog datagram");
+        assert!(from.ip().is_loopback(), "{from}");
+        datagrams.push(buf[..n].to_vec());
+    }
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let this_year = {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        1970 + secs / 31_556_952 // the mean Gregorian year: right but for New Year's Eve
+    };
+    let mut messages = Vec::new();
+    for datagram in &datagrams {
+        let text = String::from_utf8_lossy(datagram);
+        let message = parse_rfc5424(datagram).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(message.facility, 3, "daemon: {text}");
+        assert_eq!(message.app_name, "pinata");
+        assert_eq!(message.procid, "-");
+        if hostname.bytes().all(|b| b.is_ascii_graphic()) && !hostname.is_empty() {
+            assert_eq!(message.hostname, hostname);
+        }
+        let year: u64 = message.timestamp[..4].parse().unwrap();
+        assert!(year.abs_diff(this_year) <= 1, "{text}");
+        // The MSG is the console line, the MSGID its service.
+        let line = format!("pinata: {}", message.msg);
+        let service = message.msg["service=".len()..].split(' ').next().unwrap();
+        assert_eq!(message.msgid, service, "{text}");
+        let expected_severity = if message.msg.contains("outcome=secret_sent") {
+            5 // notice
+        } else {
+            6 // informational
+        };
+        assert_eq!(message.severity, expected_severity, "{text}");
+        messages.push(line);
+    }
+    lines.sort();
+    messages.sort();
+    assert_eq!(messages, lines);
+
+    // Never the prize, never a key: the exported identities' PEM bodies
+    // appear in no datagram.
+    let mut secrets = vec![p.wif.clone(), "PRIVATE KEY".to_string()];
+    for name in ["server.key", "client.key", "web.key"] {
+        let pem = std::fs::read_to_string(p.id(name)).unwrap();
+        secrets.extend(
+            pem.lines()
+                .filter(|l| !l.starts_with("-----") && l.len() >= 16)
+                .map(str::to_string),
+        );
+    }
+    for datagram in &datagrams {
+        let text = String::from_utf8_lossy(datagram);
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "leaked into syslog: {text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_syslog_targets_are_refused_with_clear_errors() {
+    for (target, expected) in [
+        ("127.0.0.1", "no port"),
+        ("127.0.0.1:0", "port 0"),
+        ("localhost:514", "not an IP address"),
+        ("127.0.0.1:99999", "not a number from 1 to 65535"),
+    ] {
+        let out = run(
+            Command::new(env!("CARGO_BIN_EXE_pinata")).args(["--syslog", target]),
+            b"",
+        );
+        assert!(
+            out.contains("--syslog") && out.contains(expected) && !out.contains("pinata: ready"),
+            "{target}: {out}"
+        );
+    }
+}

@@ -30,6 +30,8 @@ usage: pinata [flags]
   --handshake-timeout SECS       accept to completed handshake (default 10)
   --request-timeout SECS         HTTP request, or the rest after a handshake (default 10)
   --idle-timeout SECS            silence from the peer before a connection is closed (default 5)
+  --syslog IP:PORT               also send every connection line to this syslog collector
+                                 (RFC 5424 over UDP; [IPv6]:PORT for IPv6)
   --insecure-export-identities DIR
                                  TESTING ONLY: write the CA and the piñata's own certificates
                                  and keys to DIR (refused with a mainnet key)
@@ -115,6 +117,13 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
             }
             "--idle-timeout" => {
                 options.limits.idle_timeout = Duration::from_secs(number(&flag, value()?)?)
+            }
+            "--syslog" => {
+                let text = value()?;
+                options.syslog = Some(
+                    pinata::syslog::parse_target(&text)
+                        .map_err(|e| format!("--syslog: `{text}`: {e}"))?,
+                );
             }
             "--insecure-export-identities" => {
                 options.insecure_export_identities = Some(PathBuf::from(value()?))
