@@ -10,6 +10,7 @@
 //! | `connect_back_port` | port connect-back dials on the caller | 40001 |
 //! | `panic` | `poweroff` or `reboot` | `poweroff` |
 //! | `bounty_key` | `p256` or `ed25519` (bounty certificates' key type) | `p256` |
+//! | `syslog` | `IP:PORT` of a syslog collector that also gets every connection line (RFC 5424 over UDP; IPv4) | none |
 //! | `virtio_mmio.device` | `SIZE@BASE:IRQ` (Linux syntax, repeatable): a virtio-mmio device, as Firecracker and QEMU `microvm` announce them | none |
 //!
 //! Unknown keys and malformed values are reported (as diagnostics for the
@@ -20,7 +21,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
-use core::net::Ipv4Addr;
+use core::net::{Ipv4Addr, SocketAddr};
 
 use pinata::pki::KeyType;
 use wallet::{Network, PrizeKey, WifError};
@@ -90,6 +91,8 @@ pub struct BootConfig {
     pub bounty_key: Option<KeyType>,
     /// virtio-mmio devices (Firecracker, QEMU microvm).
     pub virtio_mmio: Vec<VirtioMmio>,
+    /// The syslog collector for the connection log (IPv4).
+    pub syslog: Option<SocketAddr>,
 }
 
 impl fmt::Debug for BootConfig {
@@ -104,6 +107,7 @@ impl fmt::Debug for BootConfig {
             .field("panic", &self.panic)
             .field("bounty_key", &self.bounty_key)
             .field("virtio_mmio", &self.virtio_mmio)
+            .field("syslog", &self.syslog)
             .finish()
     }
 }
@@ -173,6 +177,15 @@ impl BootConfig {
                     Some(device) => config.virtio_mmio.push(device),
                     None => notes.push(format!(
                         "command line: virtio_mmio.device={value}: expected SIZE@BASE:IRQ; ignored"
+                    )),
+                },
+                "syslog" => match pinata::syslog::parse_target(value) {
+                    Ok(SocketAddr::V6(_)) => notes.push(format!(
+                        "command line: syslog={value}: the network stack is IPv4 only; ignored (no remote syslog)"
+                    )),
+                    Ok(target) => config.syslog = Some(target),
+                    Err(error) => notes.push(format!(
+                        "command line: syslog={value}: {error}; ignored (no remote syslog)"
                     )),
                 },
                 _ => notes.push(format!("command line: unknown key {key}=; ignored")),
@@ -349,6 +362,29 @@ mod tests {
         );
         assert_eq!(notes.len(), 4, "{notes:?}");
         assert!(c.virtio_mmio.is_empty());
+    }
+
+    #[test]
+    fn syslog_target() {
+        let (c, notes) = BootConfig::parse("syslog=10.0.2.2:514");
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(c.syslog, Some(SocketAddr::from(([10, 0, 2, 2], 514))));
+        for (value, reason) in [
+            ("10.0.2.2", "no port"),
+            ("10.0.2.2:0", "port 0"),
+            ("logs.example:514", "not an IP address"),
+            ("[2001:db8::1]:514", "IPv4 only"),
+        ] {
+            let (c, notes) = BootConfig::parse(&format!("syslog={value}"));
+            assert!(c.syslog.is_none(), "{value}");
+            assert!(
+                notes.len() == 1
+                    && notes[0].contains(&format!("syslog={value}: "))
+                    && notes[0].contains(reason)
+                    && notes[0].ends_with("ignored (no remote syslog)"),
+                "{value}: {notes:?}"
+            );
+        }
     }
 
     #[test]

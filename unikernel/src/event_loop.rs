@@ -146,6 +146,13 @@ pub fn start() -> ! {
         }
     };
     let mut event_loop = EventLoop::new(stack, Arc::new(app), crate::console::print_line);
+    if let Some(target) = config.syslog {
+        // The command line checked the target already; `new` cannot refuse it.
+        if let Ok(syslog) = pinata::syslog::Syslog::new(target, "pinata") {
+            event_loop.set_syslog(syslog.with_clock(Arc::new(WallClock)));
+            crate::println!("syslog: connection log also to {target} (RFC 5424 over UDP)");
+        }
+    }
     loop {
         let now = platform::now();
         let wake = event_loop.turn(now);
