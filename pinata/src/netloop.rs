@@ -64,6 +64,7 @@ use core::net::SocketAddr;
 pub use stack::ConnId;
 use stack::{ConnState, Nic, Stack, StackEvent};
 
+use crate::admission::{Admission, Admit};
 use crate::app::{Accepted, Pinata};
 use crate::session::{Outcome, Session, Status};
 use crate::stats::{FailureReason, Service};
@@ -136,6 +137,21 @@ struct Connection {
     peer_closed_seen: bool,
     /// Set once the session said Close (its outcome is logged then).
     closing_since: Option<Instant>,
+    /// Evicted to make room: reset rather than closed, so its socket is
+    /// free at once.
+    evicted: bool,
+}
+
+impl Connection {
+    fn new(conn: ConnId, session: Box<Session>) -> Connection {
+        Connection {
+            conn,
+            session,
+            peer_closed_seen: false,
+            closing_since: None,
+            evicted: false,
+        }
+    }
 }
 
 /// A syslog line always fits the stack's largest datagram.
@@ -172,6 +188,7 @@ fn log_connection<N: Nic>(
 struct Dial {
     conn: ConnId,
     target: SocketAddr,
+    started: Instant,
 }
 
 /// The loop's state: the stack, the application, and the connections
@@ -183,6 +200,8 @@ pub struct EventLoop<N: Nic, O: Observer = ()> {
     remote_log: Option<RemoteLog>,
     observer: O,
     connections: Vec<Connection>,
+    /// The operator's limits over `connections` (see [`crate::admission`]).
+    admission: Admission<ConnId>,
     dials: Vec<Dial>,
     listening_logged: bool,
 }
@@ -198,7 +217,9 @@ impl<N: Nic> EventLoop<N> {
 impl<N: Nic, O: Observer> EventLoop<N, O> {
     /// As [`EventLoop::new`], with `observer` watching every connection.
     pub fn with_observer(stack: Stack<N>, app: Arc<Pinata>, log: Log, observer: O) -> Self {
+        let admission = Admission::new(app.limits());
         EventLoop {
+            admission,
             stack,
             app,
             log,
@@ -275,11 +296,20 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
         while let Some(event) = self.stack.next_event() {
             self.on_event(event, now);
         }
+        self.expire_dials(now);
+        // Out of TCP sockets for new listeners (a limit the admission
+        // table does not see): make room as a full table would.
+        if self.stack.at_capacity()
+            && let Some(victim) = self.admission.evict_oldest_idle()
+        {
+            self.evict(victim);
+        }
         let mut buf = [0u8; 4096];
         let mut index = 0;
         while index < self.connections.len() {
             if self.pump(index, now, &mut buf) {
                 let done = self.connections.swap_remove(index);
+                self.admission.release(done.conn);
                 self.observer.on_released(done.conn, &done.session);
                 self.stack.release(done.conn);
             } else {
@@ -295,6 +325,10 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
         let mut wake = now.as_millis() + MAX_SLEEP_MS;
         if let Some(delay) = self.stack.poll_delay(now.as_millis()) {
             wake = wake.min(now.as_millis() + delay);
+        }
+        let connect_timeout = self.app.limits().connect_timeout;
+        for d in &self.dials {
+            wake = wake.min((d.started + connect_timeout).as_millis());
         }
         for c in &self.connections {
             match (c.closing_since, c.session.status()) {
@@ -346,15 +380,31 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
                     self.stack.release(conn);
                     return;
                 };
+                match self.admission.admit(conn, peer.ip(), now) {
+                    Admit::Admit => {}
+                    Admit::AdmitEvicting(victim) => self.evict(victim),
+                    Admit::Refuse(reason) => {
+                        self.stack.abort(conn);
+                        self.stack.release(conn);
+                        self.app.refused(service, reason);
+                        self.log_connection(
+                            Severity::of_failure(reason),
+                            service,
+                            format_args!(
+                                "service={service} peer={peer} outcome=failed reason={reason}"
+                            ),
+                        );
+                        return;
+                    }
+                }
                 self.observer.session_starting(service, peer);
                 match self.app.accept(service, peer, now) {
-                    Accepted::Session(session) => self.connections.push(Connection {
-                        conn,
-                        session,
-                        peer_closed_seen: false,
-                        closing_since: None,
-                    }),
+                    Accepted::Session(session) => {
+                        self.connections.push(Connection::new(conn, session))
+                    }
                     Accepted::ConnectBack { target } => {
+                        // Only a request: its slot is not kept.
+                        self.admission.release(conn);
                         // The caller's connection is only a request: close it, dial back.
                         self.stack.close(conn);
                         self.stack.release(conn);
@@ -365,15 +415,29 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
             StackEvent::Connected(conn) => {
                 if let Some(pos) = self.dials.iter().position(|d| d.conn == conn) {
                     let dial = self.dials.swap_remove(pos);
+                    match self.admission.admit(conn, dial.target.ip(), now) {
+                        Admit::Admit => {}
+                        Admit::AdmitEvicting(victim) => self.evict(victim),
+                        Admit::Refuse(reason) => {
+                            self.stack.abort(conn);
+                            self.stack.release(conn);
+                            self.app.refused(Service::ConnectBack, reason);
+                            self.log_connection(
+                                Severity::of_failure(reason),
+                                Service::ConnectBack,
+                                format_args!(
+                                    "service=connect_back peer={} outcome=failed reason={reason}",
+                                    dial.target
+                                ),
+                            );
+                            return;
+                        }
+                    }
                     self.observer
                         .session_starting(Service::ConnectBack, dial.target);
                     let session = self.app.connect_back_session(dial.target, now);
-                    self.connections.push(Connection {
-                        conn,
-                        session: Box::new(session),
-                        peer_closed_seen: false,
-                        closing_since: None,
-                    });
+                    self.connections
+                        .push(Connection::new(conn, Box::new(session)));
                 }
             }
             StackEvent::ConnectFailed(conn) => {
@@ -394,6 +458,40 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
         }
     }
 
+    /// Ends connection `victim` to make room (the admission table has
+    /// already forgotten it): its session logs `evicted`, its socket is
+    /// reset at the next pump.
+    fn evict(&mut self, victim: ConnId) {
+        if let Some(c) = self.connections.iter_mut().find(|c| c.conn == victim) {
+            c.session.evict();
+            c.evicted = true;
+        }
+    }
+
+    /// Gives up on connect-back dials older than the connect timeout.
+    fn expire_dials(&mut self, now: Instant) {
+        let timeout = self.app.limits().connect_timeout;
+        let mut index = 0;
+        while index < self.dials.len() {
+            if now < self.dials[index].started + timeout {
+                index += 1;
+                continue;
+            }
+            let dial = self.dials.swap_remove(index);
+            self.stack.abort(dial.conn);
+            self.stack.release(dial.conn);
+            self.app.connect_back_failed();
+            self.log_connection(
+                Severity::of_failure(FailureReason::ConnectFailed),
+                Service::ConnectBack,
+                format_args!(
+                    "service=connect_back peer={} outcome=failed reason=connect_failed detail=\"timeout\"",
+                    dial.target
+                ),
+            );
+        }
+    }
+
     fn dial(&mut self, target: SocketAddr, now: Instant) {
         let severity = Severity::of_failure(FailureReason::ConnectFailed);
         if !Pinata::connect_back_allowed(target.ip()) {
@@ -408,7 +506,11 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
             return;
         }
         match self.stack.connect(target, now.as_millis()) {
-            Ok(conn) => self.dials.push(Dial { conn, target }),
+            Ok(conn) => self.dials.push(Dial {
+                conn,
+                target,
+                started: now,
+            }),
             Err(error) => {
                 self.app.connect_back_failed();
                 self.log_connection(
@@ -429,12 +531,16 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
         let remote_log = &mut self.remote_log;
         let stack = &mut self.stack;
         let observer = &mut self.observer;
+        let admission = &mut self.admission;
         let c = &mut self.connections[index];
         if c.closing_since.is_none() {
             loop {
                 match stack.recv(c.conn, buf) {
                     Ok(0) => break,
-                    Ok(n) => c.session.receive(&buf[..n], now),
+                    Ok(n) => {
+                        admission.touch(c.conn, now);
+                        c.session.receive(&buf[..n], now);
+                    }
                     Err(_) => {
                         c.session.io_error("connection reset");
                         break;
@@ -473,6 +579,11 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
         let Some(since) = c.closing_since else {
             return false;
         };
+        if c.evicted {
+            // The room is needed now: no lingering close.
+            stack.abort(c.conn);
+            return true;
+        }
         if c.session.outgoing().is_empty() {
             // The stack sends what it holds and the FIN itself, lingering
             // up to its own limit, after the connection is released.

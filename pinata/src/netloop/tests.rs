@@ -40,6 +40,19 @@ struct Wire {
     tx: Queue,
     /// A copy of every frame this end sent, for tests that read the wire.
     transmitted: Queue,
+    /// Frames to this TCP port are lost on the way in: a port that never
+    /// answers, not even with a reset.
+    deaf_to_port: Option<u16>,
+}
+
+/// The TCP destination port of an Ethernet/IPv4 frame, if it is one.
+fn tcp_destination_port(frame: &[u8]) -> Option<u16> {
+    let ip = frame.get(14..)?;
+    if frame.get(12..14)? != [0x08, 0x00] || *ip.get(9)? != 6 {
+        return None;
+    }
+    let tcp = ip.get(usize::from(ip[0] & 0x0f) * 4..)?;
+    Some(u16::from_be_bytes([*tcp.get(2)?, *tcp.get(3)?]))
 }
 
 impl Nic for Wire {
@@ -48,7 +61,10 @@ impl Nic for Wire {
     }
 
     fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
-        let frame = self.rx.0.borrow_mut().pop_front()?;
+        let mut frame = self.rx.0.borrow_mut().pop_front()?;
+        while self.deaf_to_port.is_some() && tcp_destination_port(&frame) == self.deaf_to_port {
+            frame = self.rx.0.borrow_mut().pop_front()?;
+        }
         let n = frame.len().min(buf.len());
         buf[..n].copy_from_slice(&frame[..n]);
         Some(n)
@@ -131,10 +147,14 @@ fn pinata() -> Arc<Pinata> {
 }
 
 fn pinata_with(prize: Option<wallet::PrizeKey>) -> Arc<Pinata> {
+    pinata_limited(prize, Limits::default())
+}
+
+fn pinata_limited(prize: Option<wallet::PrizeKey>, limits: Limits) -> Arc<Pinata> {
     let pki = pki::bootstrap(&OS_RANDOM, &PkiOptions::new(UnixTime::now())).expect("PKI");
     let config = Config {
         prize,
-        limits: Limits::default(),
+        limits,
         web_identity: None,
     };
     let provider = Arc::new(crate::provider::provider(&OS_RANDOM));
@@ -185,6 +205,7 @@ impl Net {
             rx: rx.clone(),
             tx: tx.clone(),
             transmitted: Queue::default(),
+            deaf_to_port: None,
         };
         let pinata_stack = Stack::new(wire(PINATA_MAC, &ba, &ab), pinata_config, 0, 2).unwrap();
         let peer = Stack::new(wire(PEER_MAC, &ab, &ba), peer_config, 0, 1).unwrap();
@@ -539,4 +560,132 @@ fn without_a_collector_no_datagram_is_sent() {
     assert!(datagrams_to(&net, COLLECTOR).is_empty());
     let frames = net.pinata.stack().nic().transmitted.0.borrow();
     assert!(frames.iter().all(|f| f.get(23) != Some(&17)), "a UDP frame");
+}
+
+/// Connects to the bounty client port and runs until the piñata's
+/// ClientHello arrives: the connection has a session.
+fn admitted_idle_connection(net: &mut Net) -> ConnId {
+    let conn = net.connect(Service::Client.standard_port());
+    let mut hello = Vec::new();
+    let done = net.run_until(5_000, |net| {
+        recv_all(&mut net.peer, conn, &mut hello);
+        !hello.is_empty()
+    });
+    assert!(done, "no ClientHello within 5 s");
+    assert_eq!(hello[0], 0x16);
+    conn
+}
+
+/// Sends a GET for the page on a new connection; the response.
+fn get_page(net: &mut Net) -> String {
+    let conn = net.connect(80);
+    let mut request = b"GET / HTTP/1.1\r\nHost: pinata\r\n\r\n".to_vec();
+    let mut response = Vec::new();
+    let done = net.run_until(5_000, |net| {
+        send_some(&mut net.peer, conn, &mut request);
+        recv_all(&mut net.peer, conn, &mut response);
+        closed(net.peer.state(conn))
+    });
+    assert!(done, "no answer and FIN within 5 s");
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+fn failures(net: &Net, service: Service, reason: FailureReason) -> u64 {
+    net.pinata.app().stats().service(service).failures(reason)
+}
+
+#[test]
+fn one_address_cannot_take_more_than_its_share() {
+    let limits = Limits {
+        max_connections_per_peer: 2,
+        ..Limits::default()
+    };
+    let mut net = Net::serving(pinata_limited(None, limits), |_| {}, |_| {});
+    admitted_idle_connection(&mut net);
+    admitted_idle_connection(&mut net);
+    // The third from the same address is reset at once, without a session.
+    let third = net.connect(Service::Client.standard_port());
+    let done = net.run_until(5_000, |net| closed(net.peer.state(third)));
+    assert!(done, "the third connection was not refused within 5 s");
+    assert_eq!(
+        failures(&net, Service::Client, FailureReason::OverCapacity),
+        1
+    );
+    assert_eq!(net.pinata.connections(), 2);
+    assert_eq!(net.recorder().started.len(), 2, "no session for the third");
+    assert!(logged("outcome=failed reason=over_capacity"));
+}
+
+#[test]
+fn a_full_table_evicts_the_longest_idle_connection_and_the_page_is_served() {
+    let limits = Limits {
+        max_connections: 2,
+        ..Limits::default()
+    };
+    let mut net = Net::serving(pinata_limited(None, limits), |_| {}, |_| {});
+    let oldest = admitted_idle_connection(&mut net);
+    let newer = admitted_idle_connection(&mut net);
+    let page = get_page(&mut net);
+    assert!(page.starts_with("HTTP/1.1 200 "), "{page}");
+    // The oldest idle connection made the room, and was reset at once.
+    assert!(closed(net.peer.state(oldest)));
+    assert!(!closed(net.peer.state(newer)));
+    assert_eq!(failures(&net, Service::Client, FailureReason::Evicted), 1);
+    let evicted = net.outcome(Service::Client).expect("the evicted session");
+    assert!(
+        matches!(
+            evicted.result,
+            OutcomeKind::Failed(FailureReason::Evicted, _)
+        ),
+        "{:?}",
+        evicted.result
+    );
+}
+
+#[test]
+fn running_out_of_sockets_evicts_rather_than_refusing_newcomers() {
+    // Room for the listeners (4 per port) and two connections: the second
+    // connection takes a listener's socket that cannot be replaced, so the
+    // longest idle connection is evicted to re-arm the listener.
+    let listeners = 4 * listen_ports().len();
+    let mut net = Net::with(
+        |config| {
+            config.backlog = 4;
+            config.max_connections = listeners + 2;
+        },
+        |_| {},
+    );
+    let oldest = admitted_idle_connection(&mut net);
+    admitted_idle_connection(&mut net);
+    admitted_idle_connection(&mut net);
+    let page = get_page(&mut net);
+    assert!(page.starts_with("HTTP/1.1 200 "), "{page}");
+    assert!(closed(net.peer.state(oldest)));
+    assert!(failures(&net, Service::Client, FailureReason::Evicted) >= 1);
+}
+
+#[test]
+fn a_connect_back_dial_that_is_never_answered_times_out() {
+    // The peer never hears the dial's SYNs (port 40001): unanswered, and the loop gives up after the connect timeout (5 s),
+    // before the stack's own 10 s handshake deadline.
+    let mut net = Net::new();
+    net.peer.nic_mut().deaf_to_port = Some(40001);
+    let request = net.connect(Service::ConnectBack.standard_port());
+    let done = net.run_until(2_000, |net| closed(net.peer.state(request)));
+    assert!(done, "the request was not closed");
+    assert_eq!(net.pinata.dials(), 1, "dialling back");
+    let started = net.now;
+    let app = net.pinata.app().clone();
+    let failed = |app: &Pinata| {
+        app.stats()
+            .service(Service::ConnectBack)
+            .failures(FailureReason::ConnectFailed)
+    };
+    let done = net.run_until(20_000, |_| failed(&app) == 1);
+    assert!(done, "the dial was not given up within 20 s");
+    let waited = net.now - started;
+    let timeout = Limits::default().connect_timeout.as_millis() as u64;
+    assert!(waited <= timeout + 1_000, "{waited} ms");
+    assert_eq!(net.pinata.dials(), 0);
+    assert!(logged("reason=connect_failed detail=\"timeout\""));
 }
