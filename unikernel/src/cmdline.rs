@@ -11,6 +11,9 @@
 //! | `panic` | `poweroff` or `reboot` | `poweroff` |
 //! | `bounty_key` | `p256` or `ed25519` (bounty certificates' key type) | `p256` |
 //! | `syslog` | `IP:PORT` of a syslog collector that also gets every connection line (RFC 5424 over UDP; IPv4) | none |
+//! | `max_connections` | connections open at once, all services (beyond: the longest idle is evicted) | 512 |
+//! | `max_connections_per_peer` | connections open at once from one address (beyond: refused) | 64 |
+//! | `handshake_timeout`, `request_timeout`, `idle_timeout`, `connect_timeout` | seconds (see `pinata::Limits`) | 10, 10, 5, 5 |
 //! | `virtio_mmio.device` | `SIZE@BASE:IRQ` (Linux syntax, repeatable): a virtio-mmio device, as Firecracker and QEMU `microvm` announce them | none |
 //!
 //! Unknown keys and malformed values are reported (as diagnostics for the
@@ -23,6 +26,9 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddr};
 
+use core::time::Duration;
+
+use pinata::Limits;
 use pinata::pki::KeyType;
 use wallet::{Network, PrizeKey, WifError};
 use zeroize::Zeroizing;
@@ -93,6 +99,8 @@ pub struct BootConfig {
     pub virtio_mmio: Vec<VirtioMmio>,
     /// The syslog collector for the connection log (IPv4).
     pub syslog: Option<SocketAddr>,
+    /// Connection limits and deadlines.
+    pub limits: Limits,
 }
 
 impl fmt::Debug for BootConfig {
@@ -108,6 +116,7 @@ impl fmt::Debug for BootConfig {
             .field("bounty_key", &self.bounty_key)
             .field("virtio_mmio", &self.virtio_mmio)
             .field("syslog", &self.syslog)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -188,6 +197,34 @@ impl BootConfig {
                         "command line: syslog={value}: {error}; ignored (no remote syslog)"
                     )),
                 },
+                "max_connections" | "max_connections_per_peer" => match value.parse::<usize>() {
+                    Ok(n) if n > 0 => {
+                        if key == "max_connections" {
+                            config.limits.max_connections = n;
+                        } else {
+                            config.limits.max_connections_per_peer = n;
+                        }
+                    }
+                    _ => notes.push(format!(
+                        "command line: {key}={value}: not a positive number; ignored"
+                    )),
+                },
+                "handshake_timeout" | "request_timeout" | "idle_timeout" | "connect_timeout" => {
+                    match value.parse::<u64>() {
+                        Ok(secs) if secs > 0 => {
+                            let secs = Duration::from_secs(secs);
+                            match key {
+                                "handshake_timeout" => config.limits.handshake_timeout = secs,
+                                "request_timeout" => config.limits.request_timeout = secs,
+                                "idle_timeout" => config.limits.idle_timeout = secs,
+                                _ => config.limits.connect_timeout = secs,
+                            }
+                        }
+                        _ => notes.push(format!(
+                            "command line: {key}={value}: not a positive number of seconds; ignored"
+                        )),
+                    }
+                }
                 _ => notes.push(format!("command line: unknown key {key}=; ignored")),
             }
         }
@@ -362,6 +399,24 @@ mod tests {
         );
         assert_eq!(notes.len(), 4, "{notes:?}");
         assert!(c.virtio_mmio.is_empty());
+    }
+
+    #[test]
+    fn limits() {
+        let (config, notes) = BootConfig::parse(
+            "max_connections=100 max_connections_per_peer=1000 idle_timeout=3 handshake_timeout=20 \
+             request_timeout=7 connect_timeout=2",
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(config.limits.max_connections, 100);
+        assert_eq!(config.limits.max_connections_per_peer, 1000);
+        assert_eq!(config.limits.idle_timeout, Duration::from_secs(3));
+        assert_eq!(config.limits.handshake_timeout, Duration::from_secs(20));
+        assert_eq!(config.limits.request_timeout, Duration::from_secs(7));
+        assert_eq!(config.limits.connect_timeout, Duration::from_secs(2));
+        let (config, notes) = BootConfig::parse("max_connections=0 idle_timeout=soon");
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert_eq!(config.limits, Limits::default());
     }
 
     #[test]

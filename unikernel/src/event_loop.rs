@@ -91,7 +91,7 @@ pub fn start() -> ! {
     let provider = Arc::new(pinata::provider::provider(platform::random()));
     let app_config = pinata::Config {
         prize,
-        limits: pinata::Limits::default(),
+        limits: config.limits.clone(),
         web_identity: None,
     };
     let app = match Pinata::new(
