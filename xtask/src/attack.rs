@@ -5,8 +5,8 @@
 //! what attackers threw at the original: old and unknown protocol versions,
 //! Heartbeat, malformed and oversized records, fragmented and interleaved
 //! handshakes, renegotiation, early data, certificates that must not pass,
-//! garbage, slowloris, a connection flood, resets, connect-back to ports
-//! that do not answer, and HTTP abuse. Every case is client code here:
+//! garbage, slowloris, a flood of 10,000 idle connections (`flood.rs`),
+//! resets, connect-back to ports that do not answer, and HTTP abuse. Every case is client code here:
 //! raw TCP with hand-built TLS records, rustls clients and servers with
 //! certificates from other piñata CAs, and `openssl` where a real
 //! renegotiation is needed. Loopback only; every loop is bounded.
@@ -17,10 +17,20 @@
 //! never), the page's latency while the case runs and after it (must
 //! answer within 1 s), and the `/stats.json` counters the case moved. It
 //! exits non-zero on any leak, crash (process gone, page not answering) or
-//! page latency over 1 s.
+//! page latency over 1 s. Its last line is `N cases, L leaks, C crashes,
+//! max page latency X ms`.
+//!
+//! Beyond the quick cases (which CI runs against both targets, `ci`):
+//! `--soak N` checks that memory comes back after many connections
+//! (`soak.rs`) and `--full` runs the external scanners (`scanners.rs`).
+//!
+//! The soft open-file limit is raised to the hard limit first, before the
+//! target starts, so the flood's sockets fit and the hosted runner and
+//! QEMU (one host socket per forwarded connection) inherit the room.
 
 mod cases;
 mod certs;
+mod flood;
 mod http;
 mod net;
 mod probe;
@@ -57,11 +67,17 @@ usage: cargo xtask attack [--target hosted|vm] [--soak N] [--full] [--release]
 
   --target hosted  the hosted runner (default): builds and runs target/*/pinata
   --target vm      the unikernel under QEMU (builds the image)
-  --soak N         after the battery, N more connections in a loop, then
-                   the page and the target's memory (hosted: RSS) again
-  --full           also run the external scanners found on the PATH
-                   (testssl.sh, sslscan, nmap --script ssl-enum-ciphers)
-  --release        hosted: the release build of the piñata";
+  --soak N         after the battery: a warm-up, then N connections of
+                   mixed kinds (page, HTTPS, failed and successful
+                   handshakes); passes when the memory on /stats.json
+                   comes back within tolerance (attack/soak.rs)
+  --full           after the battery: testssl.sh (full run), sslscan and
+                   nmap --script ssl-enum-ciphers against the HTTPS port and
+                   the bounty server, each a table row (attack/scanners.rs)
+  --release        hosted: the release build of the piñata
+  --case PATTERN   only the quick cases whose name contains PATTERN
+                   (repeatable)
+  --no-quick       none of the quick cases (with --soak or --full)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetKind {
@@ -75,15 +91,34 @@ pub struct Options {
     pub soak: usize,
     pub full: bool,
     pub release: bool,
+    /// Quick cases to run: those whose name contains one of these; all
+    /// when empty (unless `no_quick`).
+    pub cases: Vec<String>,
+    pub no_quick: bool,
+}
+
+impl Default for Options {
+    /// The quick battery against the hosted runner (what CI runs first).
+    fn default() -> Self {
+        Options {
+            target: TargetKind::Hosted,
+            soak: 0,
+            full: false,
+            release: false,
+            cases: Vec::new(),
+            no_quick: false,
+        }
+    }
+}
+
+impl Options {
+    fn runs_case(&self, name: &str) -> bool {
+        !self.no_quick && (self.cases.is_empty() || self.cases.iter().any(|c| name.contains(c)))
+    }
 }
 
 pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
-    let mut options = Options {
-        target: TargetKind::Hosted,
-        soak: 0,
-        full: false,
-        release: false,
-    };
+    let mut options = Options::default();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -102,6 +137,10 @@ pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
             }
             "--full" => options.full = true,
             "--release" => options.release = true,
+            "--case" => options
+                .cases
+                .push(args.next().ok_or("--case needs a pattern")?.clone()),
+            "--no-quick" => options.no_quick = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -115,12 +154,7 @@ pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
 /// CI: the quick battery against the hosted runner, then against the
 /// unikernel under QEMU (`XTASK_NO_ATTACK_VM=1` skips the latter).
 pub fn ci(root: &Path) -> Result<(), String> {
-    let mut options = Options {
-        target: TargetKind::Hosted,
-        soak: 0,
-        full: false,
-        release: false,
-    };
+    let mut options = Options::default();
     run(root, &options)?;
     if std::env::var_os("XTASK_NO_ATTACK_VM").is_some() {
         println!("xtask attack: XTASK_NO_ATTACK_VM set, the VM battery is skipped");
@@ -152,6 +186,8 @@ struct Row {
     during_ms: u128,
     after_ms: Option<u128>,
     counters: String,
+    /// Printed in full under the row.
+    details: Vec<String>,
     problems: Vec<String>,
 }
 
@@ -162,7 +198,13 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
         TargetKind::Hosted => "hosted",
         TargetKind::Vm => "vm",
     };
-    println!("xtask attack: starting the {name} target");
+    // Before the target starts, so the hosted runner and QEMU inherit it.
+    let open_files = net::raise_open_file_limit()
+        .map_err(|e| format!("cannot raise the open-file limit: {e}"))?;
+    println!(
+        "xtask attack: open-file limit {} (was {}); starting the {name} target",
+        open_files.now, open_files.before
+    );
     let started = Instant::now();
     let mut target = match options.target {
         TargetKind::Hosted => start_hosted(root, options.release, dir.clone())?,
@@ -183,13 +225,14 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
     let kind = target.kind;
     let mut rows = Vec::new();
     let mut crashed = None;
-    for (case, service, function) in CASES {
+    for (case, service, function) in CASES.iter().filter(|(case, _, _)| options.runs_case(case)) {
         let before = stats(kind, http_port);
         let log_from = target.log_len();
         let prober = Prober::start(kind, http_port);
         let ctx = Ctx {
             target: &target,
             pki: &certs,
+            open_files: open_files.now,
         };
         let exchange = function(&ctx);
         thread::sleep(exchange.settle);
@@ -241,6 +284,7 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
             during_ms: during.as_millis(),
             after_ms,
             counters,
+            details: exchange.details,
             problems,
         };
         print_row(&row);
@@ -251,10 +295,28 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
     }
 
     if options.soak > 0 && crashed.is_none() {
-        soak(&mut target, options.soak, &mut rows);
+        let ctx = Ctx {
+            target: &target,
+            pki: &certs,
+            open_files: open_files.now,
+        };
+        let mut row = soak(&ctx, options.soak);
+        if let Err(e) = target.alive() {
+            row.problems.push(format!("CRASH: {e}"));
+            crashed = Some(e);
+        }
+        print_row(&row);
+        rows.push(row);
     }
     if options.full && crashed.is_none() {
-        scanners(&target);
+        let scans = scanners(&mut target, &dir);
+        if let Some(row) = scans
+            .iter()
+            .find(|r| r.problems.iter().any(|p| p.starts_with("CRASH")))
+        {
+            crashed = Some(row.problems.join("; "));
+        }
+        rows.extend(scans);
     }
 
     let leaks = rows.iter().filter(|r| r.leak).count();
@@ -277,9 +339,12 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
         }
     }
     println!(
-        "{name}: {} cases, {leaks} leaks, {} crashes, max page latency {max} ms",
-        rows.len(),
-        crashes + page_down
+        "xtask attack: the {name} target, {} s from start to finish:",
+        started.elapsed().as_secs()
+    );
+    println!(
+        "{}",
+        summary_line(rows.len(), leaks, crashes + page_down, max)
     );
     if leaks > 0
         || crashes > 0
@@ -293,6 +358,11 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The battery's last line (issue 7's shape).
+fn summary_line(cases: usize, leaks: usize, crashes: usize, max_page_ms: u128) -> String {
+    format!("{cases} cases, {leaks} leaks, {crashes} crashes, max page latency {max_page_ms} ms")
 }
 
 fn clip(s: &str, n: usize) -> String {
@@ -332,7 +402,41 @@ fn print_row(row: &Row) {
         page,
         row.counters
     );
+    for line in &row.details {
+        println!("    {line}");
+    }
     for p in &row.problems {
         println!("    !! {p}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_line_has_the_issues_shape() {
+        assert_eq!(
+            summary_line(69, 0, 0, 412),
+            "69 cases, 0 leaks, 0 crashes, max page latency 412 ms"
+        );
+    }
+
+    #[test]
+    fn case_filters() {
+        let all = Options::default();
+        assert!(all.runs_case("flood_10000_idle"));
+        let some = Options {
+            cases: vec!["flood".into(), "cert_".into()],
+            ..Options::default()
+        };
+        assert!(some.runs_case("flood_10000_idle"));
+        assert!(some.runs_case("cert_expired"));
+        assert!(!some.runs_case("sslv2_hello"));
+        let none = Options {
+            no_quick: true,
+            ..Options::default()
+        };
+        assert!(!none.runs_case("flood_10000_idle"));
     }
 }

@@ -11,6 +11,7 @@ use super::certs::{
     c_cert_oversized, c_cert_self_signed, c_cert_server_eku, c_client_port_other_ca,
     c_connect_back_closed, c_connect_back_expired, c_connect_back_other_ca, c_connect_back_silent,
 };
+use super::flood::c_flood_idle;
 use super::http::{
     c_http_bare_lf, c_http_big_headers, c_http_cl_te, c_http_double_cl, c_http_long_line,
     c_http_methods, c_http_obs_fold, c_http_pipelining, c_https_smuggling,
@@ -27,7 +28,7 @@ use super::protocol::{
 use super::records::describe;
 use super::target::Target;
 use super::transport::{
-    c_flood, c_garbage_client, c_garbage_https, c_garbage_server, c_give_me_the_key, c_half_open,
+    c_garbage_client, c_garbage_https, c_garbage_server, c_give_me_the_key, c_half_open,
     c_http_to_tls, c_reset_at_once, c_reset_mid_handshake, c_slowloris_http, c_slowloris_many,
     c_slowloris_tls,
 };
@@ -42,6 +43,8 @@ pub(super) struct Exchange {
     pub(super) seen: Vec<u8>,
     /// Extra time for the piñata to finish its side before counters are read.
     pub(super) settle: Duration,
+    /// Lines printed in full under the table row (what the columns clip).
+    pub(super) details: Vec<String>,
 }
 
 pub(super) type CaseFn = fn(&Ctx) -> Exchange;
@@ -49,6 +52,9 @@ pub(super) type CaseFn = fn(&Ctx) -> Exchange;
 pub(super) struct Ctx<'a> {
     pub(super) target: &'a Target,
     pub(super) pki: &'a Certs,
+    /// This process's open-file limit (after raising it): how many sockets
+    /// the flood may hold.
+    pub(super) open_files: u64,
 }
 
 impl Ctx<'_> {
@@ -98,6 +104,7 @@ impl Ctx<'_> {
             reply,
             seen: bytes,
             settle: Duration::ZERO,
+            details: Vec::new(),
         }
     }
 }
@@ -188,7 +195,7 @@ pub(super) const CASES: &[(&str, &str, CaseFn)] = &[
     ("slowloris_tls", "server", c_slowloris_tls),
     ("slowloris_http", "http", c_slowloris_http),
     ("slowloris_30_conns", "*", c_slowloris_many),
-    ("flood_2000_idle", "server", c_flood),
+    ("flood_10000_idle", "server", c_flood_idle),
     ("half_open", "*", c_half_open),
     ("reset_mid_handshake", "*", c_reset_mid_handshake),
     ("reset_400_at_once", "*", c_reset_at_once),

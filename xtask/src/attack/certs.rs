@@ -298,6 +298,7 @@ pub(super) fn rustls_client(
         reply,
         seen: plaintext,
         settle: Duration::ZERO,
+        details: Vec::new(),
     }
 }
 
@@ -494,6 +495,7 @@ pub(super) fn c_client_port_other_ca(ctx: &Ctx) -> Exchange {
         reply: format!("{} B of plaintext; {end}", plaintext.len()),
         seen: plaintext,
         settle: Duration::ZERO,
+        details: Vec::new(),
     }
 }
 
@@ -536,6 +538,7 @@ pub(super) fn connect_back_with(
         reply: format!("dialled back; {} B of plaintext; {end}", plaintext.len()),
         seen: plaintext,
         settle: Duration::from_millis(300),
+        details: Vec::new(),
     }
 }
 
@@ -578,6 +581,7 @@ pub(super) fn c_connect_back_closed(ctx: &Ctx) -> Exchange {
         },
         seen: Vec::new(),
         settle: Duration::from_secs(2),
+        details: Vec::new(),
     }
 }
 pub(super) fn c_connect_back_silent(ctx: &Ctx) -> Exchange {
@@ -619,5 +623,6 @@ pub(super) fn c_connect_back_silent(ctx: &Ctx) -> Exchange {
         ),
         seen: bytes,
         settle: Duration::from_millis(300),
+        details: Vec::new(),
     }
 }

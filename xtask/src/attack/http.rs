@@ -48,6 +48,7 @@ pub(super) fn c_http_methods(ctx: &Ctx) -> Exchange {
         reply: replies.join(" | "),
         seen,
         settle: Duration::ZERO,
+        details: Vec::new(),
     }
 }
 pub(super) fn c_http_pipelining(ctx: &Ctx) -> Exchange {
@@ -125,5 +126,6 @@ pub(super) fn c_https_smuggling(ctx: &Ctx) -> Exchange {
         reply: describe(&plaintext, &end),
         seen: plaintext,
         settle: Duration::ZERO,
+        details: Vec::new(),
     }
 }

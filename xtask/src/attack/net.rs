@@ -27,7 +27,7 @@ pub(super) fn connect_from(
 ) -> io::Result<TcpStream> {
     let stream = match source {
         None => TcpStream::connect_timeout(&loopback(port), timeout)?,
-        Some(source) => bound_connect(source, port)?,
+        Some(source) => bound_connect(source, port, timeout)?,
     };
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(REPLY_WAIT))?;
@@ -35,9 +35,16 @@ pub(super) fn connect_from(
     Ok(stream)
 }
 
-/// Bind-before-connect (std cannot): a blocking connect on loopback is
-/// answered at once.
-pub(super) fn bound_connect(source: Ipv4Addr, port: u16) -> io::Result<TcpStream> {
+/// Bind-before-connect (std cannot). A connect on loopback is answered at
+/// once unless the listener's accept queue is full; then the SYN is sent
+/// again after 1 s, 3 s, …, so the connect is bounded by `timeout` (Linux
+/// applies SO_SNDTIMEO to connect, failing with EINPROGRESS, reported as
+/// `TimedOut`).
+pub(super) fn bound_connect(
+    source: Ipv4Addr,
+    port: u16,
+    timeout: Duration,
+) -> io::Result<TcpStream> {
     use std::os::fd::FromRawFd;
     fn sockaddr(ip: Ipv4Addr, port: u16) -> libc::sockaddr_in {
         libc::sockaddr_in {
@@ -60,12 +67,26 @@ pub(super) fn bound_connect(source: Ipv4Addr, port: u16) -> io::Result<TcpStream
         }
         let local = sockaddr(source, 0);
         let remote = sockaddr(Ipv4Addr::LOCALHOST, port);
-        if libc::bind(fd, (&local as *const libc::sockaddr_in).cast(), len) != 0
+        let send_timeout = libc::timeval {
+            tv_sec: timeout.as_secs().try_into().unwrap_or(libc::time_t::MAX),
+            tv_usec: timeout.subsec_micros().into(),
+        };
+        if libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&send_timeout as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        ) != 0
+            || libc::bind(fd, (&local as *const libc::sockaddr_in).cast(), len) != 0
             || libc::connect(fd, (&remote as *const libc::sockaddr_in).cast(), len) != 0
         {
             let e = io::Error::last_os_error();
             libc::close(fd);
-            return Err(e);
+            return Err(match e.raw_os_error() {
+                Some(libc::EINPROGRESS) => io::Error::new(io::ErrorKind::TimedOut, e),
+                _ => e,
+            });
         }
         Ok(TcpStream::from_raw_fd(fd))
     }
@@ -117,5 +138,40 @@ pub(super) fn read_until_close(stream: &mut TcpStream, limit: Duration) -> (Vec<
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return (out, format!("error: {}", e.kind())),
         }
+    }
+}
+
+/// The open-file limit before and after [`raise_open_file_limit`].
+pub(super) struct FileLimit {
+    pub(super) before: u64,
+    pub(super) now: u64,
+}
+
+/// Raises this process's soft RLIMIT_NOFILE to its hard limit, so the
+/// flood can hold its 10,000 sockets; the hosted runner and QEMU, started
+/// after this, inherit the raised limit (QEMU's user networking holds one
+/// host socket per forwarded connection).
+pub(super) fn raise_open_file_limit() -> io::Result<FileLimit> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write the one rlimit value
+    // that lives across both calls; no other memory is touched.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let before = limit.rlim_cur;
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(FileLimit {
+            before,
+            now: limit.rlim_cur,
+        })
     }
 }

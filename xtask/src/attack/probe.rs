@@ -16,7 +16,7 @@ pub(super) fn probe_page(target_kind: TargetKind, port: u16) -> Result<Duration,
     let start = Instant::now();
     let source = (target_kind == TargetKind::Hosted).then_some(VISITOR);
     let mut stream = match source {
-        Some(source) => bound_connect(source, port),
+        Some(source) => bound_connect(source, port, PAGE_LIMIT),
         None => TcpStream::connect_timeout(&loopback(port), PAGE_LIMIT),
     }
     .map_err(|e| format!("connect: {e}"))?;
@@ -71,8 +71,8 @@ impl Prober {
     }
 }
 
-/// `/stats.json` flattened to `service.counter` and `service.reason`.
-pub(super) fn stats(kind: TargetKind, port: u16) -> Result<BTreeMap<String, u64>, String> {
+/// `/stats.json`, parsed, fetched from the visitor's address.
+pub(super) fn stats_json(kind: TargetKind, port: u16) -> Result<serde_json::Value, String> {
     let source = (kind == TargetKind::Hosted).then_some(VISITOR);
     let mut stream =
         connect_from(source, port, Duration::from_secs(2)).map_err(|e| e.to_string())?;
@@ -85,8 +85,12 @@ pub(super) fn stats(kind: TargetKind, port: u16) -> Result<BTreeMap<String, u64>
         .split_once("\r\n\r\n")
         .map(|(_, b)| b)
         .ok_or("no /stats.json body")?;
-    let json: serde_json::Value =
-        serde_json::from_str(body).map_err(|e| format!("bad /stats.json: {e}"))?;
+    serde_json::from_str(body).map_err(|e| format!("bad /stats.json: {e}"))
+}
+
+/// `/stats.json` flattened to `service.counter` and `service.reason`.
+pub(super) fn stats(kind: TargetKind, port: u16) -> Result<BTreeMap<String, u64>, String> {
+    let json = stats_json(kind, port)?;
     let mut out = BTreeMap::new();
     if let Some(services) = json["services"].as_object() {
         for (service, counters) in services {

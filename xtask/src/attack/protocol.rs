@@ -355,5 +355,6 @@ pub(super) fn c_renegotiation(ctx: &Ctx) -> Exchange {
         reply: format!("{handshake}; {reneg}"),
         seen: text,
         settle: Duration::from_millis(300),
+        details: Vec::new(),
     }
 }

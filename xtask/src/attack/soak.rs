@@ -1,69 +1,494 @@
-//! `--soak N`: many connections in a loop, then memory.
+//! `--soak N`: does the piñata's memory come back after many connections?
+//!
+//! 1. Warm-up: [`warm_up_count`] connections of the same mix as below, so
+//!    buffers, caches and allocator arenas that are allocated once reach
+//!    their size before the baseline is taken.
+//! 2. Baseline: `"memory"` from `/stats.json` once it has stopped moving.
+//! 3. N connections in a loop, cycling through [`MIX`]: the page over HTTP
+//!    and over HTTPS (a successful TLS 1.3 handshake), the bounty server
+//!    without a certificate (a failed handshake), the short-circuit (the
+//!    piñata's bounty server and bounty client joined through this process:
+//!    a successful mutual-TLS handshake on both, on either target, the
+//!    secret crossing encrypted end to end), garbage on the HTTPS port, and
+//!    connect-back to a port where nothing listens.
+//! 4. `"memory"` again, once the piñata has closed its side.
+//!
+//! It passes when the memory in use after the loop is back within
+//! [`tolerance`] of the baseline and the high-water mark has not grown past
+//! the baseline's by more than the same tolerance. Without the `"memory"`
+//! object on `/stats.json` (`{"source": "heap"|"process", "used_bytes",
+//! "high_water_bytes", "capacity_bytes"}`) it cannot tell, and says so as a
+//! problem: never a pass.
 
-use std::io::Write;
-use std::net::Shutdown;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::net::{connect_from, read_until_close};
-use super::records::Hello;
-use super::target::Target;
+use rustls::pki_types::ServerName;
+
+use super::cases::{Ctx, Exchange, NO_GAP};
+use super::certs::{AnyServer, provider, rustls_client};
+use super::net::connect_from;
+use super::probe::{Prober, probe_page, stats, stats_json};
+use super::transport::garbage;
 use super::*;
 
-/// `--soak N`: N short connections in a loop (hello, then close), then the
-/// page and the target's memory.
-pub(super) fn soak(target: &mut Target, n: usize, rows: &mut Vec<Row>) {
-    let rss = |t: &Target| -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", t.child.id())).ok()?;
-        status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
+/// One reading of the piñata's memory gauge (`"memory"` on `/stats.json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Memory {
+    /// "heap": the unikernel's allocator, exact; "process": the hosted
+    /// runner's resident set (VmRSS, VmHWM).
+    pub(super) source: String,
+    pub(super) used_bytes: u64,
+    pub(super) high_water_bytes: u64,
+    pub(super) capacity_bytes: Option<u64>,
+}
+
+/// The `"memory"` object of a `/stats.json` document.
+pub(super) fn parse_memory(stats: &serde_json::Value) -> Result<Memory, String> {
+    let memory = match stats.get("memory") {
+        None => {
+            return Err("/stats.json has no \"memory\" object: this piñata does not report memory, so the soak cannot tell whether it grows".into());
+        }
+        Some(serde_json::Value::Null) => {
+            return Err("/stats.json says \"memory\": null: the platform has no memory gauge, so the soak cannot tell whether memory grows".into());
+        }
+        Some(memory) => memory,
     };
-    let before = rss(target);
-    let hello = Hello::modern().record(0x0301);
-    let started = Instant::now();
-    let prober = Prober::start(target.kind, target.port("http"));
-    let mut ok = 0;
-    for i in 0..n {
-        let service = ["server", "https", "http", "client"][i % 4];
-        if let Ok(mut s) = connect_from(None, target.port(service), Duration::from_secs(2)) {
-            if service != "client" {
-                let _ = s.write_all(&hello);
-            }
-            let _ = s.shutdown(Shutdown::Write);
-            let _ = read_until_close(&mut s, Duration::from_secs(2));
-            ok += 1;
+    let number = |key: &str| {
+        memory[key]
+            .as_u64()
+            .ok_or_else(|| format!("/stats.json memory.{key} is not a number: {}", memory[key]))
+    };
+    let source = memory["source"]
+        .as_str()
+        .ok_or_else(|| format!("/stats.json memory.source is not a string: {memory}"))?;
+    let capacity_bytes = match &memory["capacity_bytes"] {
+        serde_json::Value::Null => None,
+        _ => Some(number("capacity_bytes")?),
+    };
+    Ok(Memory {
+        source: source.to_string(),
+        used_bytes: number("used_bytes")?,
+        high_water_bytes: number("high_water_bytes")?,
+        capacity_bytes,
+    })
+}
+
+/// How far memory may sit above the baseline after the loop.
+///
+/// - heap: the allocator's exact count of bytes handed out. Everything a
+///   connection allocates is freed when it ends; what may stay is state
+///   sized by the busiest moment (a table's capacity, a buffer pool), so
+///   64 KiB — four of the stack's 16 KiB socket buffers — or 1 % of the
+///   heap, whichever is more.
+/// - process: the resident set moves in pages, and glibc keeps freed memory
+///   in per-thread arenas (one thread per connection hosted), so 8 MiB or
+///   10 % of the baseline, whichever is more.
+pub(super) fn tolerance(baseline: &Memory) -> u64 {
+    match baseline.source.as_str() {
+        "heap" => (64 * 1024).max(baseline.capacity_bytes.unwrap_or(0) / 100),
+        _ => (8 * 1024 * 1024).max(baseline.used_bytes / 10),
+    }
+}
+
+/// The soak's verdict: `Ok` with the figures, or `Err` with what grew.
+pub(super) fn judge(baseline: &Memory, after: &Memory) -> Result<String, String> {
+    let slack = tolerance(baseline);
+    let figures = format!(
+        "{} memory: used {} → {} KiB, high-water {} → {} KiB (tolerance {} KiB{})",
+        baseline.source,
+        baseline.used_bytes / 1024,
+        after.used_bytes / 1024,
+        baseline.high_water_bytes / 1024,
+        after.high_water_bytes / 1024,
+        slack / 1024,
+        match baseline.capacity_bytes {
+            Some(capacity) => format!(", capacity {} KiB", capacity / 1024),
+            None => String::new(),
+        }
+    );
+    if after.source != baseline.source {
+        return Err(format!(
+            "the memory source changed from {} to {}",
+            baseline.source, after.source
+        ));
+    }
+    let mut grew = Vec::new();
+    if after.used_bytes > baseline.used_bytes + slack {
+        grew.push("used memory did not come back");
+    }
+    if after.high_water_bytes > baseline.high_water_bytes + slack {
+        grew.push("the high-water mark grew");
+    }
+    if grew.is_empty() {
+        Ok(figures)
+    } else {
+        Err(format!("{}: {figures}", grew.join(" and ")))
+    }
+}
+
+/// Warm-up connections before the baseline: a fifth of the soak, at least
+/// 20 and at most 500.
+pub(super) fn warm_up_count(n: usize) -> usize {
+    (n / 5).clamp(20, 500)
+}
+
+/// What one soak connection does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visit {
+    Page,
+    PageOverTls,
+    NoCertificate,
+    ShortCircuit,
+    Garbage,
+    ConnectBack,
+}
+
+/// The soak's cycle of connections.
+const MIX: [Visit; 6] = [
+    Visit::Page,
+    Visit::PageOverTls,
+    Visit::NoCertificate,
+    Visit::ShortCircuit,
+    Visit::Garbage,
+    Visit::ConnectBack,
+];
+
+impl Visit {
+    fn name(self) -> &'static str {
+        match self {
+            Visit::Page => "page",
+            Visit::PageOverTls => "page over TLS",
+            Visit::NoCertificate => "server without certificate",
+            Visit::ShortCircuit => "short-circuit",
+            Visit::Garbage => "garbage on https",
+            Visit::ConnectBack => "connect-back",
         }
     }
-    let (during, mut problems) = prober.finish();
-    let after = probe_page(target.kind, target.port("http"));
-    let after_rss = rss(target);
-    if let Err(e) = target.alive() {
-        problems.push(format!("CRASH: {e}"));
+
+    /// Runs the visit: what was seen, and whether the piñata answered as it
+    /// should (a page, a refused handshake, a completed relay, a close).
+    fn run(self, ctx: &Ctx, round: usize) -> (Vec<u8>, bool) {
+        match self {
+            Visit::Page => {
+                let x = ctx.raw(
+                    "http",
+                    &[b"GET / HTTP/1.1\r\nHost: pinata\r\n\r\n".to_vec()],
+                    NO_GAP,
+                    false,
+                );
+                let ok = x.seen.starts_with(b"HTTP/1.1 200");
+                (x.seen, ok)
+            }
+            Visit::PageOverTls => page_over_tls(ctx),
+            Visit::NoCertificate => {
+                let x = rustls_client(ctx, "server", false, None);
+                let ok = x.seen.is_empty();
+                (x.seen, ok)
+            }
+            Visit::ShortCircuit => short_circuit(ctx),
+            Visit::Garbage => {
+                let seed = u32::try_from(round % 1_000_000).unwrap_or(1) + 1;
+                let x = ctx.raw("https", &[garbage(512, seed)], NO_GAP, true);
+                let ok = x.reply.contains("closed");
+                (x.seen, ok)
+            }
+            Visit::ConnectBack => {
+                let x: Exchange = ctx.raw("connect_back", &[], NO_GAP, true);
+                let ok = x.seen.is_empty();
+                (x.seen, ok)
+            }
+        }
     }
-    let memory = match (target.kind, before, after_rss) {
-        (TargetKind::Hosted, Some(b), Some(a)) => format!("RSS {b} kB → {a} kB"),
-        _ => "guest heap not reported (no high-water mark on /stats.json yet)".into(),
+}
+
+/// GET / over HTTPS with a full TLS handshake.
+fn page_over_tls(ctx: &Ctx) -> (Vec<u8>, bool) {
+    let Ok(builder) = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+    else {
+        return (Vec::new(), false);
     };
-    let row = Row {
+    let config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyServer))
+        .with_no_client_auth();
+    let name = ServerName::try_from("localhost").expect("a valid DNS name");
+    let Ok(mut conn) = rustls::ClientConnection::new(Arc::new(config), name) else {
+        return (Vec::new(), false);
+    };
+    let Ok(mut sock) = connect_from(None, ctx.port("https"), Duration::from_secs(3)) else {
+        return (Vec::new(), false);
+    };
+    let mut tls = rustls::Stream::new(&mut conn, &mut sock);
+    if tls
+        .write_all(b"GET / HTTP/1.1\r\nHost: pinata\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return (Vec::new(), false);
+    }
+    let mut page = Vec::new();
+    // The piñata closes after the response; a close without close_notify
+    // still leaves the page read so far in `page`.
+    let _ = tls.read_to_end(&mut page);
+    let ok = page.starts_with(b"HTTP/1.1 200");
+    (page, ok)
+}
+
+/// Joins the piñata's bounty server (10000) and bounty client (10002)
+/// through this process, as README's `socat` line does: the piñata
+/// completes a mutual-TLS handshake with itself and sends itself the
+/// secret, encrypted; this process only relays the records. Returns the
+/// relayed bytes (which must not contain the secret in clear) and whether
+/// both directions carried records and ended.
+fn short_circuit(ctx: &Ctx) -> (Vec<u8>, bool) {
+    let wait = Duration::from_secs(3);
+    let (Ok(server), Ok(client)) = (
+        connect_from(None, ctx.port("server"), wait),
+        connect_from(None, ctx.port("client"), wait),
+    ) else {
+        return (Vec::new(), false);
+    };
+    let deadline = Instant::now() + REPLY_WAIT * 2;
+    let (to_server, to_client) = std::thread::scope(|scope| {
+        let up = scope.spawn(|| relay(&client, &server, deadline));
+        let down = relay(&server, &client, deadline);
+        (up.join().unwrap_or_default(), down)
+    });
+    let ok = !to_server.is_empty() && !to_client.is_empty();
+    let mut seen = to_server;
+    seen.extend(to_client);
+    (seen, ok)
+}
+
+/// Copies `from` to `to` until `from` ends, an error, or `deadline`; then
+/// half-closes `to`. Returns the bytes copied.
+fn relay(mut from: &TcpStream, mut to: &TcpStream, deadline: Instant) -> Vec<u8> {
+    let mut copied = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    while Instant::now() < deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let _ = from.set_read_timeout(Some(left.max(Duration::from_millis(1))));
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                copied.extend_from_slice(&buf[..n]);
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Write);
+    copied
+}
+
+/// Tallies of the loop.
+#[derive(Default)]
+struct Loop {
+    done: usize,
+    as_expected: [usize; MIX.len()],
+    ran: [usize; MIX.len()],
+    leak: bool,
+}
+
+fn run_loop(ctx: &Ctx, count: usize, tally: &mut Loop) {
+    for round in 0..count {
+        let slot = round % MIX.len();
+        let (seen, ok) = MIX[slot].run(ctx, round);
+        tally.done += 1;
+        tally.ran[slot] += 1;
+        tally.as_expected[slot] += usize::from(ok);
+        tally.leak |= contains_secret(&seen);
+    }
+}
+
+/// Reads the gauge until it stops moving (two readings 500 ms apart within
+/// a sixteenth of the tolerance), at most 10 s: the piñata finishes
+/// closing the last connections after this process has.
+fn settled_memory(kind: TargetKind, port: u16) -> Result<Memory, String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = parse_memory(&stats_json(kind, port)?)?;
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = parse_memory(&stats_json(kind, port)?)?;
+        let still = now.used_bytes.abs_diff(last.used_bytes) <= tolerance(&now) / 16;
+        last = now;
+        if still {
+            break;
+        }
+    }
+    Ok(last)
+}
+
+/// `--soak N` (see the module docs): a table row with the figures.
+pub(super) fn soak(ctx: &Ctx, n: usize) -> Row {
+    let kind = ctx.target.kind;
+    let http = ctx.port("http");
+    let started = Instant::now();
+    let counters_before = stats(kind, http).ok();
+    let log_from = ctx.target.log_len();
+    let prober = Prober::start(kind, http);
+    let mut problems = Vec::new();
+
+    let warm = warm_up_count(n);
+    let mut warm_tally = Loop::default();
+    run_loop(ctx, warm, &mut warm_tally);
+    let baseline = settled_memory(kind, http);
+    let mut tally = Loop::default();
+    run_loop(ctx, n, &mut tally);
+    let after = settled_memory(kind, http);
+
+    let (during, prober_problems) = prober.finish();
+    problems.extend(prober_problems);
+    let after_page = probe_page(kind, http);
+    if let Err(e) = &after_page {
+        problems.push(format!("page after: {e}"));
+    }
+    let secrets_moved = match (&counters_before, &stats(kind, http).ok()) {
+        (Some(before), Some(after)) => {
+            let key = "server.secrets_sent";
+            after
+                .get(key)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(before.get(key).copied().unwrap_or(0))
+        }
+        _ => 0,
+    };
+    let log_leak = ctx
+        .target
+        .log_since(log_from)
+        .iter()
+        .any(|line| contains_secret(line.as_bytes()));
+    let leak = tally.leak || warm_tally.leak || log_leak;
+    if leak {
+        problems.push("SECRET SEEN".into());
+    }
+
+    let verdict = match (&baseline, &after) {
+        (Ok(baseline), Ok(after)) => judge(baseline, after),
+        (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+    };
+    let memory = match &verdict {
+        Ok(figures) => figures.clone(),
+        Err(problem) => {
+            problems.push(format!("memory: {problem}"));
+            "memory: see the problem below".into()
+        }
+    };
+    let per_visit = MIX
+        .iter()
+        .enumerate()
+        .map(|(slot, visit)| {
+            format!(
+                "{} {}/{}",
+                visit.name(),
+                tally.as_expected[slot],
+                tally.ran[slot]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let short_circuit_slot = MIX
+        .iter()
+        .position(|v| *v == Visit::ShortCircuit)
+        .expect("the mix has a short-circuit");
+    let short_circuits = tally.ran[short_circuit_slot] + warm_tally.ran[short_circuit_slot];
+    Row {
         name: format!("soak_{n}"),
         service: "*".into(),
-        sent: format!("{n} connections in a loop"),
-        reply: format!("{ok} done in {} s; {memory}", started.elapsed().as_secs()),
-        leak: false,
+        sent: format!("{warm} warm-up + {n} connections, mixed"),
+        reply: memory.clone(),
+        leak,
         during_ms: during.as_millis(),
-        after_ms: after.as_ref().ok().map(|t| t.as_millis()),
+        after_ms: after_page.as_ref().ok().map(|t| t.as_millis()),
         counters: String::new(),
-        problems: {
-            if let Err(e) = after {
-                problems.push(format!("page after: {e}"));
-            }
-            problems
-        },
-    };
-    print_row(&row);
-    rows.push(row);
+        details: vec![
+            format!(
+                "{} connections in {} s; answered as expected: {per_visit}",
+                warm + n,
+                started.elapsed().as_secs()
+            ),
+            format!(
+                "server.secrets_sent +{secrets_moved} for {short_circuits} short-circuits (the piñata to itself, encrypted end to end; never seen here)"
+            ),
+            memory,
+        ],
+        problems,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory(source: &str, used: u64, high: u64, capacity: Option<u64>) -> Memory {
+        Memory {
+            source: source.into(),
+            used_bytes: used,
+            high_water_bytes: high,
+            capacity_bytes: capacity,
+        }
+    }
+
+    #[test]
+    fn parses_the_memory_object() {
+        let stats = serde_json::json!({
+            "uptime_s": 3,
+            "memory": {"source": "heap", "used_bytes": 1234, "high_water_bytes": 5678, "capacity_bytes": 9999},
+        });
+        assert_eq!(
+            parse_memory(&stats),
+            Ok(memory("heap", 1234, 5678, Some(9999)))
+        );
+        let hosted = serde_json::json!({
+            "memory": {"source": "process", "used_bytes": 10, "high_water_bytes": 20, "capacity_bytes": null},
+        });
+        assert_eq!(parse_memory(&hosted), Ok(memory("process", 10, 20, None)));
+    }
+
+    #[test]
+    fn no_memory_figures_is_an_error_not_a_pass() {
+        let absent = serde_json::json!({"uptime_s": 3});
+        assert!(parse_memory(&absent).unwrap_err().contains("no \"memory\""));
+        let null = serde_json::json!({"memory": null});
+        assert!(parse_memory(&null).unwrap_err().contains("null"));
+        let broken = serde_json::json!({"memory": {"source": "heap", "used_bytes": "lots"}});
+        assert!(parse_memory(&broken).unwrap_err().contains("used_bytes"));
+    }
+
+    #[test]
+    fn memory_back_within_tolerance_passes_and_growth_fails() {
+        let base = memory("heap", 1_000_000, 2_000_000, Some(16 << 20));
+        // 1 % of 16 MiB is above 64 KiB.
+        assert_eq!(tolerance(&base), (16 << 20) / 100);
+        assert!(judge(&base, &memory("heap", 1_100_000, 2_100_000, Some(16 << 20))).is_ok());
+        let leaked = judge(&base, &memory("heap", 1_400_000, 2_000_000, Some(16 << 20)));
+        assert!(
+            leaked
+                .unwrap_err()
+                .starts_with("used memory did not come back")
+        );
+        let higher = judge(&base, &memory("heap", 1_000_000, 2_400_000, Some(16 << 20)));
+        assert!(higher.unwrap_err().starts_with("the high-water mark grew"));
+    }
+
+    #[test]
+    fn process_memory_gets_page_and_arena_slack() {
+        let base = memory("process", 20 << 20, 30 << 20, None);
+        assert_eq!(tolerance(&base), 8 << 20);
+        assert!(judge(&base, &memory("process", 27 << 20, 37 << 20, None)).is_ok());
+        assert!(judge(&base, &memory("process", 29 << 20, 30 << 20, None)).is_err());
+        assert!(judge(&base, &memory("heap", 20 << 20, 30 << 20, None)).is_err());
+    }
+
+    #[test]
+    fn warm_up_is_a_fifth_within_bounds() {
+        assert_eq!(warm_up_count(10), 20);
+        assert_eq!(warm_up_count(1000), 200);
+        assert_eq!(warm_up_count(100_000), 500);
+    }
 }

@@ -1,12 +1,12 @@
 //! Transport abuse: garbage, slowloris, resets, half-open connections.
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::cases::{Ctx, Exchange, NO_GAP, sent};
-use super::net::{connect_from, loopback, read_until_close, reset};
+use super::net::{connect_from, read_until_close, reset};
 use super::records::{Hello, describe};
 
 pub(super) fn garbage(n: usize, seed: u32) -> Vec<u8> {
@@ -99,55 +99,7 @@ pub(super) fn c_slowloris_many(ctx: &Ctx) -> Exchange {
         reply: format!("{} B in all; closed", seen.len()),
         seen,
         settle: Duration::from_millis(300),
-    }
-}
-pub(super) fn c_flood(ctx: &Ctx) -> Exchange {
-    flood(ctx, 2000, "server")
-}
-pub(super) fn flood(ctx: &Ctx, n: usize, service: &str) -> Exchange {
-    let port = ctx.port(service);
-    let mut streams = Vec::new();
-    let mut failed = 0;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut first_error = String::new();
-    for _ in 0..n {
-        if Instant::now() > deadline {
-            break;
-        }
-        match TcpStream::connect_timeout(&loopback(port), Duration::from_millis(500)) {
-            Ok(s) => streams.push(s),
-            Err(e) => {
-                failed += 1;
-                if first_error.is_empty() {
-                    first_error = e.to_string();
-                }
-            }
-        }
-    }
-    let opened = streams.len();
-    // Held idle while the page is probed.
-    thread::sleep(Duration::from_secs(2));
-    let mut closed_by_peer = 0;
-    for s in &streams {
-        let _ = s.set_nonblocking(true);
-        let mut b = [0u8; 1];
-        if matches!((&*s).read(&mut b), Ok(0)) {
-            closed_by_peer += 1;
-        }
-    }
-    drop(streams);
-    Exchange {
-        sent: format!("{n} idle connections, held 2 s"),
-        reply: format!(
-            "{opened} opened ({closed_by_peer} closed by the piñata), {failed} failed{}",
-            if first_error.is_empty() {
-                String::new()
-            } else {
-                format!(" ({first_error})")
-            }
-        ),
-        seen: Vec::new(),
-        settle: Duration::from_secs(1),
+        details: Vec::new(),
     }
 }
 pub(super) fn c_half_open(ctx: &Ctx) -> Exchange {
@@ -169,6 +121,7 @@ pub(super) fn c_half_open(ctx: &Ctx) -> Exchange {
         reply: out.join("; "),
         seen,
         settle: Duration::ZERO,
+        details: Vec::new(),
     }
 }
 pub(super) fn c_reset_mid_handshake(ctx: &Ctx) -> Exchange {
@@ -195,6 +148,7 @@ pub(super) fn c_reset_mid_handshake(ctx: &Ctx) -> Exchange {
         reply: out.join("; "),
         seen,
         settle: Duration::from_millis(300),
+        details: Vec::new(),
     }
 }
 pub(super) fn c_reset_at_once(ctx: &Ctx) -> Exchange {
@@ -212,5 +166,6 @@ pub(super) fn c_reset_at_once(ctx: &Ctx) -> Exchange {
         reply: format!("{n} connected and reset"),
         seen: Vec::new(),
         settle: Duration::from_millis(500),
+        details: Vec::new(),
     }
 }
