@@ -504,6 +504,10 @@ fn drive(
     let mut buf = std::vec![0u8; 16 * 1024];
     let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
     loop {
+        if slot.evicted() {
+            // Evicted before its socket was watched (a connect-back dial).
+            session.evict();
+        }
         if let Err(e) = flush(&mut session, &mut stream) {
             session.io_error(&e.to_string());
         }
@@ -520,8 +524,8 @@ fn drive(
         let _ = stream.set_read_timeout(Some(wait));
         let read = stream.read(&mut buf);
         if slot.evicted() {
-            // Another connection needed the room: the socket is shut down.
-            session.evict();
+            // Another connection needed the room: the socket is shut down
+            // (the top of the loop ends the session).
             continue;
         }
         match read {
