@@ -12,7 +12,8 @@ use super::*;
 /// attacker — the per-address connection limit is meant to stop the
 /// attacker, not the visitors. Under QEMU's user networking every host
 /// connection reaches the guest from 10.0.2.2, so there the probe shares
-/// the attacker's address and its limits.
+/// the attacker's address (and the VM is started with the per-address
+/// limit at the total, `target.rs`).
 pub(super) const VISITOR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
 
 pub(super) fn loopback(port: u16) -> SocketAddr {

@@ -206,7 +206,14 @@ pub(super) fn start_vm(root: &Path, dir: PathBuf) -> Result<Target, String> {
         let options = crate::qemu::RunOptions {
             secret_file: Some(secret.clone()),
             host_ports: ports,
-            append: vec![format!("network=regtest connect_back_port={cb_port}")],
+            // Under user networking every host connection reaches the guest
+            // from 10.0.2.2, so a per-address limit below the total would
+            // refuse the page probe along with the attacker; at the total
+            // (512, the default) eviction of the longest idle governs, as it
+            // does for many addresses on a real network.
+            append: vec![format!(
+                "network=regtest connect_back_port={cb_port} max_connections_per_peer=512"
+            )],
             ..Default::default()
         };
         let mut child = crate::qemu::qemu_command(&options, &image)
