@@ -221,7 +221,7 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
         target.cb_port
     );
     let certs = make_certs(&dir)?;
-    let http_port = target.port("http");
+    let http_port = target.visitor_port;
     let kind = target.kind;
     let mut rows = Vec::new();
     let mut crashed = None;

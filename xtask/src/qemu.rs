@@ -27,6 +27,9 @@ pub struct RunOptions {
     pub accel: Option<String>,
     pub memory_mib: u32,
     pub host_ports: [u16; 5],
+    /// More `hostfwd` rules, (host port, guest port): e.g. a second way to
+    /// the page, since each forwarding listener has a backlog of one.
+    pub extra_forwards: Vec<(u16, u16)>,
     pub append: Vec<String>,
     pub rng: bool,
     pub cpu: Option<String>,
@@ -41,6 +44,7 @@ impl Default for RunOptions {
             accel: None,
             memory_mib: 128,
             host_ports: [8080, 8443, 10000, 10001, 10002],
+            extra_forwards: Vec::new(),
             append: Vec::new(),
             rng: true,
             cpu: None,
@@ -149,7 +153,8 @@ pub fn qemu_command(options: &RunOptions, image: &std::path::Path) -> Command {
     cmd.args(["-m", &options.memory_mib.to_string()]);
     cmd.args(["-display", "none", "-serial", "mon:stdio", "-no-reboot"]);
     let mut netdev = OsString::from("user,id=net0");
-    for (host, guest) in options.host_ports.iter().zip(GUEST_PORTS) {
+    let forwards = options.host_ports.iter().copied().zip(GUEST_PORTS);
+    for (host, guest) in forwards.chain(options.extra_forwards.iter().copied()) {
         netdev.push(format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}"));
     }
     cmd.arg("-netdev").arg(netdev);

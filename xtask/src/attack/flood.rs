@@ -241,7 +241,7 @@ fn flood_idle(ctx: &Ctx, service: &str) -> Exchange {
             ctx.open_files
         );
     }
-    let counters_before = stats(kind, ctx.port("http")).ok();
+    let counters_before = stats(kind, ctx.target.visitor_port).ok();
     let started = Instant::now();
     let budget = open_budget(kind);
     let (streams, mut tally, stopped_short) = open_connections(kind, port, n, started + budget);
@@ -254,7 +254,7 @@ fn flood_idle(ctx: &Ctx, service: &str) -> Exchange {
     for stream in &streams {
         tally.check(stream, &mut seen);
     }
-    let counters_after = stats(kind, ctx.port("http")).ok();
+    let counters_after = stats(kind, ctx.target.visitor_port).ok();
     drop(streams);
 
     let counters = match (&counters_before, &counters_after) {

@@ -306,7 +306,7 @@ pub(super) fn scanners(target: &mut Target, dir: &Path) -> Vec<Row> {
 
 fn run_scan(target: &mut Target, scan: &Scan) -> Row {
     let kind = target.kind;
-    let http = target.port("http");
+    let http = target.visitor_port;
     let before = stats(kind, http);
     let log_from = target.log_len();
     let prober = Prober::start(kind, http);

@@ -327,7 +327,7 @@ fn settled_memory(kind: TargetKind, port: u16) -> Result<Memory, String> {
 /// `--soak N` (see the module docs): a table row with the figures.
 pub(super) fn soak(ctx: &Ctx, n: usize) -> Row {
     let kind = ctx.target.kind;
-    let http = ctx.port("http");
+    let http = ctx.target.visitor_port;
     let started = Instant::now();
     let counters_before = stats(kind, http).ok();
     let log_from = ctx.target.log_len();

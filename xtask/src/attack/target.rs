@@ -19,6 +19,12 @@ pub(super) struct Target {
     pub(super) ports: [u16; 5],
     /// The caller's port that connect-back dials (on 127.0.0.1).
     pub(super) cb_port: u16,
+    /// The page as the visitor (the prober) reaches it. Hosted: the HTTP
+    /// port, from another source address than the attacker. VM: a second
+    /// `hostfwd` to guest port 80 — QEMU's forwarding listener takes one
+    /// connection at a time (backlog 1), so a visitor sharing the
+    /// attacker's listener measures QEMU's queue, not the guest.
+    pub(super) visitor_port: u16,
     pub(super) dir: PathBuf,
 }
 
@@ -185,6 +191,7 @@ pub(super) fn start_hosted(root: &Path, release: bool, dir: PathBuf) -> Result<T
         kind: TargetKind::Hosted,
         child,
         log,
+        visitor_port: ports[0],
         ports,
         cb_port,
         dir,
@@ -203,9 +210,11 @@ pub(super) fn start_vm(root: &Path, dir: PathBuf) -> Result<Target, String> {
             *p = free_port()?;
         }
         let cb_port = free_port()?;
+        let visitor_port = free_port()?;
         let options = crate::qemu::RunOptions {
             secret_file: Some(secret.clone()),
             host_ports: ports,
+            extra_forwards: vec![(visitor_port, 80)],
             // Under user networking every host connection reaches the guest
             // from 10.0.2.2, so a per-address limit below the total would
             // refuse the page probe along with the attacker; at the total
@@ -241,6 +250,7 @@ pub(super) fn start_vm(root: &Path, dir: PathBuf) -> Result<Target, String> {
                     log,
                     ports,
                     cb_port,
+                    visitor_port,
                     dir,
                 });
             }
