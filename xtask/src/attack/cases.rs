@@ -21,9 +21,10 @@ use super::protocol::{
     c_alert_mid_handshake, c_ccs_bad, c_ccs_first, c_ccs_many, c_ccs_tls12,
     c_client_port_garbage_server, c_early_data, c_fragmented_hello, c_heartbeat_after_hello,
     c_heartbeat_first, c_huge_handshake_length, c_interleaved_hello, c_max_length_record,
-    c_oversized_record, c_renegotiation, c_sslv2, c_sslv2_compat, c_sslv3, c_tls10, c_tls11,
-    c_two_hellos, c_two_hellos_13, c_unknown_content_type, c_unknown_record_version,
-    c_unknown_type_after_hello, c_warning_alerts, c_zero_length, c_zero_length_appdata,
+    c_no_renegotiation_info, c_oversized_record, c_renegotiation, c_sslv2, c_sslv2_compat, c_sslv3,
+    c_tls10, c_tls11, c_two_hellos, c_two_hellos_13, c_unknown_content_type,
+    c_unknown_record_version, c_unknown_type_after_hello, c_warning_alerts, c_zero_length,
+    c_zero_length_appdata,
 };
 use super::records::describe;
 use super::target::Target;
@@ -123,6 +124,11 @@ pub(super) const CASES: &[(&str, &str, CaseFn)] = &[
     ("sslv3_hello", "server", c_sslv3),
     ("tls10_hello", "server", c_tls10),
     ("tls11_hello", "https", c_tls11),
+    (
+        "tls12_no_renegotiation_info",
+        "server",
+        c_no_renegotiation_info,
+    ),
     ("heartbeat_first", "server", c_heartbeat_first),
     ("heartbeat_after_hello", "server", c_heartbeat_after_hello),
     ("record_version_7f7f", "server", c_unknown_record_version),

@@ -49,6 +49,16 @@ pub(super) fn c_tls11(ctx: &Ctx) -> Exchange {
         "TLS 1.1 ClientHello",
     )
 }
+/// A TLS 1.2-only hello without RFC 5746's indication (no
+/// `renegotiation_info`, no SCSV): refused as the original piñata did.
+pub(super) fn c_no_renegotiation_info(ctx: &Ctx) -> Exchange {
+    let mut hello = Hello::tls12();
+    hello.extra.retain(|(kind, _)| *kind != 0xff01);
+    sent(
+        ctx.raw("server", &[hello.record(0x0301)], NO_GAP, true),
+        "TLS 1.2 ClientHello without renegotiation_info or its SCSV",
+    )
+}
 /// Heartbeat request claiming 16 KiB of payload with 1 byte present.
 pub(super) fn heartbeat() -> Vec<u8> {
     record(24, 0x0303, &[1, 0x40, 0x00, 0x41])
