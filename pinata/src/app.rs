@@ -364,7 +364,12 @@ impl Pinata {
             }
             None => out.push_str("null"),
         }
-        let _ = write!(out, ",\"uptime_s\":{},", self.uptime_secs(now));
+        let _ = write!(
+            out,
+            ",\"uptime_s\":{},\"open_connections\":{},",
+            self.uptime_secs(now),
+            self.stats.open_connections()
+        );
         memory::write_json(self.memory(), &mut out);
         let limits = &self.limits;
         let _ = write!(

@@ -112,6 +112,8 @@ impl ConnectionLog {
 /// a handle on each one's socket. Shared by every connection thread.
 struct Tracker {
     state: Mutex<TrackerState>,
+    /// Where the number of admitted connections is shown.
+    app: Arc<Pinata>,
 }
 
 struct TrackerState {
@@ -151,10 +153,12 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Tracker {
-    fn new(limits: &Limits) -> Tracker {
+    fn new(app: Arc<Pinata>) -> Tracker {
+        let limits = app.limits().clone();
         Tracker {
+            app,
             state: Mutex::new(TrackerState {
-                admission: Admission::new(limits),
+                admission: Admission::new(&limits),
                 next_key: 0,
                 handles: HashMap::new(),
             }),
@@ -186,6 +190,7 @@ impl Tracker {
             Admit::Admit => {}
         }
         state.handles.insert(key, handle.clone());
+        self.app.stats().set_open_connections(state.admission.len());
         Ok(Slot {
             tracker: self,
             key,
@@ -215,6 +220,10 @@ impl Drop for Slot<'_> {
         let mut state = lock(&self.tracker.state);
         state.admission.release(self.key);
         state.handles.remove(&self.key);
+        self.tracker
+            .app
+            .stats()
+            .set_open_connections(state.admission.len());
     }
 }
 
@@ -371,7 +380,7 @@ pub fn run(options: Options) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {addr} for {service}: {e}"))?;
         listeners.push((service, listener));
     }
-    let tracker = Arc::new(Tracker::new(&options.limits));
+    let tracker = Arc::new(Tracker::new(app.clone()));
     let mut handles = Vec::new();
     for (service, listener) in listeners {
         let local = listener.local_addr().map_err(|e| e.to_string())?;

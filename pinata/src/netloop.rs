@@ -316,6 +316,7 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
                 index += 1;
             }
         }
+        self.app.stats().set_open_connections(self.admission.len());
         // Push out whatever the sessions queued this turn.
         self.stack.poll(now.as_millis());
         self.next_wakeup(now)

@@ -298,6 +298,8 @@ impl ServiceStats {
 #[derive(Debug)]
 pub struct Stats {
     services: [ServiceStats; 5],
+    /// Connections admitted and not yet ended, as the glue last reported.
+    open_connections: AtomicU64,
 }
 
 impl Default for Stats {
@@ -311,6 +313,7 @@ impl Stats {
     pub const fn new() -> Self {
         Self {
             services: [const { ServiceStats::new() }; 5],
+            open_connections: AtomicU64::new(0),
         }
     }
 
@@ -348,6 +351,16 @@ impl Stats {
     /// Records that the secret was written to a peer.
     pub fn secret_sent(&self, service: Service) {
         Self::bump(&self.service(service).secrets_sent);
+    }
+
+    /// The glue's count of connections admitted and not yet ended.
+    pub fn set_open_connections(&self, open: usize) {
+        self.open_connections.store(open as u64, Ordering::Relaxed);
+    }
+
+    /// Connections open now (see [`Stats::set_open_connections`]).
+    pub fn open_connections(&self) -> u64 {
+        self.open_connections.load(Ordering::Relaxed)
     }
 
     /// Total of a counter over all services.

@@ -743,6 +743,8 @@ fn one_address_cannot_take_more_than_its_share() {
     drop((a, b));
     p.wait_outcome("client", 3);
     assert_eq!(p.counter("client", "failures.over_capacity"), 1);
+    // Only the stats request itself is open now.
+    assert_eq!(p.stats()["open_connections"].as_u64(), Some(1));
 }
 
 /// One RFC 5424 message, split into its fields, or why it is not one. A

@@ -630,6 +630,8 @@ fn a_full_table_evicts_the_longest_idle_connection_and_the_page_is_served() {
     // The oldest idle connection made the room, and was reset at once.
     assert!(closed(net.peer.state(oldest)));
     assert!(!closed(net.peer.state(newer)));
+    // The page's connection is done too: only the newer one is open.
+    assert_eq!(net.pinata.app().stats().open_connections(), 1);
     assert_eq!(failures(&net, Service::Client, FailureReason::Evicted), 1);
     let evicted = net.outcome(Service::Client).expect("the evicted session");
     assert!(
