@@ -88,6 +88,48 @@ pub(super) fn stats_json(kind: TargetKind, port: u16) -> Result<serde_json::Valu
     serde_json::from_str(body).map_err(|e| format!("bad /stats.json: {e}"))
 }
 
+/// Waits until the piñata has finished with what a case threw at it: no
+/// connection open but the stats request itself, and no new connection
+/// counted on the TLS services since the previous look (QEMU's user network may still be
+/// delivering connections the case already closed). Polls `/stats.json`
+/// — the readiness signal — every 250 ms, for at most `limit`; how long it
+/// took, or why it gave up.
+pub(super) fn wait_settled(
+    kind: TargetKind,
+    port: u16,
+    limit: Duration,
+) -> Result<Duration, String> {
+    let started = Instant::now();
+    let mut last_total = None;
+    loop {
+        let json = stats_json(kind, port)?;
+        let open = json["open_connections"]
+            .as_u64()
+            .ok_or("no open_connections")?;
+        // Not `http`: this poll and the prober's page requests count there.
+        let total: u64 = json["services"]
+            .as_object()
+            .map(|s| {
+                s.iter()
+                    .filter(|(service, _)| *service != "http")
+                    .filter_map(|(_, c)| c["connections"].as_u64())
+                    .sum()
+            })
+            .unwrap_or(0);
+        if open <= 1 && last_total == Some(total) {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() >= limit {
+            return Err(format!(
+                "still {open} connection(s) open after {} s",
+                limit.as_secs()
+            ));
+        }
+        last_total = Some(total);
+        thread::sleep(Duration::from_millis(250));
+    }
+}
+
 /// `/stats.json` flattened to `service.counter` and `service.reason`.
 pub(super) fn stats(kind: TargetKind, port: u16) -> Result<BTreeMap<String, u64>, String> {
     let json = stats_json(kind, port)?;
