@@ -156,6 +156,7 @@ pub fn start() -> ! {
     loop {
         let now = platform::now();
         let wake = event_loop.turn(now);
+        platform::obey_shutdown_request();
         platform::wait_until(Some(wake));
     }
 }

@@ -227,6 +227,27 @@ impl fmt::Debug for VirtioNet {
     }
 }
 
+/// Whether the host asked the appliance to stop (Xen: `xl shutdown`,
+/// `xl reboot`), acting on it: powers off or reboots, after saying so.
+/// Returns when nothing was asked. Call once per turn of the loop.
+pub fn obey_shutdown_request() {
+    use crate::drivers::xen::control::Request;
+    match xen::guest::shutdown_requested() {
+        None => {}
+        Some(Request::Poweroff) => {
+            crate::println!("xen: the toolstack asked for poweroff");
+            poweroff()
+        }
+        Some(Request::Reboot) => {
+            crate::println!("xen: the toolstack asked for a reboot");
+            power::reboot()
+        }
+        Some(Request::Unsupported(word)) => {
+            crate::println!("xen: control/shutdown={word:?} is not supported; ignored")
+        }
+    }
+}
+
 /// Powers the machine off.
 pub fn poweroff() -> ! {
     crate::println!("power off");

@@ -27,6 +27,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use spin::{Mutex, Once};
 
 use super::console::Console;
+use super::control::{Request, ShutdownWatch};
 use super::grant_table::GrantTable;
 use super::hypercall::{self, ShutdownReason, XenCpuid};
 use super::netfront::{CONNECT_TIMEOUT_NS, Netfront};
@@ -57,6 +58,9 @@ static GUEST: Once<Guest> = Once::new();
 static CONSOLE: Mutex<Option<Console<Xen>>> = Mutex::new(None);
 /// netfront's port: what the idle wait blocks on (`u32::MAX`: none yet).
 static WAKE_PORT: AtomicU32 = AtomicU32::new(u32::MAX);
+/// The xenstore connection, kept after netfront for the toolstack's
+/// shutdown requests (`control/shutdown`).
+static CONTROL: Mutex<Option<ShutdownWatch<Xen>>> = Mutex::new(None);
 
 /// The real hypervisor, for the drivers.
 #[derive(Debug, Clone, Copy)]
@@ -304,5 +308,27 @@ pub fn start_netfront() -> Result<Netfront<Xen>, String> {
     let nic = Netfront::connect(Xen, &mut store, GrantTable::new(frames), CONNECT_TIMEOUT_NS)
         .map_err(|e| format!("{e}"))?;
     WAKE_PORT.store(nic.port(), Ordering::Relaxed);
+    let deadline = Xen.now_ns().saturating_add(CONNECT_TIMEOUT_NS);
+    match ShutdownWatch::start(store, deadline) {
+        Ok(watch) => *CONTROL.lock() = Some(watch),
+        Err(e) => crate::println!(
+            "xen: cannot watch control/shutdown ({e}): `xl shutdown` will not be heard; use `xl destroy`"
+        ),
+    }
     Ok(nic)
+}
+
+/// What the toolstack asked for through `control/shutdown` since the last
+/// call, if anything (never waits). `None` when not on Xen.
+pub fn shutdown_requested() -> Option<Request> {
+    let mut control = CONTROL.lock();
+    let watch = control.as_mut()?;
+    match watch.poll(Xen.now_ns()) {
+        Ok(request) => request,
+        Err(e) => {
+            crate::println!("xen: control/shutdown watch failed ({e}); no longer listening");
+            *control = None;
+            None
+        }
+    }
 }

@@ -43,6 +43,7 @@
 //! both.
 
 pub mod console;
+pub mod control;
 pub mod grant_table;
 pub mod hypercall;
 pub mod netfront;
