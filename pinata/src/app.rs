@@ -64,6 +64,22 @@ impl Default for Limits {
     }
 }
 
+impl fmt::Display for Limits {
+    /// The form the console shows at start: `key=value` words.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "max_connections={} max_connections_per_peer={} handshake_timeout={}s request_timeout={}s idle_timeout={}s connect_timeout={}s",
+            self.max_connections,
+            self.max_connections_per_peer,
+            self.handshake_timeout.as_secs(),
+            self.request_timeout.as_secs(),
+            self.idle_timeout.as_secs(),
+            self.connect_timeout.as_secs()
+        )
+    }
+}
+
 /// What the operator chooses at start.
 pub struct Config {
     /// The prize; `None` runs the appliance without one (the page says so).

@@ -392,6 +392,7 @@ pub fn run(options: Options) -> Result<(), String> {
             accept_loop(service, listener, app, tracker, clock, log)
         }));
     }
+    println!("pinata: limits {}", app.limits());
     println!(
         "pinata: ready; page at http://{}/ ; address {}",
         SocketAddr::new(options.bind, options.ports[0]),

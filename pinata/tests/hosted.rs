@@ -729,6 +729,14 @@ fn one_address_cannot_take_more_than_its_share() {
         ],
         false,
     );
+    // The limits in force are on the console at start.
+    assert!(
+        p.proc.out.seen.iter().any(|l| l.starts_with(
+            "pinata: limits max_connections=10 max_connections_per_peer=2 handshake_timeout=10s"
+        )),
+        "{:?}",
+        p.proc.out.seen
+    );
     let a = admitted_idle_connection(&p);
     let b = admitted_idle_connection(&p);
     // The third from 127.0.0.1 is refused at once: no ClientHello, closed.

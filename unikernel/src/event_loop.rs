@@ -145,6 +145,7 @@ pub fn start() -> ! {
             platform::fatal_stop();
         }
     };
+    crate::println!("pinata: limits {}", app.limits());
     let mut event_loop = EventLoop::new(stack, Arc::new(app), crate::console::print_line);
     if let Some(target) = config.syslog {
         // The command line checked the target already; `new` cannot refuse it.
