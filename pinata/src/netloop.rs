@@ -26,6 +26,13 @@
 //! (bounded); a peer that stops reading while the session still has bytes
 //! for it is reset after [`CLOSE_GRACE_MS`].
 //!
+//! The operator's limits are [`crate::admission`]'s decisions, applied
+//! here: a connection over the per-address limit is reset unserved; when
+//! the table is full, or the stack has no socket left to re-arm a listener,
+//! the connection that has gone longest without a byte from its peer is
+//! evicted (its session ends as `evicted`, its socket is reset at once). A
+//! connect-back dial not answered within the connect timeout is given up.
+//!
 //! # Why it lives here and not in the unikernel
 //!
 //! The unikernel is a bare-metal binary crate the host cannot link. Here,
