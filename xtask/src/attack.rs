@@ -47,7 +47,7 @@ use std::time::{Duration, Instant};
 
 use cases::{CASES, Ctx};
 use certs::make_certs;
-use probe::{Prober, delta, probe_page, stats};
+use probe::{Prober, counters_moved, probe_page, stats};
 use scanners::scanners;
 use soak::soak;
 use target::{start_hosted, start_vm};
@@ -246,23 +246,7 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
             }
         };
         let after_stats = stats(kind, http_port);
-        let (counters, secrets_moved) = match (&before, &after_stats) {
-            (Ok(b), Ok(a)) => {
-                let d = delta(b, a);
-                let moved = d.iter().any(|(k, _)| k.ends_with(".secrets_sent"));
-                let text = d
-                    .iter()
-                    .filter(|(k, _)| !k.ends_with(".connections"))
-                    .map(|(k, v)| format!("{k}+{v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                (text, moved)
-            }
-            (Err(e), _) | (_, Err(e)) => {
-                problems.push(format!("stats: {e}"));
-                (String::new(), false)
-            }
-        };
+        let (counters, secrets_moved) = counters_moved(&before, &after_stats, &mut problems);
         let new_log = target.log_since(log_from);
         let log_leak = new_log
             .iter()

@@ -153,6 +153,33 @@ pub(super) fn stats(kind: TargetKind, port: u16) -> Result<BTreeMap<String, u64>
     Ok(out)
 }
 
+/// A case's row text for the counters that moved between two readings
+/// (`name+n`, connection counts left out), and whether `secrets_sent`
+/// moved; an unreadable reading is a problem.
+pub(super) fn counters_moved(
+    before: &Result<BTreeMap<String, u64>, String>,
+    after: &Result<BTreeMap<String, u64>, String>,
+    problems: &mut Vec<String>,
+) -> (String, bool) {
+    match (before, after) {
+        (Ok(b), Ok(a)) => {
+            let d = delta(b, a);
+            let moved = d.iter().any(|(k, _)| k.ends_with(".secrets_sent"));
+            let text = d
+                .iter()
+                .filter(|(k, _)| !k.ends_with(".connections"))
+                .map(|(k, v)| format!("{k}+{v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            (text, moved)
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            problems.push(format!("stats: {e}"));
+            (String::new(), false)
+        }
+    }
+}
+
 /// The counters that moved, without the probes' own http requests.
 pub(super) fn delta(
     before: &BTreeMap<String, u64>,

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::probe::{Prober, delta, probe_page, stats};
+use super::probe::{Prober, counters_moved, probe_page, stats};
 use super::target::Target;
 use super::*;
 
@@ -354,23 +354,7 @@ fn run_scan(target: &mut Target, scan: &Scan) -> Row {
     let findings = (scan.parse)(&stdout, &json);
 
     let after = stats(kind, http);
-    let (counters, secrets_moved) = match (&before, &after) {
-        (Ok(b), Ok(a)) => {
-            let d = delta(b, a);
-            let moved = d.iter().any(|(k, _)| k.ends_with(".secrets_sent"));
-            let text = d
-                .iter()
-                .filter(|(k, _)| !k.ends_with(".connections"))
-                .map(|(k, v)| format!("{k}+{v}"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            (text, moved)
-        }
-        (Err(e), _) | (_, Err(e)) => {
-            problems.push(format!("stats: {e}"));
-            (String::new(), false)
-        }
-    };
+    let (counters, secrets_moved) = counters_moved(&before, &after, &mut problems);
     let log_leak = target
         .log_since(log_from)
         .iter()
