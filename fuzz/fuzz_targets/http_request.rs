@@ -1,5 +1,5 @@
 //! `http_request`: see `pinata::fuzzing::targets::http_request` (the body, shared with the
-//! regression test) and README "Fuzzing".
+//! regression test) and docs/TESTING.md "Fuzzing".
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| pinata_fuzz::targets::http_request(data));

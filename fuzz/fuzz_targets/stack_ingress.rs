@@ -1,5 +1,5 @@
 //! `stack_ingress`: see `pinata::fuzzing::network` (the body, shared with
-//! the regression test) and README "Fuzzing".
+//! the regression test) and docs/TESTING.md "Fuzzing".
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| pinata_fuzz::targets::stack_ingress(data));

@@ -157,7 +157,7 @@ pub fn render(options: &XlOptions, kernel: &Path, ramdisk: Option<&Path>) -> Str
     text.push_str("on_reboot = \"restart\"\n");
     text.push_str("on_crash = \"destroy\"\n");
     if !options.append.is_empty() {
-        text.push_str("# Kernel command line (README: \"The unikernel\").\n");
+        text.push_str("# Kernel command line (docs/UNIKERNEL.md).\n");
         text.push_str(&format!("extra = {}\n", quoted(&options.append.join(" "))));
     }
     text
