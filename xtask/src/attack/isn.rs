@@ -90,7 +90,7 @@ impl Verdict {
         let reply = match (&self.recovered, hit) {
             (Some(found), Some(at)) => {
                 details.push(format!(
-                    "sPCG32 state {:#018x} explains the last {} of them; predicted {} next ISNs, the fresh SYN-ACK's {:#010x} is draw {} ({} other draws first)",
+                    "sPCG32 state {:#018x} explains the last {} of them; predicted {} next ISNs, the fresh SYN-ACK's {:#010x} is draw {} ({} drawn by others first)",
                     found.state,
                     found.explained,
                     GUESSES,
