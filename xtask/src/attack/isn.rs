@@ -81,9 +81,10 @@ impl Verdict {
     fn exchange(self, sent: String) -> Exchange {
         let hit = self.predictions.iter().position(|&p| p == self.fresh);
         let mut details = vec![format!(
-            "{} ISNs observed ({} the attacker's, the rest the prober's): {}",
+            "{} ISNs observed ({} the attacker's, {} the page prober's): {}",
             self.observed.len(),
             self.own,
+            self.observed.len() - self.own,
             hex_list(&self.observed)
         )];
         let mut problems = Vec::new();
