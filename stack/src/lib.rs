@@ -130,6 +130,9 @@
 extern crate alloc;
 
 mod device;
+mod secret;
+
+pub use secret::StackSecret;
 
 use alloc::collections::VecDeque;
 use alloc::vec;
@@ -145,6 +148,7 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpEndpoint, Ipv4Cidr};
 
 use device::NicDevice;
+use secret::PortDraws;
 
 /// The largest Ethernet frame the stack sends or accepts, header included
 /// and frame check sequence excluded (IP MTU 1500).
@@ -290,6 +294,12 @@ pub struct StackConfig {
     /// How long a connection released before it finished closing may go on
     /// sending its last data and FIN before it is aborted (default 10 s).
     pub linger_ms: u64,
+    /// The key of TCP initial sequence numbers and ephemeral ports
+    /// (`secret.rs`), drawn from a cryptographic generator. `None` (the
+    /// default) draws both from generators seeded by [`Stack::new`]'s seed,
+    /// which a peer can predict after seeing a few: for tests and fuzzing
+    /// only.
+    pub secret: Option<StackSecret>,
 }
 
 impl StackConfig {
@@ -309,6 +319,7 @@ impl StackConfig {
             keep_alive_ms: Some(30_000),
             tcp_timeout_ms: Some(90_000),
             linger_ms: 10_000,
+            secret: None,
         }
     }
 }
@@ -547,7 +558,7 @@ pub struct Stack<N: Nic> {
     ipv4: Option<(Ipv4Addr, u8, Option<Ipv4Addr>)>,
     now_ms: u64,
     ingress_pending: bool,
-    rng: u64,
+    rng: PortDraws,
 }
 
 /// The clock as smoltcp counts it (microseconds in an `i64`). Clamped far
@@ -571,8 +582,8 @@ impl<N: Nic> Stack<N> {
     /// (an [`StackEvent::IpConfigured`] is queued), or the DHCP client
     /// started; listeners opened on every port. `now_ms` is the monotonic
     /// clock in milliseconds, the same clock every later call uses; `seed`
-    /// must be random (it seeds TCP initial sequence numbers, DHCP
-    /// transaction ids and ephemeral ports).
+    /// must be random (it seeds DHCP transaction ids, and TCP initial
+    /// sequence numbers and ephemeral ports unless `config.secret` is set).
     pub fn new(
         nic: N,
         config: StackConfig,
@@ -609,6 +620,7 @@ impl<N: Nic> Stack<N> {
         let mut device = NicDevice::new(nic);
         let mut iface_config = Config::new(HardwareAddress::Ethernet(ethernet));
         iface_config.random_seed = seed;
+        iface_config.tcp_isn_key = config.secret.as_ref().map(StackSecret::isn_key);
         let now = instant(now_ms);
         let mut iface = Interface::new(iface_config, &mut device, now);
         let mut sockets = SocketSet::new(Vec::new());
@@ -648,9 +660,10 @@ impl<N: Nic> Stack<N> {
             ipv4,
             now_ms,
             ingress_pending: false,
-            // splitmix64 state for ephemeral ports; kept apart from
-            // smoltcp's own generator, which gets `seed` itself.
-            rng: seed ^ 0x9e37_79b9_7f4a_7c15,
+            rng: match &config.secret {
+                Some(secret) => secret.port_draws(),
+                None => PortDraws::seeded(seed),
+            },
             config,
         };
         stack.refill();
@@ -1449,12 +1462,7 @@ impl<N: Nic> Stack<N> {
     }
 
     fn next_random(&mut self) -> u64 {
-        // splitmix64
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.rng.next()
     }
 
     fn port_in_use(&self, port: u16) -> bool {

@@ -127,12 +127,17 @@ pub fn start() -> ! {
             IpConfig::Dhcp
         }
     };
+    // The seed feeds smoltcp's own generator (DHCP transaction ids); the
+    // secret keys TCP initial sequence numbers and ephemeral ports.
     let mut seed = [0u8; 8];
-    if platform::random().fill(&mut seed).is_err() {
+    let mut secret = [0u8; 32];
+    if platform::random().fill(&mut seed).is_err() || platform::random().fill(&mut secret).is_err()
+    {
         crate::println!("entropy: the generator failed; stopping");
         platform::fatal_stop();
     }
-    let stack_config = StackConfig::new(ip, &listen_ports());
+    let mut stack_config = StackConfig::new(ip, &listen_ports());
+    stack_config.secret = Some(stack::StackSecret::new(secret));
     let stack = match Stack::new(
         nic,
         stack_config,
