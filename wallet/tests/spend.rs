@@ -7,30 +7,23 @@
 
 mod support;
 
-use std::str::FromStr;
-
 use bitcoin::address::NetworkUnchecked;
 use bitcoin::consensus::encode::{deserialize, serialize};
 use bitcoin::psbt::{Psbt, PsbtSighashType};
 use bitcoin::secp256k1::{Message, Secp256k1};
 use bitcoin::sighash::{EcdsaSighashType, SighashCache};
 use bitcoin::{
-    Address, Amount, CompressedPublicKey, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut,
-    Txid, Witness,
+    Address, CompressedPublicKey, OutPoint, ScriptBuf, Transaction, TxOut, Txid, Witness,
 };
-use support::{all, consensus_rejects, consensus_verify, hex, hex32, one, sat, script, vectors};
+use support::{
+    KEY1_PUBLIC, KEY1_WIF_MAIN, KEY1_WIF_TEST, all, consensus_rejects, consensus_verify, hex,
+    hex32, key1_scripts, one, sat, script, txid, vectors, watch_only_psbt,
+};
 use wallet::spend::{
     FeeRate, InputProblem, OutputKind, PsbtSignError, SpentScript, SweepError, SweepRequest, Utxo,
     sign_psbt, sweep,
 };
 use wallet::{Network, PrizeKey};
-
-/// Private key 1, compressed, test-network WIF (a public test vector).
-const KEY1_WIF_TEST: &str = "cMahea7zqjxrtgAbB7LSGbcQUr1uX1ojuat9jZodMN87JcbXMTcA";
-/// The same key as a mainnet WIF (a public test vector).
-const KEY1_WIF_MAIN: &str = "KwDiBf89QgGbjEhKnhXJuH7LrciVrZi3qYjgd9M7rFU73sVHnoWn";
-/// G, the public key of private key 1.
-const KEY1_PUBLIC: &str = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
 
 fn key1(network: Network) -> PrizeKey {
     let mut secret = [0u8; 32];
@@ -44,10 +37,6 @@ fn bip143() -> Vec<(String, Vec<String>)> {
 
 fn bip174() -> Vec<(String, Vec<String>)> {
     vectors("bip174.txt")
-}
-
-fn txid(n: u8) -> Txid {
-    Txid::from_str(&format!("{n:02x}").repeat(32)).unwrap()
 }
 
 // ---------------------------------------------------------------- key 1
@@ -340,92 +329,6 @@ fn bip174_signer_checks_refuse_the_vectors_that_fail_them() {
 
 // ------------------------------------------------------- PSBT, our own cases
 
-/// A previous transaction paying `outputs`, to serve as a non-witness UTXO.
-fn previous_tx(outputs: Vec<TxOut>) -> Transaction {
-    Transaction {
-        version: bitcoin::transaction::Version::TWO,
-        lock_time: bitcoin::absolute::LockTime::ZERO,
-        input: vec![TxIn {
-            previous_output: OutPoint::new(txid(0xee), 7),
-            script_sig: ScriptBuf::new(),
-            sequence: Sequence::MAX,
-            witness: Witness::new(),
-        }],
-        output: outputs,
-    }
-}
-
-fn spend_of(prevouts: &[OutPoint], to: &ScriptBuf, value: Amount) -> Transaction {
-    Transaction {
-        version: bitcoin::transaction::Version::TWO,
-        lock_time: bitcoin::absolute::LockTime::ZERO,
-        input: prevouts
-            .iter()
-            .map(|o| TxIn {
-                previous_output: *o,
-                script_sig: ScriptBuf::new(),
-                sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
-                witness: Witness::new(),
-            })
-            .collect(),
-        output: vec![TxOut {
-            value,
-            script_pubkey: to.clone(),
-        }],
-    }
-}
-
-fn key1_scripts() -> (ScriptBuf, ScriptBuf, CompressedPublicKey) {
-    let public = CompressedPublicKey::from_slice(&hex(KEY1_PUBLIC)).unwrap();
-    (
-        ScriptBuf::new_p2wpkh(&public.wpubkey_hash()),
-        ScriptBuf::new_p2pkh(&public.pubkey_hash()),
-        public,
-    )
-}
-
-/// A watch-only wallet's PSBT: input 0 the prize's P2WPKH (witness UTXO
-/// and previous transaction), input 1 its P2PKH (previous transaction),
-/// input 2 another key's P2WPKH.
-fn watch_only_psbt() -> Psbt {
-    let (p2wpkh, p2pkh, _) = key1_scripts();
-    // BIP 143's example public key, as "someone else".
-    let other = CompressedPublicKey::from_slice(&hex(
-        "025476c2e83188368da1ff3e292e7acafcdb3566bb0ad253f62fc70f07aeee6357",
-    ))
-    .unwrap();
-    let other_p2wpkh = ScriptBuf::new_p2wpkh(&other.wpubkey_hash());
-    let prev = previous_tx(vec![
-        TxOut {
-            value: sat(70_000),
-            script_pubkey: p2wpkh.clone(),
-        },
-        TxOut {
-            value: sat(30_000),
-            script_pubkey: p2pkh.clone(),
-        },
-    ]);
-    let prev_txid = prev.compute_txid();
-    let tx = spend_of(
-        &[
-            OutPoint::new(prev_txid, 0),
-            OutPoint::new(prev_txid, 1),
-            OutPoint::new(txid(0x33), 0),
-        ],
-        &ScriptBuf::new_p2wpkh(&other.wpubkey_hash()),
-        sat(109_000),
-    );
-    let mut psbt = Psbt::from_unsigned_tx(tx).unwrap();
-    psbt.inputs[0].witness_utxo = Some(prev.output[0].clone());
-    psbt.inputs[0].non_witness_utxo = Some(prev.clone());
-    psbt.inputs[1].non_witness_utxo = Some(prev);
-    psbt.inputs[2].witness_utxo = Some(TxOut {
-        value: sat(10_000),
-        script_pubkey: other_p2wpkh,
-    });
-    psbt
-}
-
 #[test]
 fn psbt_signatures_pass_core_interpreter() {
     let mut psbt = watch_only_psbt();
@@ -678,7 +581,8 @@ fn sweep_passes_core_interpreter_and_pays_the_rate() {
 fn sweep_refusals() {
     let key = key1(Network::Regtest);
     let big = utxo(1, 0, 1_000_000, "p2wpkh");
-    let cases: Vec<(SweepRequest, fn(&SweepError) -> bool, &str)> = vec![
+    type Case = (SweepRequest, fn(&SweepError) -> bool, &'static str);
+    let cases: Vec<Case> = vec![
         (
             request(&[&big], DEST_MAINNET, "1"),
             |e| matches!(e, SweepError::WrongNetwork(w) if w.expected == Network::Regtest),

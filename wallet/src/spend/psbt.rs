@@ -1,33 +1,4 @@
-//! `sign-psbt`: the BIP 174 Signer role for the prize key.
-//!
-//! A watch-only wallet that tracks the prize address (Bitcoin Core with a
-//! `wpkh(PUBKEY)` descriptor, Sparrow, …) creates and updates a PSBT; this
-//! adds a partial signature for every input the prize key can sign and
-//! leaves finalizing and broadcasting to the wallet.
-//!
-//! An input is the prize key's when its script needs the key: the spent
-//! output (or its P2SH redeem script) is the key's P2WPKH or P2PKH script,
-//! or the redeem or witness script pushes the key (a multisig, say). An
-//! input whose BIP 32 derivations list the key must be one of those, or the
-//! PSBT is refused as inconsistent. Inputs of other keys are left alone, and
-//! so are inputs already finalized.
-//!
-//! Following BIP 174's "Data Signers Check For", an input of the key is
-//! signed only if:
-//!
-//! * a non-witness UTXO, when given, hashes to the txid the input spends
-//!   (and agrees with the witness UTXO when both are given);
-//! * no non-witness (legacy) signature is made from a witness UTXO alone;
-//! * a redeem script hashes to the spent script, a witness script to the
-//!   spent script or the redeem script;
-//! * the sighash type is SIGHASH_ALL (or unset). The prize key signs nothing
-//!   else: SIGHASH_NONE or SINGLE would let whoever holds the PSBT redirect
-//!   the coins.
-//!
-//! Any failing check refuses the whole PSBT: no signature is added anywhere.
-//!
-//! Segwit inputs given only a witness UTXO are signed (BIP 174 allows it);
-//! the amount they claim is committed to by the BIP 143 signature itself.
+//! `sign-psbt`: the BIP 174 Signer role for the prize key (see [`sign_psbt`]).
 
 use alloc::borrow::ToOwned;
 use alloc::vec::Vec;
@@ -265,8 +236,37 @@ struct Plan {
     code: ScriptBuf,
 }
 
-/// Adds the prize key's partial signature to every input that needs it.
-/// See the [module docs](self) for which inputs and which checks.
+/// Adds the prize key's partial signature to every input that needs it:
+/// the BIP 174 Signer role.
+///
+/// A watch-only wallet that tracks the prize address (Bitcoin Core with a
+/// `wpkh(PUBKEY)` descriptor, Sparrow, …) creates and updates a PSBT; this
+/// adds a partial signature for every input the prize key can sign and
+/// leaves finalizing and broadcasting to the wallet.
+///
+/// An input is the prize key's when its script needs the key: the spent
+/// output (or its P2SH redeem script) is the key's P2WPKH or P2PKH script,
+/// or the redeem or witness script pushes the key (a multisig, say). An
+/// input whose BIP 32 derivations list the key must be one of those, or the
+/// PSBT is refused as inconsistent. Inputs of other keys are left alone, and
+/// so are inputs already finalized.
+///
+/// Following BIP 174's "Data Signers Check For", an input of the key is
+/// signed only if:
+///
+/// * a non-witness UTXO, when given, hashes to the txid the input spends
+///   (and agrees with the witness UTXO when both are given);
+/// * no non-witness (legacy) signature is made from a witness UTXO alone;
+/// * a redeem script hashes to the spent script, a witness script to the
+///   spent script or the redeem script;
+/// * the sighash type is SIGHASH_ALL (or unset). The prize key signs nothing
+///   else: SIGHASH_NONE or SINGLE would let whoever holds the PSBT redirect
+///   the coins.
+///
+/// Any failing check refuses the whole PSBT: no signature is added anywhere.
+///
+/// Segwit inputs given only a witness UTXO are signed (BIP 174 allows it);
+/// the amount they claim is committed to by the BIP 143 signature itself.
 ///
 /// On error the PSBT is unchanged.
 pub fn sign_psbt(key: &PrizeKey, psbt: &mut Psbt) -> Result<SignedPsbt, PsbtSignError> {
@@ -454,15 +454,15 @@ fn plan_input(psbt: &Psbt, index: usize, ours: &Ours) -> Result<Option<Plan>, In
             return Err(InputProblem::UtxoConflict);
         }
     }
-    if let Some(redeem) = &input.redeem_script {
-        if spent.script_pubkey != redeem.to_p2sh() {
-            return Err(InputProblem::RedeemScriptMismatch);
-        }
+    if let Some(redeem) = &input.redeem_script
+        && spent.script_pubkey != redeem.to_p2sh()
+    {
+        return Err(InputProblem::RedeemScriptMismatch);
     }
-    if let Some(ws) = &input.witness_script {
-        if *inner != ws.to_p2wsh() {
-            return Err(InputProblem::WitnessScriptMismatch);
-        }
+    if let Some(ws) = &input.witness_script
+        && *inner != ws.to_p2wsh()
+    {
+        return Err(InputProblem::WitnessScriptMismatch);
     }
     if !script.is_segwit() && input.witness_utxo.is_some() {
         return Err(InputProblem::WitnessUtxoForLegacyInput);

@@ -1,14 +1,5 @@
-//! `sweep`: spend every listed output of the prize key to one address.
-//!
-//! The operator lists the prize's unspent outputs (from a block explorer or
-//! their own node) as `TXID:VOUT:AMOUNT_SAT`, names a destination and a fee
-//! rate, and gets back one signed transaction that moves everything, less the
-//! fee, to the destination. Nothing is broadcast: that is the operator's
-//! business, with whatever node or service they trust.
-//!
-//! The transaction is version 2, lock time 0, and every input signals
-//! replace-by-fee (BIP 125), so a sweep stuck at too low a fee is replaced by
-//! running `sweep` again with a higher rate.
+//! `sweep`: spend every listed output of the prize key to one address
+//! (see [`sweep`]).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -426,7 +417,18 @@ impl fmt::Display for SweepError {
 
 impl core::error::Error for SweepError {}
 
-/// Builds and signs the sweep transaction. See the [module docs](self).
+/// Builds and signs the sweep transaction: every listed output of the
+/// prize key, to one address.
+///
+/// The operator lists the prize's unspent outputs (from a block explorer or
+/// their own node) as `TXID:VOUT:AMOUNT_SAT`, names a destination and a fee
+/// rate, and gets back one signed transaction that moves everything, less the
+/// fee, to the destination. Nothing is broadcast: that is the operator's
+/// business, with whatever node or service they trust.
+///
+/// The transaction is version 2, lock time 0, and every input signals
+/// replace-by-fee (BIP 125), so a sweep stuck at too low a fee is replaced by
+/// running `sweep` again with a higher rate.
 ///
 /// Checks, in order: at least one output, no duplicates, a total within 21
 /// million bitcoin, the destination's network, the fee rate limit, the

@@ -7,9 +7,26 @@
 
 #![allow(dead_code)] // Each test binary uses its own subset.
 
+use std::str::FromStr;
+
 use bitcoin::hex::FromHex;
 use bitcoin::psbt::Psbt;
-use bitcoin::{Amount, ScriptBuf, Transaction, TxOut, Witness};
+use bitcoin::{
+    Amount, CompressedPublicKey, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid,
+    Witness,
+};
+
+/// Private key 1, compressed, test-network WIF (a public test vector).
+pub const KEY1_WIF_TEST: &str = "cMahea7zqjxrtgAbB7LSGbcQUr1uX1ojuat9jZodMN87JcbXMTcA";
+/// The same key as a mainnet WIF (a public test vector).
+pub const KEY1_WIF_MAIN: &str = "KwDiBf89QgGbjEhKnhXJuH7LrciVrZi3qYjgd9M7rFU73sVHnoWn";
+/// G, the public key of private key 1.
+pub const KEY1_PUBLIC: &str = "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+
+/// A made-up txid: the byte `n` 32 times.
+pub fn txid(n: u8) -> Txid {
+    Txid::from_str(&format!("{n:02x}").repeat(32)).unwrap()
+}
 
 /// Reads `tests/vectors/FILE`: `NAME VALUE...` lines, `#` comments.
 pub fn vectors(file: &str) -> Vec<(String, Vec<String>)> {
@@ -123,4 +140,92 @@ pub fn spent_output(psbt: &Psbt, index: usize) -> TxOut {
 
 pub fn sat(n: u64) -> Amount {
     Amount::from_sat(n)
+}
+
+// ------------------------------------------ a watch-only wallet's PSBT
+
+/// A previous transaction paying `outputs`, to serve as a non-witness UTXO.
+pub fn previous_tx(outputs: Vec<TxOut>) -> Transaction {
+    Transaction {
+        version: bitcoin::transaction::Version::TWO,
+        lock_time: bitcoin::absolute::LockTime::ZERO,
+        input: vec![TxIn {
+            previous_output: OutPoint::new(txid(0xee), 7),
+            script_sig: ScriptBuf::new(),
+            sequence: Sequence::MAX,
+            witness: Witness::new(),
+        }],
+        output: outputs,
+    }
+}
+
+pub fn spend_of(prevouts: &[OutPoint], to: &ScriptBuf, value: Amount) -> Transaction {
+    Transaction {
+        version: bitcoin::transaction::Version::TWO,
+        lock_time: bitcoin::absolute::LockTime::ZERO,
+        input: prevouts
+            .iter()
+            .map(|o| TxIn {
+                previous_output: *o,
+                script_sig: ScriptBuf::new(),
+                sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
+                witness: Witness::new(),
+            })
+            .collect(),
+        output: vec![TxOut {
+            value,
+            script_pubkey: to.clone(),
+        }],
+    }
+}
+
+pub fn key1_scripts() -> (ScriptBuf, ScriptBuf, CompressedPublicKey) {
+    let public = CompressedPublicKey::from_slice(&hex(KEY1_PUBLIC)).unwrap();
+    (
+        ScriptBuf::new_p2wpkh(&public.wpubkey_hash()),
+        ScriptBuf::new_p2pkh(&public.pubkey_hash()),
+        public,
+    )
+}
+
+/// A watch-only wallet's PSBT: input 0 the prize's P2WPKH (witness UTXO
+/// and previous transaction), input 1 its P2PKH (previous transaction),
+/// input 2 another key's P2WPKH.
+pub fn watch_only_psbt() -> Psbt {
+    let (p2wpkh, p2pkh, _) = key1_scripts();
+    // BIP 143's example public key, as "someone else".
+    let other = CompressedPublicKey::from_slice(&hex(
+        "025476c2e83188368da1ff3e292e7acafcdb3566bb0ad253f62fc70f07aeee6357",
+    ))
+    .unwrap();
+    let other_p2wpkh = ScriptBuf::new_p2wpkh(&other.wpubkey_hash());
+    let prev = previous_tx(vec![
+        TxOut {
+            value: sat(70_000),
+            script_pubkey: p2wpkh.clone(),
+        },
+        TxOut {
+            value: sat(30_000),
+            script_pubkey: p2pkh.clone(),
+        },
+    ]);
+    let prev_txid = prev.compute_txid();
+    let tx = spend_of(
+        &[
+            OutPoint::new(prev_txid, 0),
+            OutPoint::new(prev_txid, 1),
+            OutPoint::new(txid(0x33), 0),
+        ],
+        &ScriptBuf::new_p2wpkh(&other.wpubkey_hash()),
+        sat(109_000),
+    );
+    let mut psbt = Psbt::from_unsigned_tx(tx).unwrap();
+    psbt.inputs[0].witness_utxo = Some(prev.output[0].clone());
+    psbt.inputs[0].non_witness_utxo = Some(prev.clone());
+    psbt.inputs[1].non_witness_utxo = Some(prev);
+    psbt.inputs[2].witness_utxo = Some(TxOut {
+        value: sat(10_000),
+        script_pubkey: other_p2wpkh,
+    });
+    psbt
 }
