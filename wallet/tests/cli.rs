@@ -758,6 +758,40 @@ fn sign_psbt_signs_the_prize_inputs_in_every_encoding() {
         }
     }
 
+    // Version 2 (BIP 370) in, version 2 out, with the same signatures.
+    let input = dir.path().join("in-v2.psbt");
+    fs::write(&input, support::to_v2_by_hand(&unsigned, Some(0b011))).unwrap();
+    let output = dir.path().join("out-v2.psbt");
+    let o = run(&[
+        "sign-psbt",
+        &key,
+        input.to_str().unwrap(),
+        "--out",
+        output.to_str().unwrap(),
+        "--network",
+        "regtest",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("version: 2 (BIP 370)"),
+        "{}",
+        stdout(&o)
+    );
+    let mut signed_v0 = unsigned.clone();
+    let base64_out = dir.path().join("out-base64.psbt");
+    let signed_base64: Psbt = fs::read_to_string(&base64_out)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    for (mine, theirs) in signed_v0.inputs.iter_mut().zip(signed_base64.inputs) {
+        mine.partial_sigs = theirs.partial_sigs;
+    }
+    assert_eq!(
+        fs::read(&output).unwrap(),
+        support::to_v2_by_hand(&signed_v0, Some(0))
+    );
+
     // Without --out, the signed PSBT is printed as base64.
     let input = dir.path().join("in-base64.psbt");
     let o = run(&["sign-psbt", &key, input.to_str().unwrap()]);
@@ -787,9 +821,19 @@ fn sign_psbt_refusals_exit_1_with_the_reason() {
     let mut none = support::watch_only_psbt();
     none.inputs[0].sighash_type = Some(bitcoin::EcdsaSighashType::None.into());
     let none = psbt_file("none.psbt", &none.serialize());
-    let mut v2 = support::watch_only_psbt();
-    v2.version = 2;
-    let v2 = psbt_file("v2.psbt", &v2.serialize());
+    let mut v3 = support::watch_only_psbt();
+    v3.version = 3;
+    let v3 = psbt_file("v3.psbt", &v3.serialize());
+    // A version 0 PSBT with a version 2 field (BIP 370's first invalid case).
+    let mut mixed = support::watch_only_psbt();
+    mixed.unknown.insert(
+        bitcoin::psbt::raw::Key {
+            type_value: 0x02,
+            key: vec![],
+        },
+        2i32.to_le_bytes().to_vec(),
+    );
+    let mixed = psbt_file("mixed.psbt", &mixed.serialize());
     let garbage = psbt_file("garbage.psbt", b"this is not a psbt\n");
     let empty = psbt_file("empty.psbt", b"\n");
     let truncated = psbt_file(
@@ -801,7 +845,8 @@ fn sign_psbt_refusals_exit_1_with_the_reason() {
     for (key, psbt, extra, needle) in [
         (&stranger, &good, &[][..], "nothing to sign"),
         (&key, &none, &[][..], "only SIGHASH_ALL"),
-        (&key, &v2, &[][..], "version 2 (BIP 370)"),
+        (&key, &v3, &[][..], "PSBT version 3 is not supported"),
+        (&key, &mixed, &[][..], "only version 2 PSBTs may have"),
         (&key, &garbage, &[][..], "not a PSBT"),
         (&key, &empty, &[][..], "empty"),
         (&key, &truncated, &[][..], "not a PSBT"),

@@ -20,8 +20,8 @@ use support::{
     hex32, key1_scripts, one, sat, script, txid, vectors, watch_only_psbt,
 };
 use wallet::spend::{
-    FeeRate, InputProblem, OutputKind, PsbtSignError, SpentScript, SweepError, SweepRequest, Utxo,
-    sign_psbt, sweep,
+    FeeRate, InputProblem, OutputKind, PsbtReadError, PsbtSignError, SpentScript, SweepError,
+    SweepRequest, Utxo, VersionedPsbt, sign_psbt, sweep,
 };
 use wallet::{Network, PrizeKey};
 
@@ -486,6 +486,137 @@ fn psbt_signer_checks_on_the_prize_inputs() {
 
 fn p_txid() -> Txid {
     watch_only_psbt().unsigned_tx.input[1].previous_output.txid
+}
+
+// ----------------------------------------------------- PSBT version 2
+
+#[test]
+fn bip370_vectors_are_read_or_refused_as_the_bip_says() {
+    let v = vectors("bip370.txt");
+    // Why each invalid vector is invalid, in the BIP's order (its "Case:"
+    // lines, kept as comments in the vector file).
+    let mut reasons = [
+        "version 2 PSBT: it has an unsigned transaction",
+        "global map has field type 0x02",
+        "global map has field type 0x03",
+        "global map has field type 0x04",
+        "global map has field type 0x05",
+        "global map has field type 0x06",
+        "input 0 map has field type 0x0e",
+        "input 0 map has field type 0x0f",
+        "input 0 map has field type 0x10",
+        "input 0 map has field type 0x11",
+        "input 0 map has field type 0x12",
+        "output 0 map has field type 0x03",
+        "output 0 map has field type 0x04",
+        "version 2 PSBT: it has an unsigned transaction",
+        "lacks PSBT_GLOBAL_INPUT_COUNT",
+        "lacks PSBT_GLOBAL_OUTPUT_COUNT",
+        "lacks PSBT_GLOBAL_TX_VERSION",
+        "lacks PSBT_IN_PREVIOUS_TXID",
+        "lacks PSBT_IN_OUTPUT_INDEX",
+        "lacks PSBT_OUT_AMOUNT",
+        "lacks PSBT_OUT_SCRIPT",
+        "PSBT_IN_REQUIRED_TIME_LOCKTIME in the input 0 map is malformed",
+        "PSBT_IN_REQUIRED_HEIGHT_LOCKTIME in the input 0 map is malformed",
+        "PSBT_IN_REQUIRED_HEIGHT_LOCKTIME in the input 0 map is malformed",
+    ]
+    .into_iter();
+    let mut seen = std::collections::BTreeMap::new();
+    for (name, values) in &v {
+        *seen.entry(name.as_str()).or_insert(0) += 1;
+        let bytes = hex(values.last().unwrap());
+        let read = VersionedPsbt::deserialize(&bytes);
+        match name.as_str() {
+            "invalid" => {
+                let e = read.unwrap_err().to_string();
+                let reason = reasons.next().unwrap();
+                assert!(e.contains(reason), "{e} / {reason}");
+            }
+            "valid" => {
+                let psbt = read.unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(psbt.version(), 2);
+                // Nothing signed, nothing changed: written back byte for byte.
+                assert_eq!(psbt.serialize(), bytes);
+            }
+            "locktime" => {
+                let psbt = read.unwrap_or_else(|e| panic!("{e}"));
+                let expected: u32 = values[0].parse().unwrap();
+                assert_eq!(
+                    psbt.as_v0().unsigned_tx.lock_time.to_consensus_u32(),
+                    expected
+                );
+            }
+            "locktime_conflict" => {
+                assert_eq!(read.unwrap_err(), PsbtReadError::LockTimeConflict);
+            }
+            other => panic!("unknown vector {other}"),
+        }
+    }
+    assert_eq!(seen["invalid"], 24);
+    assert_eq!(seen["valid"], 14);
+    assert_eq!(seen["locktime"], 9);
+    assert_eq!(seen["locktime_conflict"], 1);
+}
+
+#[test]
+fn version_2_psbt_gets_the_same_signatures_as_version_0() {
+    // Sign the watch-only PSBT as version 0 (checked under Core's
+    // interpreter) and as version 2: the same deterministic signatures,
+    // added to the version 2 maps and nothing else changed but the
+    // modifiable flags (BIP 370's signer rule for SIGHASH_ALL).
+    let key = key1(Network::Regtest);
+    let mut v0 = watch_only_psbt();
+    sign_psbt(&key, &mut v0).unwrap();
+    let tx = support::finalize_single_key(&v0);
+    for index in 0..2 {
+        consensus_verify(&tx, index, &support::spent_output(&v0, index));
+    }
+
+    for (flags_in, flags_out) in [
+        (None, None),
+        (Some(0b011), Some(0b000)),
+        (Some(0b111), Some(0b100)),
+    ] {
+        let unsigned = support::to_v2_by_hand(&watch_only_psbt(), flags_in);
+        let mut v2 = VersionedPsbt::deserialize(&unsigned).unwrap();
+        assert_eq!(v2.version(), 2);
+        assert_eq!(v2.as_v0().unsigned_tx, watch_only_psbt().unsigned_tx);
+        let signed = v2.sign(&key).unwrap();
+        assert_eq!(signed.signed.len(), 2);
+        assert_eq!(v2.serialize(), support::to_v2_by_hand(&v0, flags_out));
+        assert_eq!(v2.as_v0().inputs, v0.inputs);
+    }
+
+    // A refused version 2 PSBT is left as it was.
+    let stranger = PrizeKey::from_wif_for(
+        "cT7J9YpCwY3AVRFSjN6ukeEeWY6mhpbJPxRaDaP5QTdygQRxP9Au",
+        Network::Regtest,
+    )
+    .unwrap();
+    let unsigned = support::to_v2_by_hand(&watch_only_psbt(), Some(0b011));
+    let mut v2 = VersionedPsbt::deserialize(&unsigned).unwrap();
+    assert!(matches!(
+        v2.sign(&stranger),
+        Err(PsbtSignError::NothingToSign { .. })
+    ));
+    assert_eq!(v2.serialize(), unsigned);
+}
+
+#[test]
+fn version_0_psbts_read_through_versioned_psbt_unchanged() {
+    let psbt = watch_only_psbt();
+    let read = VersionedPsbt::deserialize(&psbt.serialize()).unwrap();
+    assert_eq!(read.version(), 0);
+    assert_eq!(read.as_v0(), &psbt);
+    assert_eq!(read.serialize(), psbt.serialize());
+    let mut v3 = psbt.clone();
+    v3.version = 3;
+    // rust-bitcoin writes the version field; reading it back is refused.
+    assert_eq!(
+        VersionedPsbt::deserialize(&v3.serialize()),
+        Err(PsbtReadError::UnsupportedVersion(3))
+    );
 }
 
 // ---------------------------------------------------------------- sweep

@@ -17,7 +17,8 @@
 //!   knows the prize address builds a PSBT (BIP 174); this adds the prize
 //!   key's signatures and the wallet finalizes and broadcasts. This is the
 //!   ecosystem's usual path for offline signing, and the wallet does the
-//!   coin selection and fee estimation.
+//!   coin selection and fee estimation. [`VersionedPsbt`] reads and writes
+//!   both PSBT versions, 0 (BIP 174) and 2 (BIP 370), around it.
 //!
 //! # Refusals
 //!
@@ -35,6 +36,8 @@
 //! at the end of each call.
 
 mod psbt;
+mod psbt_raw;
+mod psbt_v2;
 mod signer;
 mod sweep;
 
@@ -45,6 +48,7 @@ use bitcoin::Address;
 use bitcoin::address::NetworkUnchecked;
 
 pub use psbt::{InputProblem, PsbtSignError, SignedInput, SignedPsbt, SpentScript, sign_psbt};
+pub use psbt_v2::{PsbtReadError, VersionedPsbt};
 pub use signer::SignerError;
 pub use sweep::{
     FeeRate, FeeRateParseError, MAX_FEE_PERCENT, MAX_FEE_RATE_SAT_PER_VB, OutputKind, Sweep,

@@ -9,6 +9,7 @@
 
 use std::str::FromStr;
 
+use bitcoin::hashes::Hash as _;
 use bitcoin::hex::FromHex;
 use bitcoin::psbt::Psbt;
 use bitcoin::{
@@ -228,4 +229,67 @@ pub fn watch_only_psbt() -> Psbt {
         script_pubkey: other_p2wpkh,
     });
     psbt
+}
+
+// ------------------------------------------- PSBT version 2, written by hand
+
+/// Writes `psbt` as a version 2 PSBT (BIP 370), independently of the
+/// crate's own reader and writer: the transaction's fields go to their
+/// version 2 keys, each input's UTXOs and partial signatures follow (in
+/// that order), and `modifiable` becomes PSBT_GLOBAL_TX_MODIFIABLE. Covers
+/// what the tests' PSBTs hold, nothing more.
+pub fn to_v2_by_hand(psbt: &Psbt, modifiable: Option<u8>) -> Vec<u8> {
+    fn compact(out: &mut Vec<u8>, n: usize) {
+        assert!(n < 0xfd, "test PSBTs stay small");
+        out.push(n as u8);
+    }
+    fn pair(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
+        compact(out, key.len());
+        out.extend_from_slice(key);
+        compact(out, value.len());
+        out.extend_from_slice(value);
+    }
+    use bitcoin::consensus::encode::serialize;
+    let tx = &psbt.unsigned_tx;
+    let mut out = b"psbt\xff".to_vec();
+    pair(&mut out, &[0x02], &tx.version.0.to_le_bytes());
+    pair(
+        &mut out,
+        &[0x03],
+        &tx.lock_time.to_consensus_u32().to_le_bytes(),
+    );
+    pair(&mut out, &[0x04], &[tx.input.len() as u8]);
+    pair(&mut out, &[0x05], &[tx.output.len() as u8]);
+    if let Some(flags) = modifiable {
+        pair(&mut out, &[0x06], &[flags]);
+    }
+    pair(&mut out, &[0xfb], &2u32.to_le_bytes());
+    out.push(0);
+    for (txin, input) in tx.input.iter().zip(&psbt.inputs) {
+        if let Some(prev) = &input.non_witness_utxo {
+            pair(&mut out, &[0x00], &serialize(prev));
+        }
+        if let Some(utxo) = &input.witness_utxo {
+            pair(&mut out, &[0x01], &serialize(utxo));
+        }
+        pair(
+            &mut out,
+            &[0x0e],
+            &txin.previous_output.txid.to_byte_array(),
+        );
+        pair(&mut out, &[0x0f], &txin.previous_output.vout.to_le_bytes());
+        pair(&mut out, &[0x10], &txin.sequence.0.to_le_bytes());
+        for (public, signature) in &input.partial_sigs {
+            let mut key = vec![0x02];
+            key.extend_from_slice(&public.to_bytes());
+            pair(&mut out, &key, &signature.to_vec());
+        }
+        out.push(0);
+    }
+    for output in &tx.output {
+        pair(&mut out, &[0x03], &output.value.to_sat().to_le_bytes());
+        pair(&mut out, &[0x04], output.script_pubkey.as_bytes());
+        out.push(0);
+    }
+    out
 }

@@ -104,18 +104,19 @@ pub enum Command {
     },
     /// Sign a watch-only wallet's PSBT with the prize key.
     ///
-    /// Adds the prize key's signatures to a PSBT (BIP 174) made by a
-    /// watch-only wallet; the wallet then finalizes and broadcasts it.
+    /// Adds the prize key's signatures to a PSBT (version 0, BIP 174, or
+    /// version 2, BIP 370) made by a watch-only wallet; the wallet then
+    /// finalizes and broadcasts it.
     #[command(name = "sign-psbt", after_help = SIGN_PSBT_AFTER_HELP)]
     SignPsbt {
         /// The prize's WIF key file.
         #[arg(value_name = "PRIZE.wif")]
         key: PathBuf,
-        /// The PSBT: binary, base64 or hex.
+        /// The PSBT (version 0 or 2): binary, base64 or hex.
         #[arg(value_name = "IN.psbt")]
         psbt: PathBuf,
         /// Write the signed PSBT to this new file, in the input's encoding
-        /// (default: print it as base64).
+        /// and version (default: print it as base64).
         #[arg(long, value_name = "OUT.psbt")]
         out: Option<PathBuf>,
         /// The key's network, for the addresses shown (default: what the

@@ -7,8 +7,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use bitcoin::psbt::Psbt;
 use wallet::Zeroizing;
+use wallet::spend::VersionedPsbt;
 
 /// Largest key file read: a WIF is 52 characters; anything much bigger is
 /// not a key file and is refused before it is read into memory.
@@ -77,8 +77,9 @@ pub enum PsbtEncoding {
 /// The magic bytes every PSBT starts with (BIP 174).
 const PSBT_MAGIC: &[u8; 5] = b"psbt\xff";
 
-/// Reads and decodes a PSBT file, in any of the three usual encodings.
-pub fn read_psbt_file(path: &Path) -> Result<(Psbt, PsbtEncoding), String> {
+/// Reads and decodes a PSBT file (version 0 or 2), in any of the three
+/// usual encodings.
+pub fn read_psbt_file(path: &Path) -> Result<(VersionedPsbt, PsbtEncoding), String> {
     let (file, _) = open_regular(path)?;
     let mut bytes = Vec::new();
     file.take(MAX_PSBT_FILE + 1)
@@ -117,28 +118,27 @@ pub fn read_psbt_file(path: &Path) -> Result<(Psbt, PsbtEncoding), String> {
             (raw, PsbtEncoding::Base64)
         }
     };
-    let psbt = Psbt::deserialize(&raw).map_err(|e| {
-        // rust-bitcoin reads only version 0; say what that means here.
-        if e.to_string().contains("versions greater than 0") {
-            not_psbt(
-                "PSBT version 2 (BIP 370) is not supported; export a version 0 PSBT \
-                 (BIP 174), which every wallet can"
-                    .into(),
-            )
-        } else {
-            not_psbt(e.to_string())
-        }
-    })?;
+    let psbt = VersionedPsbt::deserialize(&raw).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((psbt, encoding))
 }
 
-/// Encodes a PSBT for writing or printing.
-pub fn encode_psbt(psbt: &Psbt, encoding: PsbtEncoding) -> Vec<u8> {
+/// Encodes a PSBT for writing (text encodings end in a newline).
+pub fn encode_psbt(psbt: &VersionedPsbt, encoding: PsbtEncoding) -> Vec<u8> {
+    let raw = psbt.serialize();
     match encoding {
-        PsbtEncoding::Binary => psbt.serialize(),
-        PsbtEncoding::Base64 => format!("{psbt}\n").into_bytes(),
-        PsbtEncoding::Hex => format!("{}\n", psbt.serialize_hex()).into_bytes(),
+        PsbtEncoding::Binary => raw,
+        PsbtEncoding::Base64 => format!("{}\n", base64(&raw)).into_bytes(),
+        PsbtEncoding::Hex => {
+            use bitcoin::hex::DisplayHex as _;
+            format!("{}\n", raw.to_lower_hex_string()).into_bytes()
+        }
     }
+}
+
+/// Standard base64, as Bitcoin Core writes PSBTs.
+pub fn base64(raw: &[u8]) -> String {
+    use bitcoin::base64::Engine as _;
+    bitcoin::base64::engine::general_purpose::STANDARD.encode(raw)
 }
 
 fn hex_decode(text: &str) -> Option<Vec<u8>> {

@@ -64,10 +64,15 @@ pub fn sign_psbt(
     let key = load_key(key_path, network)?;
     let network = key.network();
     let (mut psbt, encoding) = files::read_psbt_file(psbt_path)?;
-    let signed = spend::sign_psbt(&key, &mut psbt).map_err(|e| e.to_string())?;
+    let signed = psbt.sign(&key).map_err(|e| e.to_string())?;
     drop(key);
 
     println!("network: {network}");
+    println!(
+        "version: {} (BIP {})",
+        psbt.version(),
+        if psbt.version() == 2 { 370 } else { 174 }
+    );
     for input in &signed.signed {
         println!(
             "signed:  input {} ({}, {})",
@@ -83,17 +88,18 @@ pub fn sign_psbt(
             signed.finalized
         );
     }
-    for (index, output) in psbt.unsigned_tx.output.iter().enumerate() {
+    let v0 = psbt.as_v0();
+    for (index, output) in v0.unsigned_tx.output.iter().enumerate() {
         let to = Address::from_script(&output.script_pubkey, network.to_bitcoin())
             .map(|a| a.to_string())
             .unwrap_or_else(|_| format!("script {}", output.script_pubkey.to_hex_string()));
         println!("output {index}: {to} {}", amount(output.value));
     }
-    match psbt.fee() {
+    match v0.fee() {
         Ok(fee) => println!(
             "fee:     {} sat ({} before signatures)",
             fee.to_sat(),
-            rate(fee, psbt.unsigned_tx.vsize() as u64)
+            rate(fee, v0.unsigned_tx.vsize() as u64)
         ),
         Err(_) => println!("fee:     unknown (the PSBT lacks some inputs' amounts)"),
     }
@@ -102,7 +108,7 @@ pub fn sign_psbt(
             files::write_new_file(path, &files::encode_psbt(&psbt, encoding), false)?;
             println!("wrote the signed PSBT to {}", path.display());
         }
-        None => println!("psbt:    {psbt}"),
+        None => println!("psbt:    {}", files::base64(&psbt.serialize())),
     }
     println!(
         "next:    finalize and broadcast it with the wallet that made it \
