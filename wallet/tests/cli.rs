@@ -130,6 +130,7 @@ fn show_prints_addresses_but_not_the_key() {
         "{out}"
     );
     assert!(out.contains("mrCDrCybB6J1vRfbwM5hemdJz73FwDBC8r"), "{out}");
+    assert_eq!(field(&out, "pubkey"), support::KEY1_PUBLIC);
     assert!(!out.contains(KEY1_WIF_TEST), "show printed the key: {out}");
     assert!(!stderr(&o).contains(KEY1_WIF_TEST));
 

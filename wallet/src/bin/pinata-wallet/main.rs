@@ -133,6 +133,14 @@ fn print_addresses(key: &PrizeKey) {
     println!("network: {network}");
     println!("p2wpkh:  {p2wpkh}");
     println!("p2pkh:   {}", key.p2pkh_address());
+    // Public, and what a watch-only wallet needs to build PSBTs for
+    // sign-psbt (descriptors wpkh(PUBKEY) and pkh(PUBKEY)).
+    let public: String = key
+        .public_key_compressed()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    println!("pubkey:  {public}");
     if let Some(url) = network.explorer_address_url(&p2wpkh) {
         println!("explorer: {url}");
     }
