@@ -4,14 +4,13 @@ use alloc::borrow::ToOwned;
 use alloc::vec::Vec;
 use core::fmt;
 
-use bitcoin::hashes::Hash as _;
 use bitcoin::opcodes::all::OP_CODESEPARATOR;
 use bitcoin::psbt::Psbt;
 use bitcoin::script::Instruction;
 use bitcoin::sighash::{EcdsaSighashType, SighashCache};
 use bitcoin::{Amount, Script, ScriptBuf, TxOut, Txid, ecdsa};
 
-use super::signer::{Signer, SignerError};
+use super::signer::{SighashScript, Signer, SignerError, sighash_all};
 use crate::PrizeKey;
 
 /// What kind of script an input the prize key signed spends.
@@ -306,32 +305,15 @@ pub fn sign_psbt(key: &PrizeKey, psbt: &mut Psbt) -> Result<SignedPsbt, PsbtSign
     {
         let mut cache = SighashCache::new(&psbt.unsigned_tx);
         for plan in &plans {
-            let digest = if plan.script.is_segwit() && plan.code.is_p2wpkh() {
-                cache
-                    .p2wpkh_signature_hash(
-                        plan.index,
-                        &plan.code,
-                        plan.amount,
-                        EcdsaSighashType::All,
-                    )
-                    .map(|h| h.to_byte_array())
-                    .map_err(|_| PsbtSignError::Signer(SignerError::SelfCheck))?
+            let script = if plan.script.is_segwit() && plan.code.is_p2wpkh() {
+                SighashScript::P2wpkh(&plan.code)
             } else if plan.script.is_segwit() {
-                cache
-                    .p2wsh_signature_hash(
-                        plan.index,
-                        &plan.code,
-                        plan.amount,
-                        EcdsaSighashType::All,
-                    )
-                    .map(|h| h.to_byte_array())
-                    .map_err(|_| PsbtSignError::Signer(SignerError::SelfCheck))?
+                SighashScript::P2wsh(&plan.code)
             } else {
-                cache
-                    .legacy_signature_hash(plan.index, &plan.code, EcdsaSighashType::All.to_u32())
-                    .map(|h| h.to_byte_array())
-                    .map_err(|_| PsbtSignError::Signer(SignerError::SelfCheck))?
+                SighashScript::Legacy(&plan.code)
             };
+            let digest = sighash_all(&mut cache, plan.index, script, plan.amount)
+                .map_err(PsbtSignError::Signer)?;
             signatures.push(signer.sign(digest).map_err(PsbtSignError::Signer)?);
         }
     }

@@ -11,10 +11,13 @@
 //! derived when the WIF was loaded: two independent implementations must
 //! agree before anything is signed.
 
+use core::borrow::Borrow;
 use core::fmt;
 
-use bitcoin::CompressedPublicKey;
+use bitcoin::hashes::Hash as _;
 use bitcoin::secp256k1::{All, Message, Secp256k1, SecretKey, ecdsa};
+use bitcoin::sighash::{EcdsaSighashType, SighashCache};
+use bitcoin::{Amount, CompressedPublicKey, Script, Transaction};
 use zeroize::Zeroizing;
 
 use crate::PrizeKey;
@@ -104,5 +107,46 @@ impl Signer {
 impl Drop for Signer {
     fn drop(&mut self) {
         self.secret.non_secure_erase();
+    }
+}
+
+/// Which of the three ECDSA sighash algorithms an input needs, with the
+/// script it hashes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SighashScript<'a> {
+    /// BIP 143 for P2WPKH: the witness program (native, or the P2SH redeem
+    /// script); rust-bitcoin derives the script code from it.
+    P2wpkh(&'a Script),
+    /// BIP 143 for P2WSH: the witness script.
+    P2wsh(&'a Script),
+    /// The original algorithm: the script code (P2PKH script, redeem script
+    /// or bare script).
+    Legacy(&'a Script),
+}
+
+/// The SIGHASH_ALL digest of input `index` spending `amount` (BIP 143
+/// commits to it; the legacy algorithm ignores it).
+pub(crate) fn sighash_all<T: Borrow<Transaction>>(
+    cache: &mut SighashCache<T>,
+    index: usize,
+    script: SighashScript<'_>,
+    amount: Amount,
+) -> Result<[u8; 32], SignerError> {
+    let all = EcdsaSighashType::All;
+    // The errors are "index out of range" and "not a P2WPKH program", which
+    // the callers rule out: a self-check failure if they ever happen.
+    match script {
+        SighashScript::P2wpkh(program) => cache
+            .p2wpkh_signature_hash(index, program, amount, all)
+            .map(|h| h.to_byte_array())
+            .map_err(|_| SignerError::SelfCheck),
+        SighashScript::P2wsh(witness_script) => cache
+            .p2wsh_signature_hash(index, witness_script, amount, all)
+            .map(|h| h.to_byte_array())
+            .map_err(|_| SignerError::SelfCheck),
+        SighashScript::Legacy(code) => cache
+            .legacy_signature_hash(index, code, all.to_u32())
+            .map(|h| h.to_byte_array())
+            .map_err(|_| SignerError::SelfCheck),
     }
 }

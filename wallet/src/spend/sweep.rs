@@ -8,7 +8,6 @@ use core::str::FromStr;
 
 use bitcoin::address::NetworkUnchecked;
 use bitcoin::consensus::encode::serialize_hex;
-use bitcoin::hashes::Hash as _;
 use bitcoin::policy::MAX_STANDARD_TX_WEIGHT;
 use bitcoin::sighash::{EcdsaSighashType, SighashCache};
 use bitcoin::transaction::{InputWeightPrediction, Version, predict_weight};
@@ -17,7 +16,7 @@ use bitcoin::{
     absolute, ecdsa,
 };
 
-use super::signer::{Signer, SignerError};
+use super::signer::{SighashScript, Signer, SignerError, sighash_all};
 use super::{WrongNetwork, require_network};
 use crate::PrizeKey;
 
@@ -536,16 +535,11 @@ fn sign_inputs(key: &PrizeKey, tx: &mut Transaction, utxos: &[Utxo]) -> Result<(
     {
         let mut cache = SighashCache::new(&*tx);
         for (index, utxo) in utxos.iter().enumerate() {
-            let digest = match utxo.kind {
-                OutputKind::P2wpkh => cache
-                    .p2wpkh_signature_hash(index, &p2wpkh, utxo.amount, EcdsaSighashType::All)
-                    .map(|h| h.to_byte_array())
-                    .map_err(|_| SignerError::SelfCheck)?,
-                OutputKind::P2pkh => cache
-                    .legacy_signature_hash(index, &p2pkh, EcdsaSighashType::All.to_u32())
-                    .map(|h| h.to_byte_array())
-                    .map_err(|_| SignerError::SelfCheck)?,
+            let script = match utxo.kind {
+                OutputKind::P2wpkh => SighashScript::P2wpkh(&p2wpkh),
+                OutputKind::P2pkh => SighashScript::Legacy(&p2pkh),
             };
+            let digest = sighash_all(&mut cache, index, script, utxo.amount)?;
             signatures.push(ecdsa::Signature {
                 signature: signer.sign(digest)?,
                 sighash_type: EcdsaSighashType::All,

@@ -30,6 +30,24 @@ fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata), String> {
     Ok((file, meta))
 }
 
+/// Reads `file` into `into`, refusing it once it passes `limit` bytes (it
+/// reads at most one byte more). Errors: `Some(message)` for an I/O error,
+/// `None` for a file over the limit, which the caller words.
+fn read_at_most(
+    file: File,
+    limit: u64,
+    into: &mut Vec<u8>,
+    path: &Path,
+) -> Result<(), Option<String>> {
+    file.take(limit + 1)
+        .read_to_end(into)
+        .map_err(|e| Some(format!("{}: cannot read: {e}", path.display())))?;
+    if into.len() as u64 > limit {
+        return Err(None);
+    }
+    Ok(())
+}
+
 /// Reads a key file into a wiping buffer, warning when others can read it.
 pub fn read_key_file(path: &Path) -> Result<Zeroizing<String>, String> {
     let (file, meta) = open_regular(path)?;
@@ -46,18 +64,16 @@ pub fn read_key_file(path: &Path) -> Result<Zeroizing<String>, String> {
     }
     #[cfg(not(unix))]
     let _ = meta;
-    // Read at most one byte past the limit, into a buffer allocated once,
-    // so the key is never copied by a reallocation.
+    // A buffer allocated once, so the key is never copied by a reallocation.
     let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE as usize + 1));
-    file.take(MAX_KEY_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    if bytes.len() as u64 > MAX_KEY_FILE {
-        return Err(format!(
-            "{}: too large to be a WIF key file (over {MAX_KEY_FILE} bytes)",
-            path.display()
-        ));
-    }
+    read_at_most(file, MAX_KEY_FILE, &mut bytes, path).map_err(|e| {
+        e.unwrap_or_else(|| {
+            format!(
+                "{}: too large to be a WIF key file (over {MAX_KEY_FILE} bytes)",
+                path.display()
+            )
+        })
+    })?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| format!("{}: not a WIF key file (not text)", path.display()))?;
     Ok(Zeroizing::new(text.to_owned()))
@@ -82,16 +98,15 @@ const PSBT_MAGIC: &[u8; 5] = b"psbt\xff";
 pub fn read_psbt_file(path: &Path) -> Result<(VersionedPsbt, PsbtEncoding), String> {
     let (file, _) = open_regular(path)?;
     let mut bytes = Vec::new();
-    file.take(MAX_PSBT_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    if bytes.len() as u64 > MAX_PSBT_FILE {
-        return Err(format!(
-            "{}: too large for a PSBT (over {} MiB)",
-            path.display(),
-            MAX_PSBT_FILE >> 20
-        ));
-    }
+    read_at_most(file, MAX_PSBT_FILE, &mut bytes, path).map_err(|e| {
+        e.unwrap_or_else(|| {
+            format!(
+                "{}: too large for a PSBT (over {} MiB)",
+                path.display(),
+                MAX_PSBT_FILE >> 20
+            )
+        })
+    })?;
     let not_psbt = |why: String| format!("{}: not a PSBT: {why}", path.display());
     let (raw, encoding) = if bytes.starts_with(PSBT_MAGIC) {
         (bytes, PsbtEncoding::Binary)
