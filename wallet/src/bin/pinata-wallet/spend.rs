@@ -96,11 +96,7 @@ pub fn sign_psbt(
         println!("output {index}: {to} {}", amount(output.value));
     }
     match v0.fee() {
-        Ok(fee) => println!(
-            "fee:     {} sat ({} before signatures)",
-            fee.to_sat(),
-            rate(fee, v0.unsigned_tx.vsize() as u64)
-        ),
+        Ok(fee) => println!("fee:     {}", amount(fee)),
         Err(_) => println!("fee:     unknown (the PSBT lacks some inputs' amounts)"),
     }
     match out {
