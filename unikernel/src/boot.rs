@@ -11,7 +11,7 @@ use virtio_drivers::transport::pci::PciTransport;
 use virtio_drivers::transport::pci::bus::{DeviceFunction, PciRoot};
 use virtio_drivers::transport::{DeviceType, SomeTransport};
 
-use crate::arch::x86_64::{apic, boot, idt, paging, tsc};
+use crate::arch::x86_64::{apic, boot, idt, paging, power, tsc};
 use crate::cmdline::BootConfig;
 use crate::drivers::pci::PortIoCam;
 use crate::drivers::virtio_hal::PlatformHal;
@@ -320,6 +320,7 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
         None if on_xen.is_some() => {}
         None => println!("net: no virtio-net device (add `-device virtio-net-pci,netdev=...`)"),
     }
+    println!("power: off through {}", power::poweroff_method());
     paging::unmap_null_page();
     println!(
         "boot: platform ready after {} ms",
