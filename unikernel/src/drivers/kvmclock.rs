@@ -19,7 +19,7 @@
 //! **Wall clock** (`MSR_KVM_WALL_CLOCK_NEW`): writing the address of a
 //! 12-byte record (version, seconds, nanoseconds) makes KVM fill it, there
 //! and then, with the Unix time at system time zero. Now = that base +
-//! system time. Each [`unix_seconds`] writes the MSR again, so a step of
+//! system time. Each `unix_seconds` call writes the MSR again, so a step of
 //! the host's clock is picked up at the next re-read.
 //!
 //! Records live in `.bss`; the image is identity-mapped, so their address
