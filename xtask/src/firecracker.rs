@@ -168,52 +168,24 @@ pub fn render(options: &FirecrackerOptions, kernel: &Path, initrd: Option<&Path>
 
 /// `cargo xtask firecracker-config`.
 pub fn run(options: FirecrackerOptions, root: &Path) -> Result<(), String> {
-    let image = match &options.image {
-        Some(image) => image.clone(),
-        None => crate::image::build_image(root)?,
-    };
-    if let Some(secret) = &options.secret_file
-        && !secret.is_file()
-    {
-        return Err(format!("--secret-file {}: no such file", secret.display()));
-    }
     let out_dir = options
         .out_dir
         .clone()
         .unwrap_or_else(|| crate::image::target_dir(root).join("firecracker"));
-    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-    let out_dir =
-        std::fs::canonicalize(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
-    let copy = out_dir.join(crate::image::BINARY);
-    if std::fs::canonicalize(&image).ok() != Some(copy.clone()) {
-        std::fs::copy(&image, &copy)
-            .map_err(|e| format!("copying {} to {}: {e}", image.display(), copy.display()))?;
-    }
-    let dest = options.dest_dir.clone().unwrap_or_else(|| out_dir.clone());
-    let initrd = match (&options.secret_file, &options.dest_dir) {
-        (Some(secret), Some(_)) => Some(
-            dest.join(
-                secret
-                    .file_name()
-                    .ok_or_else(|| format!("--secret-file {}: no file name", secret.display()))?,
-            ),
-        ),
-        (Some(secret), None) => {
-            Some(std::fs::canonicalize(secret).map_err(|e| format!("{}: {e}", secret.display()))?)
-        }
-        (None, _) => None,
-    };
-    let config = out_dir.join("vm.json");
-    let text = render(
-        &options,
-        &dest.join(crate::image::BINARY),
-        initrd.as_deref(),
-    );
+    let staged = crate::deploy::stage(
+        root,
+        options.image.as_deref(),
+        options.secret_file.as_deref(),
+        &out_dir,
+        options.dest_dir.as_deref(),
+    )?;
+    let config = staged.out_dir.join("vm.json");
+    let text = render(&options, &staged.kernel, staged.prize.as_deref());
     std::fs::write(&config, text).map_err(|e| format!("{}: {e}", config.display()))?;
     eprintln!(
         "xtask: wrote {} and {}; then: firecracker --no-api --config-file vm.json",
         config.display(),
-        copy.display()
+        staged.copy.display()
     );
     println!("{}", config.display());
     Ok(())
@@ -301,53 +273,27 @@ mod tests {
     }
 
     #[test]
-    fn writes_the_config_and_copies_the_image() {
+    fn writes_vm_json_naming_the_staged_files() {
         let dir = std::env::temp_dir().join(format!("fc-config-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let image = dir.join("built.elf");
         std::fs::write(&image, b"\x7fELF...").unwrap();
-        let secret = dir.join("prize.wif");
-        std::fs::write(&secret, b"cXXX\n").unwrap();
         let out = dir.join("out");
         let options = FirecrackerOptions {
-            image: Some(image.clone()),
-            secret_file: Some(secret.clone()),
+            image: Some(image),
             out_dir: Some(out.clone()),
+            dest_dir: Some(PathBuf::from("/var/lib/pinata")),
             ..FirecrackerOptions::default()
         };
-        run(options.clone(), Path::new("/nonexistent")).unwrap();
-        let json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.join("vm.json")).unwrap()).unwrap();
-        let out_abs = std::fs::canonicalize(&out).unwrap();
-        assert_eq!(
-            json["boot-source"]["kernel_image_path"],
-            out_abs.join("pinata-unikernel").to_str().unwrap()
-        );
-        assert_eq!(
-            json["boot-source"]["initrd_path"],
-            std::fs::canonicalize(&secret).unwrap().to_str().unwrap()
-        );
-        assert_eq!(
-            std::fs::read(out.join("pinata-unikernel")).unwrap(),
-            b"\x7fELF..."
-        );
-        assert!(!out.join("prize.wif").exists(), "the prize is never copied");
-        let remote = FirecrackerOptions {
-            dest_dir: Some(PathBuf::from("/var/lib/pinata")),
-            ..options
-        };
-        run(remote, Path::new("/nonexistent")).unwrap();
+        run(options, Path::new("/nonexistent")).unwrap();
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("vm.json")).unwrap()).unwrap();
         assert_eq!(
             json["boot-source"]["kernel_image_path"],
             "/var/lib/pinata/pinata-unikernel"
         );
-        assert_eq!(
-            json["boot-source"]["initrd_path"],
-            "/var/lib/pinata/prize.wif"
-        );
+        assert!(out.join("pinata-unikernel").is_file());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

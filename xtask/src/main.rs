@@ -9,6 +9,7 @@
 
 mod attack;
 mod bench;
+mod deploy;
 mod firecracker;
 mod fuzz;
 mod image;
