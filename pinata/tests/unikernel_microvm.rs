@@ -43,6 +43,13 @@ fn serves_the_page_refuses_strangers_and_short_circuits_on_microvm() {
         return;
     }
     let started = Instant::now();
+    let unix_now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let unix_at_start = unix_now();
     let mut p = Pinata::boot_vm(
         VmSecret::Module(TEST_WIF_KEY1),
         &["--machine", "microvm"],
@@ -72,6 +79,18 @@ fn serves_the_page_refuses_strangers_and_short_circuits_on_microvm() {
             "no `{step}` in the boot log:\n{console}"
         );
     }
+
+    // kvmclock's wall clock is the host's: read between QEMU's start and now.
+    let said: u64 = console
+        .split("clock: kvmclock says ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no kvmclock date in:\n{console}"));
+    assert!(
+        (unix_at_start.saturating_sub(2)..=unix_now() + 2).contains(&said),
+        "kvmclock says {said}, the host's clock ran from {unix_at_start} to now"
+    );
 
     let (status, page) = p.get("/");
     assert_eq!(status, 200, "{page}");
