@@ -9,6 +9,8 @@
 
 mod attack;
 mod bench;
+mod deploy;
+mod firecracker;
 mod fuzz;
 mod image;
 mod qemu;
@@ -30,9 +32,12 @@ commands:
   image   build the unikernel (release, x86_64-unknown-none); prints the ELF's path
           [--check-reproducible]: build HEAD twice from scratch, compare SHA-256
   run     boot the image in QEMU with the services on 127.0.0.1:8080,8443,10000-10002
-          [--secret-file F] [--accel kvm|tcg] [--memory MiB] (see `cargo xtask run --help`)
+          [--secret-file F] [--accel kvm|tcg] [--memory MiB] [--machine q35|pc|microvm]
+          (see `cargo xtask run --help`)
   xl-config  write pinata.xl for Xen (xl create -c pinata.xl) next to a copy of the image
           [--secret-file F] [--bridge xenbr0] [--memory 64] (see `cargo xtask xl-config --help`)
+  firecracker-config  write target/firecracker/vm.json (firecracker --config-file) next to
+          a copy of the image [--secret-file F] [--tap tap0] (see `--help`)
   xen-smoke  boot the image as a PVH dom0 of a real Xen 4.17 inside QEMU (TCG; a minute or two)
           [--xen PATH] [--image PATH]
   size-report  the auditor's size and TCB report: target/size-report/report.{md,json,svg}
@@ -130,6 +135,9 @@ fn main() -> ExitCode {
         Some("size-report") => size::main(&root(), &args.collect::<Vec<_>>()),
         Some("run") => qemu::parse(args).and_then(|options| qemu::run(options, &root())),
         Some("xl-config") => xl::parse(args).and_then(|options| xl::run(options, &root())),
+        Some("firecracker-config") => {
+            firecracker::parse(args).and_then(|options| firecracker::run(options, &root()))
+        }
         Some("xen-smoke") => xen_smoke::main(&root(), &args.collect::<Vec<_>>()),
         Some(other) => {
             eprintln!("xtask: unknown command `{other}`\n\n{USAGE}");
