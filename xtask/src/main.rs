@@ -13,6 +13,7 @@ mod deploy;
 mod firecracker;
 mod fuzz;
 mod image;
+mod netns;
 mod qemu;
 mod repro;
 mod size;
@@ -33,6 +34,7 @@ commands:
           [--check-reproducible]: build HEAD twice from scratch, compare SHA-256
   run     boot the image in QEMU with the services on 127.0.0.1:8080,8443,10000-10002
           [--secret-file F] [--accel kvm|tcg] [--memory MiB] [--machine q35|pc|microvm]
+          [--net user|tap] (tap: as root, in a network namespace of its own)
           (see `cargo xtask run --help`)
   xl-config  write pinata.xl for Xen (xl create -c pinata.xl) next to a copy of the image
           [--secret-file F] [--bridge xenbr0] [--memory 64] (see `cargo xtask xl-config --help`)
