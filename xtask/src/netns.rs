@@ -147,11 +147,6 @@ impl TapNet {
         Ok(net)
     }
 
-    /// How many tap devices there are ([`tap_name`] 0 to this, exclusive).
-    pub fn taps(&self) -> usize {
-        self.taps
-    }
-
     fn configure(&self) -> Result<(), String> {
         let mut script = vec![
             "link set lo up".to_string(),
@@ -184,7 +179,12 @@ impl TapNet {
 
 /// Settings of the new namespace (they exist per namespace; the root
 /// namespace's are untouched).
-const SYSCTLS: [(&str, &str); 4] = [
+const SYSCTLS: [(&str, &str); 5] = [
+    // ARP requests say "tell 198.18.0.1" (the bridge's address on the
+    // guest's /24), not the source of the packet that needs the answer:
+    // smoltcp ignores a request from outside its network, so a connection
+    // from 198.18.1.1 would otherwise find no route to the guest.
+    ("net/ipv4/conf/all/arp_announce", "2"),
     // Ephemeral ports for a million connections from one address, and the
     // TIME-WAIT ones reused for new outgoing connections.
     ("net/ipv4/ip_local_port_range", "1024 65535"),

@@ -50,6 +50,12 @@ pub enum Net {
     Tap(String),
 }
 
+/// The guest NIC's MAC address on tap device `index`: QEMU's default
+/// (52:54:00:12:34:56) plus the index, so VMs on one bridge differ.
+pub fn tap_mac(index: u8) -> String {
+    format!("52:54:00:12:34:{:02x}", 0x56u8.wrapping_add(index))
+}
+
 /// Settings of one boot.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -66,6 +72,8 @@ pub struct RunOptions {
     pub machine: String,
     pub image: Option<PathBuf>,
     pub net: Net,
+    /// The guest NIC's MAC address; QEMU's default when `None`.
+    pub mac: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -82,6 +90,7 @@ impl Default for RunOptions {
             machine: "q35".into(),
             image: None,
             net: Net::User,
+            mac: None,
         }
     }
 }
@@ -250,11 +259,12 @@ pub fn qemu_command(options: &RunOptions, image: &std::path::Path) -> Command {
             }
             netdev
         }
-        // No scripts: the device is already on the bridge. No vhost: the
-        // test's packets go through QEMU, whatever the host offers.
-        Net::Tap(tap) => {
-            OsString::from(format!("tap,id=net0,ifname={tap},script=no,downscript=no"))
-        }
+        // No scripts: the device is already on the bridge. No virtio-net
+        // header on the tap (the guest asks for no offloads), so frames
+        // are plain Ethernet for QEMU's filters, `filter-dump` included.
+        Net::Tap(tap) => OsString::from(format!(
+            "tap,id=net0,ifname={tap},script=no,downscript=no,vnet_hdr=off"
+        )),
     };
     cmd.arg("-netdev").arg(netdev);
     let (net, rng) = if microvm {
@@ -262,7 +272,10 @@ pub fn qemu_command(options: &RunOptions, image: &std::path::Path) -> Command {
     } else {
         ("virtio-net-pci,netdev=net0", "virtio-rng-pci")
     };
-    cmd.args(["-device", net]);
+    match &options.mac {
+        Some(mac) => cmd.args(["-device", &format!("{net},mac={mac}")]),
+        None => cmd.args(["-device", net]),
+    };
     if options.rng {
         cmd.args(["-device", rng]);
     }
