@@ -49,6 +49,7 @@
 
 mod cases;
 mod certs;
+mod exhaustion;
 mod flood;
 mod http;
 mod isn;
@@ -56,10 +57,12 @@ mod load;
 mod net;
 mod pcap;
 mod pcg32;
+mod pinning;
 mod probe;
 mod protocol;
 mod records;
 mod scanners;
+mod side_vm;
 mod soak;
 mod target;
 mod transport;
@@ -447,10 +450,14 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
         if page.probes > 0 {
             details.push(page.describe());
         }
-        if options.quick {
-            // A figure, not a verdict: the page must only come back.
-        } else {
-            problems.extend(page.failures.iter().cloned());
+        // Under --quick a figure, not a verdict: the page must only come back.
+        if !options.quick && !page.failures.is_empty() {
+            problems.push(format!(
+                "the page failed {} of {} probes during the case (first: {})",
+                page.failures.len(),
+                page.probes,
+                page.failures[0]
+            ));
         }
         problems.extend(exchange.problems.iter().cloned());
         let after = if options.quick {

@@ -1,11 +1,25 @@
 //! The hostile-load cases: what an unauthenticated peer can do to make the
-//! appliance stop serving, without the key.
+//! appliance stop serving, without the key. Most need the tap network
+//! (`--net tap`): many source addresses, the network's own pace, and a
+//! second VM for other memory sizes (`side_vm.rs`); against the hosted
+//! runner those that apply run on loopback, the others say `not
+//! applicable` and pass.
 
 use super::cases::CaseFn;
+use super::exhaustion::c_socket_exhaustion;
+use super::pinning::{c_heap_pinning_32, c_heap_pinning_64};
 use super::*;
 
 /// Every hostile-load case: (name, service, function).
-pub(super) const LOAD_CASES: &[(&str, &str, CaseFn)] = &[];
+pub(super) const LOAD_CASES: &[(&str, &str, CaseFn)] = &[
+    (
+        "socket_exhaustion_one_address",
+        "http+cb",
+        c_socket_exhaustion,
+    ),
+    ("heap_pinning_32mib", "https+server", c_heap_pinning_32),
+    ("heap_pinning_64mib", "https+server", c_heap_pinning_64),
+];
 
 /// Cases that fail on today's code, and the targets they fail against:
 /// `--quick` (CI) leaves them out until their fix lands.
