@@ -63,7 +63,9 @@ mod protocol;
 mod records;
 mod scanners;
 mod side_vm;
+mod slow;
 mod soak;
+mod synflood;
 mod target;
 mod transport;
 

@@ -8,10 +8,15 @@
 use super::cases::CaseFn;
 use super::exhaustion::c_socket_exhaustion;
 use super::pinning::{c_heap_pinning_32, c_heap_pinning_64};
+use super::slow::{c_slow_read, c_trickle_after_close};
+use super::synflood::c_syn_flood;
 use super::*;
 
 /// Every hostile-load case: (name, service, function).
 pub(super) const LOAD_CASES: &[(&str, &str, CaseFn)] = &[
+    ("syn_flood", "http+server", c_syn_flood),
+    ("slow_read", "http", c_slow_read),
+    ("trickle_after_close", "http", c_trickle_after_close),
     (
         "socket_exhaustion_one_address",
         "http+cb",
