@@ -47,6 +47,7 @@
 //! target starts, so the flood's sockets fit and the hosted runner and
 //! QEMU (one host socket per forwarded connection) inherit the room.
 
+mod capacity;
 mod cases;
 mod certs;
 mod exhaustion;

@@ -5,6 +5,7 @@
 //! runner those that apply run on loopback, the others say `not
 //! applicable` and pass.
 
+use super::capacity::c_concurrent_capacity;
 use super::cases::CaseFn;
 use super::exhaustion::c_socket_exhaustion;
 use super::pinning::{c_heap_pinning_32, c_heap_pinning_64};
@@ -24,8 +25,32 @@ pub(super) const LOAD_CASES: &[(&str, &str, CaseFn)] = &[
     ),
     ("heap_pinning_32mib", "https+server", c_heap_pinning_32),
     ("heap_pinning_64mib", "https+server", c_heap_pinning_64),
+    (
+        "concurrent_capacity_64mib",
+        "80+443+10000",
+        c_concurrent_capacity,
+    ),
 ];
 
 /// Cases that fail on today's code, and the targets they fail against:
-/// `--quick` (CI) leaves them out until their fix lands.
-pub(super) const AWAITING_FIX: &[(&str, &[TargetKind])] = &[];
+/// `--quick` (CI) leaves them out until their fix lands; take a line out
+/// when its fix is in. The full battery (`--net tap` without `--quick`)
+/// runs them all.
+pub(super) const AWAITING_FIX: &[(&str, &[TargetKind])] = &[
+    // Nothing bounds the heap a connection pins: the 32 MiB VM runs out
+    // and powers off (a memory budget in admission).
+    ("heap_pinning_32mib", &[TargetKind::Vm]),
+    // Lingering closes and dials are not counted per address: one address
+    // takes every socket and live visitors are evicted (orphan and dial
+    // accounting).
+    ("socket_exhaustion_one_address", &[TargetKind::Vm]),
+    // The hosted linger reads for as long as the peer sends (a deadline on
+    // the linger).
+    ("trickle_after_close", &[TargetKind::Hosted]),
+    // The stack has 256 sockets: about 236 connections at once.
+    ("concurrent_capacity_64mib", &[TargetKind::Vm]),
+    // 64 pending handshakes, the oldest replaced by each new SYN: at 20,000
+    // forged SYNs a second (sometimes at 1,000) the page's own handshakes
+    // are replaced before they complete.
+    ("syn_flood", &[TargetKind::Vm]),
+];
