@@ -127,7 +127,9 @@ usage: cargo xtask attack [--target hosted|vm] [--net user|tap] [--quick] [--soa
   --soak N         after the battery: a warm-up, then N connections of
                    mixed kinds (page, HTTPS, failed and successful
                    handshakes); passes when the memory on /stats.json
-                   comes back within tolerance (attack/soak.rs)
+                   comes back within tolerance and its high-water mark
+                   stops rising (the curve is printed; attack/soak.rs)
+  --soak-workers W the soak's loop in W threads (default 1)
   --full           after the battery: testssl.sh (full run), sslscan and
                    nmap --script ssl-enum-ciphers against the HTTPS port and
                    the bounty server, each a table row (attack/scanners.rs)
@@ -158,6 +160,8 @@ pub enum NetKind {
 pub struct Options {
     pub target: TargetKind,
     pub soak: usize,
+    /// Threads the soak's loop runs in.
+    pub soak_workers: usize,
     pub full: bool,
     pub release: bool,
     /// Quick cases to run: those whose name contains one of these; all
@@ -180,6 +184,7 @@ impl Default for Options {
         Options {
             target: TargetKind::Hosted,
             soak: 0,
+            soak_workers: 1,
             full: false,
             release: false,
             cases: Vec::new(),
@@ -243,6 +248,12 @@ pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
                 options.soak = n
                     .parse()
                     .map_err(|_| format!("--soak: `{n}` is not a number"))?;
+            }
+            "--soak-workers" => {
+                let n = next(&mut args, arg)?;
+                options.soak_workers = n
+                    .parse()
+                    .map_err(|_| format!("--soak-workers: `{n}` is not a number"))?;
             }
             "--full" => options.full = true,
             "--release" => options.release = true,
@@ -523,7 +534,7 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
             open_files: open_files.now,
             side_vm,
         };
-        let mut row = soak(&ctx, options.soak);
+        let mut row = soak(&ctx, options.soak, options.soak_workers);
         if let Err(e) = target.alive() {
             row.problems.push(format!("CRASH: {e}"));
             crashed = Some(e);
