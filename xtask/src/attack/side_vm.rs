@@ -19,7 +19,6 @@ use super::*;
 pub(super) struct SideVm {
     target: Target,
     ip: Ipv4Addr,
-    pub(super) memory_mib: u32,
 }
 
 impl SideVm {
@@ -45,16 +44,11 @@ impl SideVm {
         Ok(SideVm {
             target,
             ip: crate::netns::guest_address(index),
-            memory_mib,
         })
     }
 
     pub(super) fn addr(&self, port: u16) -> SocketAddr {
         SocketAddr::from((self.ip, port))
-    }
-
-    pub(super) fn ip(&self) -> Ipv4Addr {
-        self.ip
     }
 
     /// Its page, from the visitor's address.
