@@ -343,8 +343,14 @@ pub(super) struct Point {
 const CURVE_POINTS: usize = 20;
 
 /// The measured loop: `count` rounds over `workers` threads, the memory
-/// read each time another twentieth is done.
-fn run_measured(ctx: &Ctx, count: usize, workers: usize, tally: &mut Loop) -> Vec<Point> {
+/// read each time another twentieth is done (and said, when `progress`).
+fn run_measured(
+    ctx: &Ctx,
+    count: usize,
+    workers: usize,
+    tally: &mut Loop,
+    progress: bool,
+) -> Vec<Point> {
     let kind = ctx.target.kind;
     let port = ctx.target.visitor_port;
     let done = AtomicUsize::new(0);
@@ -369,12 +375,23 @@ fn run_measured(ctx: &Ctx, count: usize, workers: usize, tally: &mut Loop) -> Ve
             let finished = handles.iter().all(|h| h.is_finished());
             if now >= next || finished {
                 if let Ok(memory) = stats_json(kind, port).and_then(|j| parse_memory(&j)) {
-                    curve.push(Point {
+                    let point = Point {
                         done: now,
                         used: memory.used_bytes,
                         high_water: memory.high_water_bytes,
                         seconds: started.elapsed().as_secs_f64(),
-                    });
+                    };
+                    if progress {
+                        println!(
+                            "xtask attack: soak {} of {count} in {:.0} s: {} memory in use {} KiB, high-water {} KiB",
+                            point.done,
+                            point.seconds,
+                            memory.source,
+                            point.used / 1024,
+                            point.high_water / 1024
+                        );
+                    }
+                    curve.push(point);
                 }
                 while next <= now {
                     next += step;
@@ -444,11 +461,11 @@ pub(super) fn soak(ctx: &Ctx, n: usize, workers: usize) -> Row {
     let mut warm_tally = Loop::default();
     // As many workers as the loop: the busiest moment's size is reached
     // before the baseline.
-    run_measured(ctx, warm, workers, &mut warm_tally);
+    run_measured(ctx, warm, workers, &mut warm_tally, false);
     let baseline = settled_memory(kind, http);
     let mut tally = Loop::default();
     let loop_started = Instant::now();
-    let curve = run_measured(ctx, n, workers, &mut tally);
+    let curve = run_measured(ctx, n, workers, &mut tally, true);
     let loop_time = loop_started.elapsed();
     let after = settled_memory(kind, http);
 
