@@ -262,4 +262,47 @@ mod tests {
         assert!((0..SOURCES).all(|i| !on_link(source(i))));
         assert_eq!(guest_cmdline(0), "ip=198.18.0.2/24 gw=198.18.0.1");
     }
+
+    fn namespace_inode() -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/thread-self/ns/net")
+            .expect("this thread's namespace")
+            .ino()
+    }
+
+    fn links() -> String {
+        let output = Command::new("ip")
+            .args(["-br", "link"])
+            .output()
+            .expect("ip runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// As root: the bridge, taps and addresses exist inside, the thread is
+    /// back where it was afterwards, and nothing of it is visible there.
+    /// (Other test threads are untouched: unshare moves this one only.)
+    #[test]
+    fn the_namespace_is_built_inside_and_left_behind() {
+        if let Err(why) = available() {
+            eprintln!("skipped: {why}");
+            return;
+        }
+        let before = namespace_inode();
+        let net = TapNet::enter(2).expect("the namespace builds");
+        assert_ne!(namespace_inode(), before);
+        let inside = links();
+        for device in [BRIDGE, &tap_name(0), &tap_name(1)] {
+            assert!(inside.contains(device), "{device} missing: {inside}");
+        }
+        let addresses = Command::new("ip")
+            .args(["-4", "-br", "addr", "show", "dev", BRIDGE])
+            .output()
+            .expect("ip runs");
+        let addresses = String::from_utf8_lossy(&addresses.stdout).into_owned();
+        assert!(addresses.contains("198.18.0.1/24"), "{addresses}");
+        assert!(addresses.contains(&format!("{}/32", source(SOURCES - 1))));
+        drop(net);
+        assert_eq!(namespace_inode(), before);
+        assert!(!links().contains(&tap_name(0)));
+    }
 }

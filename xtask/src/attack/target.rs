@@ -57,6 +57,7 @@ impl Target {
             let l = l.to_ascii_lowercase();
             l.contains("panicked")
                 || l.contains("panic:")
+                || l.starts_with("panic at")
                 || l.contains("exception") && l.contains("fault")
         }) {
             return Err(format!("the console reports a fault: {line}"));
