@@ -33,7 +33,8 @@
 //! At most [`Config::max_sockets`] TCP sockets exist besides the listeners:
 //! connections, dials and lingering closes together. When one more is
 //! needed, the oldest lingering close is dropped first; with none left,
-//! new connections stay in the kernel's accept queue and
+//! the connection just accepted is parked (the only socket beyond the
+//! limit), the rest wait in the kernel's accept queue, and
 //! [`Transport::at_capacity`] says so, for the caller to evict one.
 //! [`HostNet::counts`] shows how the sockets are used. At most
 //! [`ACCEPT_BUDGET`] connections are accepted per poll, so a flood cannot
@@ -184,6 +185,8 @@ pub struct HostNet {
     udp: Option<UdpSocket>,
     datagrams_dropped: u64,
     accept_paused_until: u64,
+    /// A connection accepted while there was no room (see `accept`).
+    parked: Option<(TcpStream, usize, SocketAddr)>,
     now_ms: u64,
     config: Config,
     scratch: Box<[u8]>,
@@ -241,6 +244,7 @@ impl HostNet {
             udp: None,
             datagrams_dropped: 0,
             accept_paused_until: 0,
+            parked: None,
             now_ms: 0,
             config,
             scratch: vec![0u8; 16 * 1024].into_boxed_slice(),
@@ -404,30 +408,31 @@ impl HostNet {
     }
 
     /// Accepts what the listeners have, within the budget and the room.
+    /// A connection accepted when there is no room is parked (one at
+    /// most, beyond `max_sockets`) until the caller makes room: that is
+    /// how the transport knows somebody is waiting.
     fn accept(&mut self) {
+        if let Some((stream, listener, peer)) = self.parked.take() {
+            if !self.make_room() {
+                self.parked = Some((stream, listener, peer));
+                return;
+            }
+            self.take_connection(stream, listener, peer);
+        }
         if self.now_ms < self.accept_paused_until {
             return;
         }
         let mut budget = ACCEPT_BUDGET;
         for listener in 0..self.listeners.len() {
             while self.listeners[listener].pending && budget > 0 {
-                if !self.make_room() {
-                    return;
-                }
                 match self.listeners[listener].socket.accept() {
                     Ok((stream, peer)) => {
                         budget -= 1;
-                        let _ = stream.set_nodelay(true);
-                        let role = Role::Conn {
-                            write_closed: false,
-                        };
-                        if let Ok(conn) = self.insert(stream, role, ConnState::Established) {
-                            self.out.push_back(Event::Accepted {
-                                conn,
-                                listener,
-                                peer,
-                            });
+                        if !self.make_room() {
+                            self.parked = Some((stream, listener, peer));
+                            return;
                         }
+                        self.take_connection(stream, listener, peer);
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => {
                         self.listeners[listener].pending = false;
@@ -448,6 +453,21 @@ impl HostNet {
                     }
                 }
             }
+        }
+    }
+
+    /// Registers an accepted connection and reports it.
+    fn take_connection(&mut self, stream: TcpStream, listener: usize, peer: SocketAddr) {
+        let _ = stream.set_nodelay(true);
+        let role = Role::Conn {
+            write_closed: false,
+        };
+        if let Ok(conn) = self.insert(stream, role, ConnState::Established) {
+            self.out.push_back(Event::Accepted {
+                conn,
+                listener,
+                peer,
+            });
         }
     }
 
@@ -564,7 +584,7 @@ impl Transport for HostNet {
             let d = at.saturating_sub(now_ms);
             delay = Some(delay.map_or(d, |x| x.min(d)));
         };
-        if self.listeners.iter().any(|l| l.pending) && !self.at_capacity() {
+        if self.parked.is_none() && self.listeners.iter().any(|l| l.pending) {
             // More to accept than the last poll's budget, or a pause.
             sooner(self.accept_paused_until);
         }
@@ -720,8 +740,7 @@ impl Transport for HostNet {
     }
 
     fn at_capacity(&self) -> bool {
-        self.in_use - self.lingering >= self.config.max_sockets
-            && self.listeners.iter().any(|l| l.pending)
+        self.parked.is_some()
     }
 }
 

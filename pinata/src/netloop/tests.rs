@@ -660,3 +660,150 @@ fn a_connect_back_dial_that_is_never_answered_times_out() {
     assert_eq!(net.pinata.dials(), 0);
     assert!(logged("reason=connect_failed detail=\"timeout\""));
 }
+
+// ------------------------------------------------ over the host's sockets
+//
+// The same loop over `hostnet` on 127.0.0.1: real sockets, the real clock.
+// The clients are std sockets in threads of their own; the loop runs in
+// the test's thread, sleeping in the poller between turns as the hosted
+// runner does.
+
+mod hosted {
+    use std::io::{ErrorKind, Read, Write};
+    use std::net::TcpStream;
+    use std::thread::{self, JoinHandle};
+    use std::time::Duration;
+
+    use hostnet::HostNet;
+    use transport::Transport as _;
+
+    use super::*;
+
+    /// The longest a test waits for a condition.
+    const LIMIT: Duration = Duration::from_secs(20);
+
+    struct Hosted {
+        pinata: EventLoop<HostNet, Recorder>,
+        start: std::time::Instant,
+    }
+
+    impl Hosted {
+        fn new(app: Arc<Pinata>) -> Hosted {
+            let ports = [0u16; 5];
+            let transport =
+                HostNet::bind(hostnet::Config::new(IpAddr::from([127, 0, 0, 1]), &ports))
+                    .expect("listeners on free ports");
+            let pinata = EventLoop::with_observer(transport, app, log, Recorder::default());
+            let mut hosted = Hosted {
+                pinata,
+                start: std::time::Instant::now(),
+            };
+            hosted.run_until(|_| logged("pinata: ready;"));
+            hosted
+        }
+
+        fn addr(&self, service: Service) -> SocketAddr {
+            let listener = Service::ALL.iter().position(|s| *s == service).unwrap();
+            self.pinata.transport().listen_addr(listener).unwrap()
+        }
+
+        /// Turns the loop until `done`, sleeping in the poller between turns.
+        fn run_until(&mut self, mut done: impl FnMut(&mut Hosted) -> bool) {
+            let limit = std::time::Instant::now() + LIMIT;
+            loop {
+                let now = Instant::from_millis(self.start.elapsed().as_millis() as u64);
+                let wake = self.pinata.turn(now);
+                if done(self) {
+                    return;
+                }
+                assert!(std::time::Instant::now() < limit, "timed out");
+                let now = Instant::from_millis(self.start.elapsed().as_millis() as u64);
+                let timeout = wake.saturating_since(now);
+                self.pinata.transport_mut().wait(timeout);
+            }
+        }
+
+        /// Turns the loop until `client` has finished; its result.
+        fn serve<T>(&mut self, client: JoinHandle<T>) -> T {
+            self.run_until(|_| client.is_finished());
+            client.join().expect("the client panicked")
+        }
+    }
+
+    fn get_page(addr: SocketAddr) -> JoinHandle<String> {
+        thread::spawn(move || {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream.set_read_timeout(Some(LIMIT)).unwrap();
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: pinata\r\n\r\n")
+                .unwrap();
+            let mut response = Vec::new();
+            stream.read_to_end(&mut response).unwrap();
+            String::from_utf8_lossy(&response).into_owned()
+        })
+    }
+
+    #[test]
+    fn the_page_is_served_over_loopback_and_the_connection_released() {
+        let mut hosted = Hosted::new(pinata());
+        // The loop logged where every service listens, then ready.
+        for service in Service::ALL {
+            let line = alloc::format!(
+                "pinata: listening service={service} addr={}",
+                hosted.addr(service)
+            );
+            assert!(logged(&line), "{line}");
+        }
+        let page = alloc::format!("page at http://{}/ ;", hosted.addr(Service::Http));
+        assert!(logged(&page), "{page}");
+        let response = hosted.serve(get_page(hosted.addr(Service::Http)));
+        assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+        hosted.run_until(|h| h.pinata.connections() == 0);
+        let finished = &hosted.pinata.observer().finished;
+        assert_eq!(finished.len(), 1);
+        assert_eq!(finished[0].1.result, OutcomeKind::Served(200));
+        assert!(logged("pinata: service=http peer=127.0.0.1:"));
+        // The client read to the end: the lingering close ended with it.
+        hosted.run_until(|h| h.pinata.transport().counts().total() == 0);
+    }
+
+    #[test]
+    fn a_full_table_evicts_the_longest_idle_connection_with_a_reset() {
+        let limits = Limits {
+            max_connections: 1,
+            ..Limits::default()
+        };
+        let mut hosted = Hosted::new(pinata_limited(None, limits));
+        // An idle connection to the bounty client port: admitted, it gets
+        // the piñata's ClientHello and then sends nothing.
+        let client_port = hosted.addr(Service::Client);
+        let idle = thread::spawn(move || {
+            let mut stream = TcpStream::connect(client_port).unwrap();
+            stream.set_read_timeout(Some(LIMIT)).unwrap();
+            let mut hello = [0u8; 5];
+            stream.read_exact(&mut hello).unwrap();
+            assert_eq!(hello[0], 0x16, "a TLS handshake record");
+            stream
+        });
+        let mut idle = hosted.serve(idle);
+        // The table is full; the page is served in its place...
+        let response = hosted.serve(get_page(hosted.addr(Service::Http)));
+        assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+        // ...and the idle connection was reset, as on the appliance.
+        let mut rest = Vec::new();
+        let error = loop {
+            match idle.read_to_end(&mut rest) {
+                Ok(_) => panic!("closed with a FIN, not a reset"),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(error.kind(), ErrorKind::ConnectionReset, "{error}");
+        let evicted = &hosted.pinata.observer().finished;
+        assert!(
+            evicted.iter().any(|(_, o)| o.service == Service::Client
+                && matches!(o.result, OutcomeKind::Failed(FailureReason::Evicted, _))),
+            "{evicted:?}"
+        );
+    }
+}
