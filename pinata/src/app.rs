@@ -375,17 +375,8 @@ impl Pinata {
             self.stats.open_connections()
         );
         memory::write_json(self.memory(), &mut out);
-        let limits = &self.limits;
-        let _ = write!(
-            out,
-            ",\"limits\":{{\"max_connections\":{},\"max_connections_per_peer\":{},\"handshake_timeout_s\":{},\"request_timeout_s\":{},\"connect_timeout_s\":{},\"idle_timeout_s\":{}}}",
-            limits.max_connections,
-            limits.max_connections_per_peer,
-            limits.handshake_timeout.as_secs(),
-            limits.request_timeout.as_secs(),
-            limits.connect_timeout.as_secs(),
-            limits.idle_timeout.as_secs()
-        );
+        out.push_str(",\"limits\":");
+        self.limits.write_json(&mut out);
         out.push_str(",\"failures\":");
         self.stats.write_failure_totals_json(&mut out);
         out.push_str(",\"services\":");

@@ -11,7 +11,7 @@
 //! [`crate::admission`] applies the connection counts; each
 //! [`crate::Session`] keeps its own deadlines.
 
-use core::fmt;
+use core::fmt::{self, Write as _};
 use core::time::Duration;
 
 /// Bounds that keep one peer, or many, from exhausting the appliance.
@@ -110,19 +110,47 @@ impl Limits {
     }
 }
 
+impl Limits {
+    /// Each limit's key, value and unit (`s` for seconds), in
+    /// [`Limits::KEYS`] order: what the console line and `/stats.json`
+    /// show.
+    fn values(&self) -> [(&'static str, u64, &'static str); 6] {
+        let count = |n: usize| n as u64;
+        [
+            ("max_connections", count(self.max_connections), ""),
+            (
+                "max_connections_per_peer",
+                count(self.max_connections_per_peer),
+                "",
+            ),
+            ("handshake_timeout", self.handshake_timeout.as_secs(), "s"),
+            ("request_timeout", self.request_timeout.as_secs(), "s"),
+            ("idle_timeout", self.idle_timeout.as_secs(), "s"),
+            ("connect_timeout", self.connect_timeout.as_secs(), "s"),
+        ]
+    }
+
+    /// Appends the limits as a JSON object, the timeouts' keys with an
+    /// `_s` suffix (for `/stats.json`).
+    pub fn write_json(&self, out: &mut alloc::string::String) {
+        out.push('{');
+        for (i, (key, value, unit)) in self.values().into_iter().enumerate() {
+            let comma = if i == 0 { "" } else { "," };
+            let suffix = if unit.is_empty() { "" } else { "_" };
+            let _ = write!(out, "{comma}\"{key}{suffix}{unit}\":{value}");
+        }
+        out.push('}');
+    }
+}
+
 impl fmt::Display for Limits {
     /// The form the console shows at start: `key=value` words.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "max_connections={} max_connections_per_peer={} handshake_timeout={}s request_timeout={}s idle_timeout={}s connect_timeout={}s",
-            self.max_connections,
-            self.max_connections_per_peer,
-            self.handshake_timeout.as_secs(),
-            self.request_timeout.as_secs(),
-            self.idle_timeout.as_secs(),
-            self.connect_timeout.as_secs()
-        )
+        for (i, (key, value, unit)) in self.values().into_iter().enumerate() {
+            let space = if i == 0 { "" } else { " " };
+            write!(f, "{space}{key}={value}{unit}")?;
+        }
+        Ok(())
     }
 }
 
@@ -142,6 +170,13 @@ mod tests {
             limits.to_string(),
             "max_connections=100 max_connections_per_peer=7 handshake_timeout=20s \
              request_timeout=8s idle_timeout=3s connect_timeout=2s"
+        );
+        let mut json = alloc::string::String::new();
+        limits.write_json(&mut json);
+        assert_eq!(
+            json,
+            "{\"max_connections\":100,\"max_connections_per_peer\":7,\"handshake_timeout_s\":20,\
+             \"request_timeout_s\":8,\"idle_timeout_s\":3,\"connect_timeout_s\":2}"
         );
     }
 
