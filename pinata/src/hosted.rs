@@ -1,6 +1,6 @@
 //! The hosted runner: the piñata as an ordinary Linux process.
 //!
-//! Thin glue, as the unikernel's `event_loop.rs` is: build the [`Pinata`]
+//! Thin glue, as the unikernel's `event_loop.rs` is: build the [`Pinata`](crate::Pinata)
 //! ([`crate::setup`]), open the listeners on the host's sockets
 //! ([`hostnet::HostNet`]), and run the appliance's own event loop
 //! ([`crate::netloop::EventLoop`]) single-threaded, sleeping in the poller

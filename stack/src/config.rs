@@ -71,7 +71,7 @@ impl IpConfig {
     }
 }
 
-/// Everything [`Stack::new`] needs besides the NIC. [`StackConfig::new`]
+/// Everything [`Stack::new`](crate::Stack::new) needs besides the NIC. [`StackConfig::new`]
 /// fills in the defaults given in each field's documentation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackConfig {
@@ -137,7 +137,7 @@ impl Default for StackConfig {
     }
 }
 
-/// Why [`Stack::new`] (or [`IpConfig::parse_static`]) refused a
+/// Why [`Stack::new`](crate::Stack::new) (or [`IpConfig::parse_static`]) refused a
 /// configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigError {

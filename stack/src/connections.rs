@@ -16,8 +16,8 @@ const EPHEMERAL_FIRST: u16 = 49152;
 
 impl<N: Nic> Stack<N> {
     /// Opens a TCP connection to `remote` from an ephemeral local port. The
-    /// answer comes as [`StackEvent::Connected`] or
-    /// [`StackEvent::ConnectFailed`] (no answer within
+    /// answer comes as [`StackEvent::Connected`](crate::StackEvent::Connected) or
+    /// [`StackEvent::ConnectFailed`](crate::StackEvent::ConnectFailed) (no answer within
     /// `handshake_timeout_ms`, or refused); until then the state is
     /// `Connecting` and nothing can be sent.
     pub fn connect(&mut self, remote: SocketAddr, now_ms: u64) -> Result<ConnId, StackError> {
