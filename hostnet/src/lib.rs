@@ -579,6 +579,11 @@ impl Transport for HostNet {
     }
 
     fn poll_delay(&mut self, now_ms: u64) -> Option<u64> {
+        if !self.out.is_empty() {
+            // Events the caller has not taken yet (e.g. a connection
+            // accepted by the poll that ended its turn).
+            return Some(0);
+        }
         let mut delay: Option<u64> = None;
         let mut sooner = |at: u64| {
             let d = at.saturating_sub(now_ms);

@@ -556,6 +556,12 @@ impl<T: Transport, O: Observer> EventLoop<T, O> {
                     Ok(n) => {
                         admission.touch(c.conn, now);
                         c.session.receive(&buf[..n], now);
+                        // A finished session reads no more: a peer that
+                        // keeps sending cannot keep the loop in here (the
+                        // host's sockets refill as fast as they drain).
+                        if c.session.status() == Status::Close {
+                            break;
+                        }
                     }
                     Err(_) => {
                         c.session.io_error("connection reset");

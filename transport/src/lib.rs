@@ -203,7 +203,9 @@ pub trait Transport {
     fn next_event(&mut self) -> Option<Event>;
 
     /// Milliseconds until the transport needs [`poll`](Transport::poll)
-    /// again even if nothing arrives; `Some(0)` for "now"; `None` if only
+    /// again even if nothing arrives; `Some(0)` for "now" (work left over,
+    /// or events waiting in [`next_event`](Transport::next_event): the
+    /// poll that ends a turn may have produced some); `None` if only
     /// something arriving can create work.
     fn poll_delay(&mut self, now_ms: u64) -> Option<u64>;
 
