@@ -46,6 +46,10 @@
 //! loop the platform glue calls [`HostNet::wait`], which sleeps in the
 //! poller until a socket is ready or the timeout passes — the hosted
 //! counterpart of the unikernel halting until its next interrupt or timer.
+//! `wait` is also the only place readiness is taken from the poller (as
+//! flags on the sockets, acted on by the next turn): what becomes ready
+//! during a turn ends the next `wait` at once. A caller that does not want
+//! to sleep calls `wait(Duration::ZERO)`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -568,8 +572,10 @@ fn reset_on_close(stream: &TcpStream) {
 
 impl Transport for HostNet {
     fn poll(&mut self, now_ms: u64) {
+        // Readiness is taken from the poller by `wait` only: taken here, at
+        // the poll that ends a turn, it would be acted on only after the
+        // next sleep.
         self.now_ms = now_ms;
-        self.collect(Some(Duration::ZERO));
         self.sweep();
         self.accept();
     }
