@@ -203,10 +203,11 @@ pub trait Transport {
     fn next_event(&mut self) -> Option<Event>;
 
     /// Milliseconds until the transport needs [`poll`](Transport::poll)
-    /// again even if nothing arrives; `Some(0)` for "now" (work left over,
-    /// or events waiting in [`next_event`](Transport::next_event): the
-    /// poll that ends a turn may have produced some); `None` if only
-    /// something arriving can create work.
+    /// again even if nothing arrives; `Some(0)` for "now"; `None` if only
+    /// something arriving can create work. Events the poll that ends a turn
+    /// produced wait for the caller's next turn: a transport says `Some(0)`
+    /// for them unless the platform's wait is short anyway (the stack's,
+    /// 5 ms at most; the host's sockets say `Some(0)`).
     fn poll_delay(&mut self, now_ms: u64) -> Option<u64>;
 
     /// Where listener `listener` can be reached, once it can: the
