@@ -12,7 +12,7 @@
 //! handshake complete, which for the bounty server means a client certificate
 //! verified against the piñata CA, and for the bounty clients a server
 //! certificate verified against it. There is no other path to
-//! [`Session::send_secret`].
+//! `Session::send_secret` (private).
 
 use alloc::string::String;
 use alloc::sync::Arc;

@@ -3,8 +3,8 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
+use pinata::Limits;
 use pinata::hosted::{self, Options};
 use pinata::pki::KeyType;
 
@@ -30,6 +30,7 @@ usage: pinata [flags]
   --handshake-timeout SECS       accept to completed handshake (default 10)
   --request-timeout SECS         HTTP request, or the rest after a handshake (default 10)
   --idle-timeout SECS            silence from the peer before a connection is closed (default 5)
+  --connect-timeout SECS         connect-back dial to its answer (default 5)
   --syslog IP:PORT               also send every connection line to this syslog collector
                                  (RFC 5424 over UDP; [IPv6]:PORT for IPv6)
   --insecure-export-identities DIR
@@ -74,6 +75,17 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
             options.ports[index] = number(&flag, value()?)?;
             continue;
         }
+        // The limits: `--max-connections N` is `max_connections=N`, parsed
+        // and checked as on the unikernel's command line.
+        let limit_key = flag.strip_prefix("--").unwrap_or("").replace('-', "_");
+        if Limits::KEYS.contains(&limit_key.as_str()) {
+            let text = value()?;
+            options
+                .limits
+                .set(&limit_key, &text)
+                .map_err(|e| format!("{flag}: {e}"))?;
+            continue;
+        }
         match flag.as_str() {
             "--bind" => {
                 let text = value()?;
@@ -104,19 +116,6 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
                         ));
                     }
                 }
-            }
-            "--max-connections" => options.limits.max_connections = number(&flag, value()?)?,
-            "--max-connections-per-peer" => {
-                options.limits.max_connections_per_peer = number(&flag, value()?)?
-            }
-            "--handshake-timeout" => {
-                options.limits.handshake_timeout = Duration::from_secs(number(&flag, value()?)?)
-            }
-            "--request-timeout" => {
-                options.limits.request_timeout = Duration::from_secs(number(&flag, value()?)?)
-            }
-            "--idle-timeout" => {
-                options.limits.idle_timeout = Duration::from_secs(number(&flag, value()?)?)
             }
             "--syslog" => {
                 let text = value()?;

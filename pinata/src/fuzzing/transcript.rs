@@ -108,7 +108,9 @@ pub fn session(pinata: &Arc<Pinata>, role: Role) -> Box<Session> {
     let peer = "192.0.2.1:40000".parse().expect("documentation address");
     match pinata.accept(service, peer, NOW) {
         Accepted::Session(session) => session,
-        Accepted::ConnectBack { .. } => unreachable!("only bounty server and client are used"),
+        Accepted::ConnectBack { .. } | Accepted::Closed(_) => {
+            unreachable!("only bounty server and client are used")
+        }
     }
 }
 
