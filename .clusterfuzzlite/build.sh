@@ -16,7 +16,7 @@ cargo fuzz build -O
 # mode), not checked in: an ordinary build of the main workspace, without
 # the builder's sanitizer and coverage flags.
 env -u RUSTFLAGS -u CFLAGS -u CXXFLAGS CARGO_TARGET_DIR="$WORK/seeds-target" \
-  cargo run --locked --release -p pinata --example fuzz_seeds -- "$WORK/seeds"
+  cargo run --locked --release -p fuzzkit --bin fuzz_seeds -- "$WORK/seeds"
 
 for target in $targets; do
   cp "fuzz/target/x86_64-unknown-linux-gnu/release/$target" "$OUT/"

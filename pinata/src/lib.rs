@@ -43,17 +43,13 @@ extern crate std;
 pub mod admission;
 pub mod app;
 pub mod client_hello;
-// The deterministic fuzzing mode (fuzz targets, oracle, test-only crypto):
-// a non-default feature, never in the appliance or in release builds.
-#[cfg(feature = "fuzzing")]
-pub mod fuzzing;
 #[cfg(feature = "std")]
 pub mod hosted;
 pub mod http;
 pub mod memory;
 // The appliance's event loop over `stack` (the unikernel's, and the one the
-// `stack_ingress` fuzz target drives).
-#[cfg(feature = "netstack")]
+// `stack_ingress` fuzz target drives); always in test builds, for its tests.
+#[cfg(any(feature = "netstack", test))]
 pub mod netloop;
 pub mod page;
 pub mod pki;

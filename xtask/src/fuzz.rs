@@ -11,7 +11,7 @@
 //! - `--jobs J` (default 1): targets fuzzed at once, one process each.
 //! - `--target NAME`: only these targets (repeatable).
 //! - `--planted-bug`: instead, build over the test-only planted bug
-//!   (`pinata/fuzzing-planted-bug`: certificate chain signatures always
+//!   (the fuzz kit's `planted-bug`: certificate chain signatures always
 //!   verify) and check that the leak oracle catches it from the seeds within
 //!   N seconds (default 60); fails if it does not.
 //!
@@ -162,15 +162,15 @@ pub fn ci() -> Result<(), String> {
         "test",
         "--locked",
         "-p",
-        "pinata",
+        "fuzzkit",
         "--features",
-        "fuzzing-planted-bug",
+        "planted-bug",
         "--test",
         "fuzz_regressions",
     ]);
     run(
         unit,
-        "planted bug, replayed: cargo test -p pinata --features fuzzing-planted-bug --test fuzz_regressions",
+        "planted bug, replayed: cargo test -p fuzzkit --features planted-bug --test fuzz_regressions",
     )?;
     planted_bug(60)?;
     campaign(TARGETS, CI_SECONDS, 2, true)
@@ -225,7 +225,7 @@ fn prepare() -> Result<(), String> {
         run(install, "cargo install cargo-fuzz")?;
     }
     // Seeds are generated from handshakes recorded in the fuzzing mode
-    // (pinata/examples/fuzz_seeds.rs), not checked in. This build uses the
+    // (fuzzkit/src/bin/fuzz_seeds.rs), not checked in. This build uses the
     // main workspace and its target directory, like `cargo test`.
     let mut seeds = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     seeds.current_dir(root()).args([
@@ -233,15 +233,15 @@ fn prepare() -> Result<(), String> {
         "--quiet",
         "--locked",
         "-p",
-        "pinata",
-        "--example",
+        "fuzzkit",
+        "--bin",
         "fuzz_seeds",
         "--",
     ]);
     seeds.arg(fuzz_dir().join("corpus"));
     run(
         seeds,
-        "write the seed corpora (cargo run -p pinata --example fuzz_seeds)",
+        "write the seed corpora (cargo run -p fuzzkit --bin fuzz_seeds)",
     )
 }
 

@@ -8,7 +8,7 @@
 //!
 //! # "Authenticated", in the fuzzing mode
 //!
-//! Handshake signatures are constant in this mode (see [`super::provider`]),
+//! Handshake signatures are constant in this mode (see [`crate::provider`]),
 //! so "the peer proved possession of the key" cannot be checked; the fuzzer
 //! may present the piñata's own leaf certificate (public, in every seed) with
 //! the constant signature, and that stands in for possessing its key.
@@ -41,9 +41,9 @@ use alloc::string::String;
 
 use rustls::pki_types::CertificateDer;
 
-use super::transcript::Role;
-use super::{Identities, MARKER_WIF, NOW};
-use crate::session::{OutcomeKind, Session};
+use crate::transcript::Role;
+use crate::{Identities, MARKER_WIF, NOW};
+use pinata::session::{OutcomeKind, Session};
 
 /// Length of the pieces of the WIF looked for: any contiguous piece of the
 /// secret at least this long is found, so splitting the secret over records

@@ -7,7 +7,7 @@
 //! crypto; this one follows the same recipe, with one deliberate difference
 //! (certificate chains, below):
 //!
-//! | concern | real provider ([`crate::provider`]) | fuzzing provider (here) |
+//! | concern | real provider ([`pinata::provider`]) | fuzzing provider (here) |
 //! |---|---|---|
 //! | randomness | OS / DRBG | [`DeterministicRandom`]: SHA-256 of a fixed seed, a stream id and a per-thread counter |
 //! | key exchange | X25519, P-256 ECDHE | same groups and key-share lengths, fixed public keys, fixed shared secret |
@@ -30,12 +30,12 @@
 //! replaced here. With real chain verification, a certificate that chains to
 //! the piñata CA can only be one the CA really signed — the piñata's own
 //! three leaves — exactly as in production. That is what makes the leak
-//! oracle exact (see [`super::oracle`]): the fuzzer may replay the piñata's
+//! oracle exact (see [`crate::oracle`]): the fuzzer may replay the piñata's
 //! own certificate (it is public, and the constant handshake signature
 //! stands in for possession of its key), but any *other* chain that gets a
 //! secret out is a verifier bug, not an artefact of the fuzzing mode.
 //!
-//! The test-only feature `fuzzing-planted-bug` breaks exactly this: chain
+//! The test-only feature `planted-bug` breaks exactly this: chain
 //! signatures verify whatever they are ("psychic signatures",
 //! CVE-2022-21449-style), so a certificate from a look-alike CA is accepted.
 //! The oracle must then fire; the regression test and `cargo xtask fuzz
@@ -73,7 +73,7 @@ use rustls::{
 };
 use sha2::Digest;
 
-use crate::provider::hash;
+use pinata::provider::hash;
 
 /// What every handshake signature is, and the only value that verifies.
 /// Keeping one value that fails (everything else) keeps the "bad
@@ -463,14 +463,14 @@ static CHACHA_12: PassThrough12 = PassThrough12 {
     },
 };
 
-/// Same list as [`crate::provider::tls12`].
+/// Same list as [`pinata::provider::tls12`].
 static ECDSA_SCHEMES: &[SignatureScheme] = &[
     SignatureScheme::ED25519,
     SignatureScheme::ECDSA_NISTP384_SHA384,
     SignatureScheme::ECDSA_NISTP256_SHA256,
 ];
 
-/// The production cipher suites ([`crate::provider::CIPHER_SUITES`]), same
+/// The production cipher suites ([`pinata::provider::CIPHER_SUITES`]), same
 /// order and identifiers, over the pass-through primitives.
 pub static CIPHER_SUITES: &[SupportedCipherSuite] = &[
     SupportedCipherSuite::Tls13(&Tls13CipherSuite {
@@ -552,7 +552,7 @@ impl rustls::crypto::KeyProvider for FuzzKeyProvider {
         &self,
         key_der: PrivateKeyDer<'static>,
     ) -> Result<Arc<dyn SigningKey>, Error> {
-        let real = crate::provider::sign::KEY_PROVIDER.load_private_key(key_der)?;
+        let real = pinata::provider::sign::KEY_PROVIDER.load_private_key(key_der)?;
         Ok(Arc::new(ConstSigningKey(real)))
     }
 }
@@ -637,15 +637,15 @@ static HS_ED25519: ConstVerify = handshake(alg_id::ED25519, alg_id::ED25519);
 /// The production algorithm table with handshake signatures (`mapping`)
 /// replaced and certificate chains (`all`) left real. The scheme list and
 /// its order are the production ones (a unit test holds them together).
-#[cfg(not(feature = "fuzzing-planted-bug"))]
+#[cfg(not(feature = "planted-bug"))]
 pub static SIGNATURE_ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
-    all: crate::provider::verify::SUPPORTED_SIG_ALGS.all,
+    all: pinata::provider::verify::SUPPORTED_SIG_ALGS.all,
     mapping: MAPPING,
 };
 
-/// PLANTED BUG (test-only feature `fuzzing-planted-bug`): certificate chain
+/// PLANTED BUG (test-only feature `planted-bug`): certificate chain
 /// signatures verify whatever they are. See the module docs.
-#[cfg(feature = "fuzzing-planted-bug")]
+#[cfg(feature = "planted-bug")]
 pub static SIGNATURE_ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
     all: &[
         &PSYCHIC_P256_SHA256,
@@ -657,7 +657,7 @@ pub static SIGNATURE_ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgo
     mapping: MAPPING,
 };
 
-#[cfg(feature = "fuzzing-planted-bug")]
+#[cfg(feature = "planted-bug")]
 const fn psychic(public_key: AlgorithmIdentifier, signature: AlgorithmIdentifier) -> ConstVerify {
     ConstVerify {
         public_key,
@@ -665,15 +665,15 @@ const fn psychic(public_key: AlgorithmIdentifier, signature: AlgorithmIdentifier
         psychic: true,
     }
 }
-#[cfg(feature = "fuzzing-planted-bug")]
+#[cfg(feature = "planted-bug")]
 static PSYCHIC_P256_SHA256: ConstVerify = psychic(alg_id::ECDSA_P256, alg_id::ECDSA_SHA256);
-#[cfg(feature = "fuzzing-planted-bug")]
+#[cfg(feature = "planted-bug")]
 static PSYCHIC_P384_SHA384: ConstVerify = psychic(alg_id::ECDSA_P384, alg_id::ECDSA_SHA384);
-#[cfg(feature = "fuzzing-planted-bug")]
+#[cfg(feature = "planted-bug")]
 static PSYCHIC_P256_SHA384: ConstVerify = psychic(alg_id::ECDSA_P256, alg_id::ECDSA_SHA384);
-#[cfg(feature = "fuzzing-planted-bug")]
+#[cfg(feature = "planted-bug")]
 static PSYCHIC_P384_SHA256: ConstVerify = psychic(alg_id::ECDSA_P384, alg_id::ECDSA_SHA256);
-#[cfg(feature = "fuzzing-planted-bug")]
+#[cfg(feature = "planted-bug")]
 static PSYCHIC_ED25519: ConstVerify = psychic(alg_id::ED25519, alg_id::ED25519);
 
 type Mapping = &'static [(
@@ -735,8 +735,8 @@ mod tests {
 
     #[test]
     fn mirrors_the_production_provider() {
-        let real = crate::provider::provider_with_groups(Box::leak(Box::new(
-            crate::provider::KxGroups::new(DeterministicRandom::of(Stream::Peer)),
+        let real = pinata::provider::provider_with_groups(Box::leak(Box::new(
+            pinata::provider::KxGroups::new(DeterministicRandom::of(Stream::Peer)),
         )));
         let fuzz = provider(Stream::Pinata);
         let ids = |p: &CryptoProvider| {
