@@ -20,7 +20,12 @@
 //! The suites, groups and signature schemes are the production ones, with
 //! the same identifiers, key lengths and record framing (explicit nonce,
 //! tag length), so negotiation and record-layer code paths are those that
-//! ship. Only the primitives are replaced.
+//! ship. Only the primitives are replaced. The tables are not copied: they
+//! are built once per process from the production provider's own
+//! ([`pinata::provider::CIPHER_SUITES`], its key-exchange groups and
+//! [`pinata::provider::SUPPORTED_SIG_ALGS`]), so a suite, group or scheme
+//! added there is fuzzed here without a change — a new group's key-share
+//! sizes are measured from one real exchange at start.
 //!
 //! # Why chain signatures stay real
 //!
@@ -43,9 +48,9 @@
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::Cell;
+use std::sync::LazyLock;
 
 use rustls::crypto::cipher::{
     AeadKey, InboundOpaqueMessage, InboundPlainMessage, Iv, KeyBlockShape, MessageDecrypter,
@@ -56,13 +61,13 @@ use rustls::crypto::hmac::{Hmac, Key, Tag};
 use rustls::crypto::tls12::PrfUsingHmac;
 use rustls::crypto::tls13::HkdfUsingHmac;
 use rustls::crypto::{
-    ActiveKeyExchange, CipherSuiteCommon, CryptoProvider, GetRandomFailed, KeyExchangeAlgorithm,
+    ActiveKeyExchange, CipherSuiteCommon, CompletedKeyExchange, CryptoProvider, GetRandomFailed,
     SecureRandom, SharedSecret, SupportedKxGroup, WebPkiSupportedAlgorithms,
 };
 use rustls::ffdhe_groups::FfdheGroup;
 use rustls::pki_types::{
     AlgorithmIdentifier, InvalidSignature, PrivateKeyDer, SignatureVerificationAlgorithm,
-    SubjectPublicKeyInfoDer, UnixTime, alg_id,
+    SubjectPublicKeyInfoDer, UnixTime,
 };
 use rustls::sign::{Signer, SigningKey};
 use rustls::time_provider::TimeProvider;
@@ -72,8 +77,6 @@ use rustls::{
     Tls13CipherSuite,
 };
 use sha2::Digest;
-
-use pinata::provider::hash;
 
 /// What every handshake signature is, and the only value that verifies.
 /// Keeping one value that fails (everything else) keeps the "bad
@@ -101,9 +104,12 @@ pub enum Stream {
     Pki = 2,
     /// A look-alike PKI (same names, other keys): the "self-made CA" attacker.
     Evil = 3,
+    /// The one real key exchange per production group that sizes the
+    /// fuzzing provider's fixed groups.
+    Tables = 4,
 }
 
-const STREAMS: usize = 4;
+const STREAMS: usize = 5;
 const SEED: &[u8] = b"pinata fuzzing mode: not a secret, not random";
 
 std::thread_local! {
@@ -111,7 +117,7 @@ std::thread_local! {
     // `cargo test` runs regression inputs on parallel threads; a global
     // counter would let those tests shift each other's draws.
     static COUNTERS: [Cell<u64>; STREAMS] = const {
-        [Cell::new(0), Cell::new(0), Cell::new(0), Cell::new(0)]
+        [Cell::new(0), Cell::new(0), Cell::new(0), Cell::new(0), Cell::new(0)]
     };
 }
 
@@ -128,6 +134,7 @@ impl DeterministicRandom {
             DeterministicRandom(Stream::Peer),
             DeterministicRandom(Stream::Pki),
             DeterministicRandom(Stream::Evil),
+            DeterministicRandom(Stream::Tables),
         ];
         &ALL[stream as usize]
     }
@@ -179,40 +186,95 @@ impl TimeProvider for FixedClock {
 
 // ---------------------------------------------------------------- key exchange
 
-/// A group with the production name and key-share shape, a fixed public key
-/// and a fixed shared secret.
-#[derive(Debug)]
+/// A production group with its real name, TLS versions and key-share sizes
+/// (taken from one real exchange at start), a fixed public key and a fixed
+/// shared secret.
 struct FixedGroup {
-    name: NamedGroup,
-    public: &'static [u8],
+    real: &'static dyn SupportedKxGroup,
+    shares: Shares,
 }
 
-/// X25519: 32 bytes.
-static X25519_PUBLIC: [u8; 32] = [0x25; 32];
-/// P-256: an uncompressed SEC1 encoding, 0x04 ‖ x ‖ y.
-static P256_PUBLIC: [u8; 65] = {
-    let mut p = [0x56; 65];
-    p[0] = 0x04;
-    p
-};
+/// What a fixed group sends, by role, as measured from the real group.
+#[derive(Clone, Copy)]
+struct Shares {
+    name: NamedGroup,
+    /// What this side sends as a client (the key share in the ClientHello).
+    client: &'static [u8],
+    /// What this side sends as a server (the share in the ServerHello: for
+    /// a hybrid post-quantum group, a KEM ciphertext of another size).
+    server: &'static [u8],
+}
+
+impl core::fmt::Debug for FixedGroup {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FixedGroup")
+            .field("name", &self.shares.name)
+            .field("client_share", &self.shares.client.len())
+            .field("server_share", &self.shares.server.len())
+            .finish()
+    }
+}
+
 const SHARED_SECRET: [u8; 32] = [0x5e; 32];
 
-static X25519: FixedGroup = FixedGroup {
-    name: NamedGroup::X25519,
-    public: &X25519_PUBLIC,
-};
-static SECP256R1: FixedGroup = FixedGroup {
-    name: NamedGroup::secp256r1,
-    public: &P256_PUBLIC,
-};
+impl FixedGroup {
+    /// Mirrors `real`: one real exchange with itself gives the sizes and
+    /// the shapes of both shares (drawing from [`Stream::Tables`]).
+    fn of(real: &'static dyn SupportedKxGroup) -> FixedGroup {
+        let name = real.name();
+        let client = real
+            .start()
+            .unwrap_or_else(|e| panic!("production group {name:?} does not start: {e}"));
+        let server = real
+            .start_and_complete(client.pub_key())
+            .unwrap_or_else(|e| panic!("production group {name:?} does not agree: {e}"));
+        FixedGroup {
+            real,
+            shares: Shares {
+                name,
+                client: Vec::leak(client.pub_key().to_vec()),
+                server: Vec::leak(server.pub_key),
+            },
+        }
+    }
+}
+
+impl Shares {
+    /// The production groups' shape checks without the arithmetic: a share
+    /// of the other side's size (and, on the NIST curves, in uncompressed
+    /// SEC1 form) agrees, anything else is an invalid key share, so those
+    /// paths stay reachable.
+    fn agree(&self, peer: &[u8], expected_len: usize) -> Result<SharedSecret, Error> {
+        let sec1 = matches!(
+            self.name,
+            NamedGroup::secp256r1 | NamedGroup::secp384r1 | NamedGroup::secp521r1
+        );
+        if peer.len() != expected_len || (sec1 && peer.first() != Some(&0x04)) {
+            return Err(PeerMisbehaved::InvalidKeyShare.into());
+        }
+        Ok(SharedSecret::from(&SHARED_SECRET[..]))
+    }
+}
 
 impl SupportedKxGroup for FixedGroup {
     fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
-        Ok(Box::new(FixedExchange(self.name, self.public)))
+        Ok(Box::new(FixedExchange(self.shares)))
+    }
+
+    fn start_and_complete(&self, peer: &[u8]) -> Result<CompletedKeyExchange, Error> {
+        Ok(CompletedKeyExchange {
+            group: self.shares.name,
+            secret: self.shares.agree(peer, self.shares.client.len())?,
+            pub_key: self.shares.server.to_vec(),
+        })
     }
 
     fn name(&self) -> NamedGroup {
-        self.name
+        self.shares.name
+    }
+
+    fn usable_for_version(&self, version: ProtocolVersion) -> bool {
+        self.real.usable_for_version(version)
     }
 
     fn ffdhe_group(&self) -> Option<FfdheGroup<'static>> {
@@ -220,29 +282,20 @@ impl SupportedKxGroup for FixedGroup {
     }
 }
 
-struct FixedExchange(NamedGroup, &'static [u8]);
+/// The client side of a [`FixedGroup`] exchange.
+struct FixedExchange(Shares);
 
 impl ActiveKeyExchange for FixedExchange {
     fn complete(self: Box<Self>, peer: &[u8]) -> Result<SharedSecret, Error> {
-        // The production groups' shape checks (length, uncompressed form),
-        // without the curve arithmetic: the "invalid key share" paths stay
-        // reachable, a well-shaped share always agrees.
-        let ok = match self.0 {
-            NamedGroup::X25519 => peer.len() == 32,
-            _ => peer.len() == 65 && peer[0] == 0x04,
-        };
-        if !ok {
-            return Err(PeerMisbehaved::InvalidKeyShare.into());
-        }
-        Ok(SharedSecret::from(&SHARED_SECRET[..]))
+        self.0.agree(peer, self.0.server.len())
     }
 
     fn pub_key(&self) -> &[u8] {
-        self.1
+        self.0.client
     }
 
     fn group(&self) -> NamedGroup {
-        self.0
+        self.0.name
     }
 
     fn ffdhe_group(&self) -> Option<FfdheGroup<'static>> {
@@ -255,9 +308,6 @@ impl ActiveKeyExchange for FixedExchange {
 /// HMAC whose every tag is the same `len` bytes: Finished messages and
 /// derived keys are constants, so a mutated transcript still "verifies".
 struct ConstHmac(usize);
-
-static HMAC_SHA256: ConstHmac = ConstHmac(32);
-static HMAC_SHA384: ConstHmac = ConstHmac(48);
 
 impl Hmac for ConstHmac {
     fn with_key(&self, _key: &[u8]) -> Box<dyn Key> {
@@ -361,7 +411,9 @@ impl MessageDecrypter for Open13 {
 /// of nonce in front (8 for AES-GCM, 0 for ChaCha20-Poly1305), the 16-byte
 /// tag behind, plaintext in clear.
 struct PassThrough12 {
-    shape: KeyBlockShape,
+    enc_key_len: usize,
+    fixed_iv_len: usize,
+    explicit_nonce_len: usize,
 }
 
 impl Tls12AeadAlgorithm for PassThrough12 {
@@ -373,12 +425,16 @@ impl Tls12AeadAlgorithm for PassThrough12 {
 
     fn decrypter(&self, _key: AeadKey, _iv: &[u8]) -> Box<dyn MessageDecrypter> {
         Box::new(Open12 {
-            explicit: self.shape.explicit_nonce_len,
+            explicit: self.explicit_nonce_len,
         })
     }
 
     fn key_block_shape(&self) -> KeyBlockShape {
-        KeyBlockShape { ..self.shape }
+        KeyBlockShape {
+            enc_key_len: self.enc_key_len,
+            fixed_iv_len: self.fixed_iv_len,
+            explicit_nonce_len: self.explicit_nonce_len,
+        }
     }
 
     fn extract_keys(
@@ -438,105 +494,91 @@ impl MessageDecrypter for Open12 {
 
 // ---------------------------------------------------------------- suites
 
-static HKDF_SHA256: HkdfUsingHmac<'static> = HkdfUsingHmac(&HMAC_SHA256);
-static HKDF_SHA384: HkdfUsingHmac<'static> = HkdfUsingHmac(&HMAC_SHA384);
-static PRF_SHA256: PrfUsingHmac<'static> = PrfUsingHmac(&HMAC_SHA256);
-static PRF_SHA384: PrfUsingHmac<'static> = PrfUsingHmac(&HMAC_SHA384);
+/// Gives a table entry built at start the `'static` lifetime rustls wants.
+/// Called a bounded number of times, once per process ([`TABLES`]).
+fn leak<T>(value: T) -> &'static T {
+    Box::leak(Box::new(value))
+}
 
-const fn gcm12(key_len: usize) -> PassThrough12 {
-    PassThrough12 {
-        shape: KeyBlockShape {
-            enc_key_len: key_len,
-            fixed_iv_len: 4,
-            explicit_nonce_len: 8,
-        },
+/// The production suite's common part: same identifier, same (real) hash.
+fn common(real: &CipherSuiteCommon) -> CipherSuiteCommon {
+    CipherSuiteCommon {
+        suite: real.suite,
+        hash_provider: real.hash_provider,
+        confidentiality_limit: real.confidentiality_limit,
     }
 }
 
-static AES128_12: PassThrough12 = gcm12(16);
-static AES256_12: PassThrough12 = gcm12(32);
-static CHACHA_12: PassThrough12 = PassThrough12 {
-    shape: KeyBlockShape {
-        enc_key_len: 32,
-        fixed_iv_len: 12,
-        explicit_nonce_len: 0,
-    },
-};
+/// The constant HMAC over the suite's hash (same output length).
+fn const_hmac(real: &CipherSuiteCommon) -> &'static ConstHmac {
+    leak(ConstHmac(real.hash_provider.output_len()))
+}
 
-/// Same list as [`pinata::provider::tls12`].
-static ECDSA_SCHEMES: &[SignatureScheme] = &[
-    SignatureScheme::ED25519,
-    SignatureScheme::ECDSA_NISTP384_SHA384,
-    SignatureScheme::ECDSA_NISTP256_SHA256,
-];
+/// `real` over the pass-through primitives: same identifier, hash, key
+/// lengths, record framing, key exchange and signature schemes.
+fn fuzz_suite(real: SupportedCipherSuite) -> SupportedCipherSuite {
+    match real {
+        SupportedCipherSuite::Tls13(real) => SupportedCipherSuite::Tls13(leak(Tls13CipherSuite {
+            common: common(&real.common),
+            hkdf_provider: leak(HkdfUsingHmac(const_hmac(&real.common))),
+            aead_alg: leak(PassThrough13 {
+                key_len: real.aead_alg.key_len(),
+            }),
+            quic: None,
+        })),
+        SupportedCipherSuite::Tls12(real) => {
+            let shape = real.aead_alg.key_block_shape();
+            SupportedCipherSuite::Tls12(leak(Tls12CipherSuite {
+                common: common(&real.common),
+                kx: real.kx,
+                sign: real.sign,
+                aead_alg: leak(PassThrough12 {
+                    enc_key_len: shape.enc_key_len,
+                    fixed_iv_len: shape.fixed_iv_len,
+                    explicit_nonce_len: shape.explicit_nonce_len,
+                }),
+                prf_provider: leak(PrfUsingHmac(const_hmac(&real.common))),
+            }))
+        }
+    }
+}
 
-/// The production cipher suites ([`pinata::provider::CIPHER_SUITES`]), same
-/// order and identifiers, over the pass-through primitives.
-pub static CIPHER_SUITES: &[SupportedCipherSuite] = &[
-    SupportedCipherSuite::Tls13(&Tls13CipherSuite {
-        common: CipherSuiteCommon {
-            suite: CipherSuite::TLS13_AES_128_GCM_SHA256,
-            hash_provider: &hash::SHA256,
-            confidentiality_limit: 1 << 24,
-        },
-        hkdf_provider: &HKDF_SHA256,
-        aead_alg: &PassThrough13 { key_len: 16 },
-        quic: None,
-    }),
-    SupportedCipherSuite::Tls13(&Tls13CipherSuite {
-        common: CipherSuiteCommon {
-            suite: CipherSuite::TLS13_AES_256_GCM_SHA384,
-            hash_provider: &hash::SHA384,
-            confidentiality_limit: 1 << 24,
-        },
-        hkdf_provider: &HKDF_SHA384,
-        aead_alg: &PassThrough13 { key_len: 32 },
-        quic: None,
-    }),
-    SupportedCipherSuite::Tls13(&Tls13CipherSuite {
-        common: CipherSuiteCommon {
-            suite: CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
-            hash_provider: &hash::SHA256,
-            confidentiality_limit: u64::MAX,
-        },
-        hkdf_provider: &HKDF_SHA256,
-        aead_alg: &PassThrough13 { key_len: 32 },
-        quic: None,
-    }),
-    SupportedCipherSuite::Tls12(&Tls12CipherSuite {
-        common: CipherSuiteCommon {
-            suite: CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-            hash_provider: &hash::SHA256,
-            confidentiality_limit: 1 << 24,
-        },
-        kx: KeyExchangeAlgorithm::ECDHE,
-        sign: ECDSA_SCHEMES,
-        aead_alg: &AES128_12,
-        prf_provider: &PRF_SHA256,
-    }),
-    SupportedCipherSuite::Tls12(&Tls12CipherSuite {
-        common: CipherSuiteCommon {
-            suite: CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-            hash_provider: &hash::SHA384,
-            confidentiality_limit: 1 << 24,
-        },
-        kx: KeyExchangeAlgorithm::ECDHE,
-        sign: ECDSA_SCHEMES,
-        aead_alg: &AES256_12,
-        prf_provider: &PRF_SHA384,
-    }),
-    SupportedCipherSuite::Tls12(&Tls12CipherSuite {
-        common: CipherSuiteCommon {
-            suite: CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-            hash_provider: &hash::SHA256,
-            confidentiality_limit: u64::MAX,
-        },
-        kx: KeyExchangeAlgorithm::ECDHE,
-        sign: ECDSA_SCHEMES,
-        aead_alg: &CHACHA_12,
-        prf_provider: &PRF_SHA256,
-    }),
-];
+/// The fuzzing mode's tables, each built from its production counterpart.
+struct Tables {
+    /// [`pinata::provider::CIPHER_SUITES`], same order.
+    suites: Vec<SupportedCipherSuite>,
+    /// The production groups, same order.
+    groups: Vec<&'static dyn SupportedKxGroup>,
+    /// [`pinata::provider::SUPPORTED_SIG_ALGS`] with handshake signatures
+    /// replaced (see [`signature_algorithms`]).
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+static TABLES: LazyLock<Tables> = LazyLock::new(|| {
+    reset(Stream::Tables);
+    let production = leak(pinata::provider::KxGroups::new(DeterministicRandom::of(
+        Stream::Tables,
+    )));
+    Tables {
+        suites: pinata::provider::CIPHER_SUITES
+            .iter()
+            .copied()
+            .map(fuzz_suite)
+            .collect(),
+        groups: production
+            .all()
+            .into_iter()
+            .map(|real| leak(FixedGroup::of(real)) as &'static dyn SupportedKxGroup)
+            .collect(),
+        algorithms: fuzz_algorithms(pinata::provider::SUPPORTED_SIG_ALGS),
+    }
+});
+
+/// The production cipher suites, same order and identifiers, over the
+/// pass-through primitives.
+pub fn cipher_suites() -> &'static [SupportedCipherSuite] {
+    &TABLES.suites
+}
 
 // ---------------------------------------------------------------- signatures
 
@@ -620,87 +662,72 @@ impl SignatureVerificationAlgorithm for ConstVerify {
     }
 }
 
-const fn handshake(public_key: AlgorithmIdentifier, signature: AlgorithmIdentifier) -> ConstVerify {
-    ConstVerify {
-        public_key,
-        signature,
-        psychic: false,
-    }
+/// A [`ConstVerify`] with the identifiers of `real`, leaked for rustls.
+fn fuzz_verify(
+    real: &&'static dyn SignatureVerificationAlgorithm,
+    psychic: bool,
+) -> &'static dyn SignatureVerificationAlgorithm {
+    leak(ConstVerify {
+        public_key: real.public_key_alg_id(),
+        signature: real.signature_alg_id(),
+        psychic,
+    })
 }
 
-static HS_P256_SHA256: ConstVerify = handshake(alg_id::ECDSA_P256, alg_id::ECDSA_SHA256);
-static HS_P384_SHA256: ConstVerify = handshake(alg_id::ECDSA_P384, alg_id::ECDSA_SHA256);
-static HS_P384_SHA384: ConstVerify = handshake(alg_id::ECDSA_P384, alg_id::ECDSA_SHA384);
-static HS_P256_SHA384: ConstVerify = handshake(alg_id::ECDSA_P256, alg_id::ECDSA_SHA384);
-static HS_ED25519: ConstVerify = handshake(alg_id::ED25519, alg_id::ED25519);
-
 /// The production algorithm table with handshake signatures (`mapping`)
-/// replaced and certificate chains (`all`) left real. The scheme list and
-/// its order are the production ones (a unit test holds them together).
+/// replaced, scheme by scheme and algorithm by algorithm, and certificate
+/// chains (`all`) left real.
 #[cfg(not(feature = "planted-bug"))]
-pub static SIGNATURE_ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
-    all: pinata::provider::verify::SUPPORTED_SIG_ALGS.all,
-    mapping: MAPPING,
-};
+fn fuzz_algorithms(real: WebPkiSupportedAlgorithms) -> WebPkiSupportedAlgorithms {
+    WebPkiSupportedAlgorithms {
+        all: real.all,
+        mapping: fuzz_mapping(real.mapping),
+    }
+}
 
 /// PLANTED BUG (test-only feature `planted-bug`): certificate chain
 /// signatures verify whatever they are. See the module docs.
 #[cfg(feature = "planted-bug")]
-pub static SIGNATURE_ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
-    all: &[
-        &PSYCHIC_P256_SHA256,
-        &PSYCHIC_P384_SHA384,
-        &PSYCHIC_P256_SHA384,
-        &PSYCHIC_P384_SHA256,
-        &PSYCHIC_ED25519,
-    ],
-    mapping: MAPPING,
-};
-
-#[cfg(feature = "planted-bug")]
-const fn psychic(public_key: AlgorithmIdentifier, signature: AlgorithmIdentifier) -> ConstVerify {
-    ConstVerify {
-        public_key,
-        signature,
-        psychic: true,
+fn fuzz_algorithms(real: WebPkiSupportedAlgorithms) -> WebPkiSupportedAlgorithms {
+    let psychic: Vec<_> = real.all.iter().map(|a| fuzz_verify(a, true)).collect();
+    WebPkiSupportedAlgorithms {
+        all: Vec::leak(psychic),
+        mapping: fuzz_mapping(real.mapping),
     }
 }
-#[cfg(feature = "planted-bug")]
-static PSYCHIC_P256_SHA256: ConstVerify = psychic(alg_id::ECDSA_P256, alg_id::ECDSA_SHA256);
-#[cfg(feature = "planted-bug")]
-static PSYCHIC_P384_SHA384: ConstVerify = psychic(alg_id::ECDSA_P384, alg_id::ECDSA_SHA384);
-#[cfg(feature = "planted-bug")]
-static PSYCHIC_P256_SHA384: ConstVerify = psychic(alg_id::ECDSA_P256, alg_id::ECDSA_SHA384);
-#[cfg(feature = "planted-bug")]
-static PSYCHIC_P384_SHA256: ConstVerify = psychic(alg_id::ECDSA_P384, alg_id::ECDSA_SHA256);
-#[cfg(feature = "planted-bug")]
-static PSYCHIC_ED25519: ConstVerify = psychic(alg_id::ED25519, alg_id::ED25519);
 
 type Mapping = &'static [(
     SignatureScheme,
     &'static [&'static dyn SignatureVerificationAlgorithm],
 )];
 
-const MAPPING: Mapping = &[
-    (
-        SignatureScheme::ECDSA_NISTP384_SHA384,
-        &[&HS_P384_SHA384, &HS_P256_SHA384],
-    ),
-    (
-        SignatureScheme::ECDSA_NISTP256_SHA256,
-        &[&HS_P256_SHA256, &HS_P384_SHA256],
-    ),
-    (SignatureScheme::ED25519, &[&HS_ED25519]),
-];
+fn fuzz_mapping(real: Mapping) -> Mapping {
+    let mapping: Vec<_> = real
+        .iter()
+        .map(|(scheme, algorithms)| {
+            let fixed: Vec<_> = algorithms.iter().map(|a| fuzz_verify(a, false)).collect();
+            (*scheme, &*Vec::leak(fixed))
+        })
+        .collect();
+    Vec::leak(mapping)
+}
+
+/// The signature verification table of the fuzzing mode: the production
+/// one with every handshake-signature algorithm replaced by one that
+/// accepts [`FUZZ_SIGNATURE`], and certificate chains verified for real
+/// (the module docs say why).
+pub fn signature_algorithms() -> WebPkiSupportedAlgorithms {
+    TABLES.algorithms
+}
 
 // ---------------------------------------------------------------- provider
 
 /// The fuzzing provider, drawing from `stream`.
 pub fn provider(stream: Stream) -> CryptoProvider {
     CryptoProvider {
-        cipher_suites: CIPHER_SUITES.to_vec(),
-        kx_groups: vec![&X25519, &SECP256R1],
-        signature_verification_algorithms: SIGNATURE_ALGORITHMS,
+        cipher_suites: TABLES.suites.clone(),
+        kx_groups: TABLES.groups.clone(),
+        signature_verification_algorithms: TABLES.algorithms,
         secure_random: DeterministicRandom::of(stream),
         key_provider: &KEY_PROVIDER,
     }
@@ -716,15 +743,11 @@ pub fn provider_with(
     let mut p = provider(stream);
     p.cipher_suites = suites
         .iter()
-        .filter_map(|s| CIPHER_SUITES.iter().find(|c| c.suite() == *s).copied())
+        .filter_map(|s| TABLES.suites.iter().find(|c| c.suite() == *s).copied())
         .collect();
     p.kx_groups = groups
         .iter()
-        .filter_map(|g| {
-            [&X25519 as &'static dyn SupportedKxGroup, &SECP256R1]
-                .into_iter()
-                .find(|k| k.name() == *g)
-        })
+        .filter_map(|g| TABLES.groups.iter().find(|k| k.name() == *g).copied())
         .collect();
     p
 }
@@ -733,31 +756,100 @@ pub fn provider_with(
 mod tests {
     use super::*;
 
+    fn production() -> CryptoProvider {
+        pinata::provider::provider_with_groups(leak(pinata::provider::KxGroups::new(
+            DeterministicRandom::of(Stream::Peer),
+        )))
+    }
+
     #[test]
     fn mirrors_the_production_provider() {
-        let real = pinata::provider::provider_with_groups(Box::leak(Box::new(
-            pinata::provider::KxGroups::new(DeterministicRandom::of(Stream::Peer)),
-        )));
+        let real = production();
         let fuzz = provider(Stream::Pinata);
-        let ids = |p: &CryptoProvider| {
-            p.cipher_suites
-                .iter()
-                .map(|s| s.suite())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(ids(&real), ids(&fuzz));
+        // Suites: identifiers, order, hash, key lengths and record framing.
+        assert_eq!(real.cipher_suites.len(), fuzz.cipher_suites.len());
+        for (r, f) in real.cipher_suites.iter().zip(&fuzz.cipher_suites) {
+            assert_eq!(r.suite(), f.suite());
+            match (r, f) {
+                (SupportedCipherSuite::Tls13(r), SupportedCipherSuite::Tls13(f)) => {
+                    assert!(core::ptr::addr_eq(
+                        r.common.hash_provider,
+                        f.common.hash_provider
+                    ));
+                    assert_eq!(r.aead_alg.key_len(), f.aead_alg.key_len());
+                }
+                (SupportedCipherSuite::Tls12(r), SupportedCipherSuite::Tls12(f)) => {
+                    assert!(core::ptr::addr_eq(
+                        r.common.hash_provider,
+                        f.common.hash_provider
+                    ));
+                    let (rs, fs) = (r.aead_alg.key_block_shape(), f.aead_alg.key_block_shape());
+                    assert_eq!(
+                        (rs.enc_key_len, rs.fixed_iv_len, rs.explicit_nonce_len),
+                        (fs.enc_key_len, fs.fixed_iv_len, fs.explicit_nonce_len)
+                    );
+                    assert_eq!((r.kx, r.sign), (f.kx, f.sign));
+                }
+                _ => panic!("{:?}: another TLS version", r.suite()),
+            }
+        }
+        // Groups: names, order, versions.
         let groups = |p: &CryptoProvider| p.kx_groups.iter().map(|g| g.name()).collect::<Vec<_>>();
         assert_eq!(groups(&real), groups(&fuzz));
-        let real_map = real.signature_verification_algorithms.mapping;
-        assert_eq!(real_map.len(), MAPPING.len());
-        for ((rs, ra), (fs, fa)) in real_map.iter().zip(MAPPING) {
+        for (r, f) in real.kx_groups.iter().zip(&fuzz.kx_groups) {
+            for version in [ProtocolVersion::TLSv1_2, ProtocolVersion::TLSv1_3] {
+                assert_eq!(r.usable_for_version(version), f.usable_for_version(version));
+            }
+        }
+        // Signature schemes and the algorithms behind them.
+        let alg_ids = |a: &[&dyn SignatureVerificationAlgorithm]| {
+            a.iter()
+                .map(|a| (a.public_key_alg_id(), a.signature_alg_id()))
+                .collect::<Vec<_>>()
+        };
+        let real_algs = real.signature_verification_algorithms;
+        let fuzz_algs = fuzz.signature_verification_algorithms;
+        assert_eq!(alg_ids(real_algs.all), alg_ids(fuzz_algs.all));
+        assert_eq!(real_algs.mapping.len(), fuzz_algs.mapping.len());
+        for ((rs, ra), (fs, fa)) in real_algs.mapping.iter().zip(fuzz_algs.mapping) {
             assert_eq!(rs, fs);
-            let alg_ids = |a: &[&dyn SignatureVerificationAlgorithm]| {
-                a.iter()
-                    .map(|a| (a.public_key_alg_id(), a.signature_alg_id()))
-                    .collect::<Vec<_>>()
-            };
             assert_eq!(alg_ids(ra), alg_ids(fa));
+        }
+    }
+
+    #[test]
+    fn key_shares_have_the_production_shape_and_bad_ones_are_refused() {
+        let real = production();
+        for (r, f) in real.kx_groups.iter().zip(&TABLES.groups) {
+            // The real group accepts the fixed client share's size and shape
+            // (it does arithmetic on it), and the other way round.
+            let fixed_client = f.start().expect("fixed start");
+            let real_server = r
+                .start_and_complete(fixed_client.pub_key())
+                .unwrap_or_else(|e| panic!("{:?}: fixed share refused: {e}", r.name()));
+            fixed_client
+                .complete(&real_server.pub_key)
+                .expect("fixed client takes a real server share");
+            let real_client = r.start().expect("real start");
+            f.start_and_complete(real_client.pub_key())
+                .expect("fixed server takes a real client share");
+            // A share one byte short is an invalid key share.
+            let short = &real_client.pub_key()[1..];
+            assert!(f.start_and_complete(short).is_err(), "{:?}", r.name());
+        }
+    }
+
+    #[test]
+    fn handshake_signatures_verify_only_the_fixed_value() {
+        let algorithms = signature_algorithms();
+        for (scheme, verifiers) in algorithms.mapping {
+            for v in *verifiers {
+                assert!(v.verify_signature(b"key", b"msg", FUZZ_SIGNATURE).is_ok());
+                assert!(
+                    v.verify_signature(b"key", b"msg", b"other").is_err(),
+                    "{scheme:?}"
+                );
+            }
         }
     }
 

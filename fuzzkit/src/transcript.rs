@@ -43,10 +43,11 @@ use alloc::vec::Vec;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{
-    CipherSuite, ClientConfig, NamedGroup, RootCertStore, ServerConfig, SupportedProtocolVersion,
+    CipherSuite, ClientConfig, NamedGroup, RootCertStore, ServerConfig, SupportedCipherSuite,
+    SupportedProtocolVersion,
 };
 
-use crate::provider::{FUZZ_TAG, FixedClock, Stream, provider_with, reset};
+use crate::provider::{FUZZ_TAG, FixedClock, Stream, cipher_suites, provider_with, reset};
 use crate::{Identities, NOW};
 use pinata::app::{Accepted, Pinata};
 use pinata::pki::BOUNTY_SERVER_NAME;
@@ -350,11 +351,16 @@ fn record(pinata: &Arc<Pinata>, spec: &Spec, mut peer: TlsStream) -> Transcript 
         "recording {}: the peer did not read the secret",
         spec.name
     );
-    let explicit_nonce = match spec.suite {
-        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
-        | CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 => 8,
-        _ => 0,
-    };
+    // The suite's own framing (8 bytes for AES-GCM, none for ChaCha20).
+    let explicit_nonce = cipher_suites()
+        .iter()
+        .find_map(|suite| match suite {
+            SupportedCipherSuite::Tls12(s) if s.common.suite == spec.suite => {
+                Some(s.aead_alg.key_block_shape().explicit_nonce_len)
+            }
+            _ => None,
+        })
+        .unwrap_or(0);
     let mut transcript = Transcript {
         name: spec.name,
         role: spec.role,
