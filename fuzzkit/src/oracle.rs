@@ -38,6 +38,7 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use rustls::pki_types::CertificateDer;
 
@@ -48,16 +49,29 @@ use pinata::session::{OutcomeKind, Session};
 /// Length of the pieces of the WIF looked for: any contiguous piece of the
 /// secret at least this long is found, so splitting the secret over records
 /// does not hide it.
-const WINDOW: usize = 16;
+pub const WINDOW: usize = 16;
+
+/// Which byte values are base58 characters (alphanumerics but `0`, `O`,
+/// `I`, `l`). A table rather than comparisons: the scan runs over every
+/// output byte, and in a fuzz build each comparison is also traced.
+const BASE58: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric() && !matches!(b, b'0' | b'O' | b'I' | b'l');
+        i += 1;
+    }
+    table
+};
 
 /// Whether `output` holds any 16-byte piece of [`MARKER_WIF`].
 pub fn contains_secret(output: &[u8]) -> bool {
     let wif = MARKER_WIF.as_bytes();
     // A piece of a WIF is a run of base58 characters: skip everything else,
     // so the scan stays linear in the output.
-    let base58 = |b: &u8| b.is_ascii_alphanumeric() && !matches!(b, b'0' | b'O' | b'I' | b'l');
     output
-        .split(|b| !base58(b))
+        .split(|b| !BASE58[usize::from(*b)])
         .filter(|run| run.len() >= WINDOW)
         .any(|run| {
             run.windows(WINDOW)
@@ -93,7 +107,12 @@ fn describe_peer(session: &Session) -> String {
 /// Checks a bounty session and everything it has output so far. Panics with
 /// a message starting `ORACLE:` on a violation.
 pub fn check(session: &Session, output: &[u8], ids: &Identities, role: Role) {
-    let leaked = contains_secret(output);
+    check_leaked(session, contains_secret(output), ids, role);
+}
+
+/// [`check`] for a caller that scans the output itself as it grows
+/// ([`Scanner`]): `leaked` is whether the secret is anywhere in it.
+pub fn check_leaked(session: &Session, leaked: bool, ids: &Identities, role: Role) {
     let outcome = session.outcome(NOW).map(|o| o.result);
     let sent = matches!(outcome, Some(OutcomeKind::SecretSent));
     if !leaked && !sent {
@@ -113,6 +132,31 @@ pub fn check(session: &Session, output: &[u8], ids: &Identities, role: Role) {
         session.handshake_complete(),
         describe_peer(session)
     );
+}
+
+/// Whether a growing output holds the secret, scanning each byte about once:
+/// the new bytes and the [`WINDOW`]` - 1` before them (a piece may straddle
+/// two writes), instead of the whole output after every step.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    /// The last `WINDOW - 1` bytes seen.
+    tail: Vec<u8>,
+    leaked: bool,
+}
+
+impl Scanner {
+    /// Takes the next bytes of the output; returns whether the secret is
+    /// anywhere in the output so far.
+    pub fn push(&mut self, bytes: &[u8]) -> bool {
+        if self.leaked || bytes.is_empty() {
+            return self.leaked;
+        }
+        self.tail.extend_from_slice(bytes);
+        self.leaked = contains_secret(&self.tail);
+        let keep = self.tail.len().saturating_sub(WINDOW - 1);
+        self.tail.drain(..keep);
+        self.leaked
+    }
 }
 
 /// For sessions that must never send the secret at all (HTTP).
@@ -136,5 +180,22 @@ mod tests {
         assert!(contains_secret(&framed));
         assert!(!contains_secret(&MARKER_WIF.as_bytes()[..WINDOW - 1]));
         assert!(!contains_secret(b"GET / HTTP/1.1\r\nHost: example\r\n\r\n"));
+    }
+
+    #[test]
+    fn the_scanner_finds_a_piece_split_over_writes() {
+        let piece = &MARKER_WIF.as_bytes()[5..5 + WINDOW];
+        for split in 0..=piece.len() {
+            let mut scanner = Scanner::default();
+            assert!(!scanner.push(b"\x16\x03\x03 record"));
+            scanner.push(&piece[..split]);
+            assert!(scanner.push(&piece[split..]), "split at {split}");
+            // Once found, always found.
+            assert!(scanner.push(b"more"));
+        }
+        let mut scanner = Scanner::default();
+        for byte in &MARKER_WIF.as_bytes()[..WINDOW - 1] {
+            assert!(!scanner.push(&[*byte]));
+        }
     }
 }

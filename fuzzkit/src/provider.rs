@@ -14,7 +14,7 @@
 //! | HMAC (so HKDF, the TLS 1.2 PRF, Finished) | HMAC-SHA-2 | a constant tag of the hash's length: every Finished matches |
 //! | record protection | AES-GCM, ChaCha20-Poly1305 | pass-through: plaintext in clear, fixed 16-byte tag, tag not checked |
 //! | handshake signatures (CertificateVerify, ServerKeyExchange) | ECDSA, Ed25519 | signing emits [`FUZZ_SIGNATURE`]; verifying accepts exactly that value |
-//! | **certificate chain signatures** | ECDSA, Ed25519 | **real** (the production verifiers) |
+//! | **certificate chain signatures** | ECDSA, Ed25519 | **real** (the production verifiers), each verdict remembered: see [`RememberedVerify`] |
 //! | hash | SHA-256, SHA-384 | real (cheap, and the transcript hash feeds nothing secret) |
 //!
 //! The suites, groups and signature schemes are the production ones, with
@@ -50,7 +50,8 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::Cell;
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 
 use rustls::crypto::cipher::{
     AeadKey, InboundOpaqueMessage, InboundPlainMessage, Iv, KeyBlockShape, MessageDecrypter,
@@ -66,8 +67,8 @@ use rustls::crypto::{
 };
 use rustls::ffdhe_groups::FfdheGroup;
 use rustls::pki_types::{
-    AlgorithmIdentifier, InvalidSignature, PrivateKeyDer, SignatureVerificationAlgorithm,
-    SubjectPublicKeyInfoDer, UnixTime,
+    AlgorithmIdentifier, FipsStatus, InvalidSignature, PrivateKeyDer,
+    SignatureVerificationAlgorithm, SubjectPublicKeyInfoDer, UnixTime,
 };
 use rustls::sign::{Signer, SigningKey};
 use rustls::time_provider::TimeProvider;
@@ -674,13 +675,101 @@ fn fuzz_verify(
     })
 }
 
+/// A production certificate-chain verifier whose verdicts are remembered:
+/// the same (algorithm, public key, message, signature) is verified for
+/// real once per process and answered from memory afterwards.
+///
+/// Why: almost every fuzz input presents one of a dozen certificate chains,
+/// and verifying their ECDSA signatures again and again was over half of
+/// `handshake_transcript`'s time (P-256 arithmetic, instrumented for
+/// coverage it cannot give: constant-time code takes the same path for
+/// every input). The verdict is the real one, so the oracle's premise
+/// holds (only certificates the CA really signed chain to it); a mutated
+/// certificate is a new message and is verified for real.
+pub struct RememberedVerify {
+    real: &'static dyn SignatureVerificationAlgorithm,
+}
+
+/// Most verdicts kept; the memory is emptied when it is full (bounded).
+const MAX_VERDICTS: usize = 4096;
+
+/// Verdicts by `[algorithm address][key length][key][message length][message][signature]`.
+static VERDICTS: LazyLock<Mutex<HashMap<Vec<u8>, bool>>> = LazyLock::new(Mutex::default);
+
+impl core::fmt::Debug for RememberedVerify {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RememberedVerify")
+            .field("public_key", &self.real.public_key_alg_id())
+            .field("signature", &self.real.signature_alg_id())
+            .finish()
+    }
+}
+
+impl SignatureVerificationAlgorithm for RememberedVerify {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        let algorithm = core::ptr::from_ref(self.real).cast::<()>() as usize;
+        let mut key = Vec::with_capacity(24 + public_key.len() + message.len() + signature.len());
+        key.extend_from_slice(&algorithm.to_le_bytes());
+        key.extend_from_slice(&public_key.len().to_le_bytes());
+        key.extend_from_slice(public_key);
+        key.extend_from_slice(&message.len().to_le_bytes());
+        key.extend_from_slice(message);
+        key.extend_from_slice(signature);
+        // A poisoned lock only means another thread panicked mid-insert
+        // (a crash being reported): the map itself is still consistent.
+        let remembered = VERDICTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .copied();
+        let valid = match remembered {
+            Some(valid) => valid,
+            None => {
+                let valid = self
+                    .real
+                    .verify_signature(public_key, message, signature)
+                    .is_ok();
+                let mut verdicts = VERDICTS.lock().unwrap_or_else(|e| e.into_inner());
+                if verdicts.len() >= MAX_VERDICTS {
+                    verdicts.clear();
+                }
+                verdicts.insert(key, valid);
+                valid
+            }
+        };
+        if valid { Ok(()) } else { Err(InvalidSignature) }
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        self.real.public_key_alg_id()
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        self.real.signature_alg_id()
+    }
+
+    fn fips_status(&self) -> FipsStatus {
+        self.real.fips_status()
+    }
+}
+
 /// The production algorithm table with handshake signatures (`mapping`)
 /// replaced, scheme by scheme and algorithm by algorithm, and certificate
-/// chains (`all`) left real.
+/// chains (`all`) verified for real ([`RememberedVerify`]).
 #[cfg(not(feature = "planted-bug"))]
 fn fuzz_algorithms(real: WebPkiSupportedAlgorithms) -> WebPkiSupportedAlgorithms {
+    let remembered: Vec<&'static dyn SignatureVerificationAlgorithm> = real
+        .all
+        .iter()
+        .map(|real| leak(RememberedVerify { real: *real }) as _)
+        .collect();
     WebPkiSupportedAlgorithms {
-        all: real.all,
+        all: Vec::leak(remembered),
         mapping: fuzz_mapping(real.mapping),
     }
 }
@@ -851,6 +940,47 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Accepts the signature `ok`, counts its calls.
+    #[derive(Debug)]
+    struct Counting(core::sync::atomic::AtomicUsize);
+
+    impl SignatureVerificationAlgorithm for Counting {
+        fn verify_signature(&self, _: &[u8], _: &[u8], sig: &[u8]) -> Result<(), InvalidSignature> {
+            self.0.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+            if sig == b"ok" {
+                Ok(())
+            } else {
+                Err(InvalidSignature)
+            }
+        }
+
+        fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+            rustls::pki_types::alg_id::ED25519
+        }
+
+        fn signature_alg_id(&self) -> AlgorithmIdentifier {
+            rustls::pki_types::alg_id::ED25519
+        }
+    }
+
+    #[test]
+    fn remembered_verdicts_are_the_real_ones_computed_once() {
+        static A: Counting = Counting(core::sync::atomic::AtomicUsize::new(0));
+        static B: Counting = Counting(core::sync::atomic::AtomicUsize::new(0));
+        let (a, b) = (RememberedVerify { real: &A }, RememberedVerify { real: &B });
+        let calls = |c: &Counting| c.0.load(core::sync::atomic::Ordering::Relaxed);
+        for _ in 0..3 {
+            assert!(a.verify_signature(b"k", b"m", b"ok").is_ok());
+            assert!(a.verify_signature(b"k", b"m", b"no").is_err());
+            // Boundaries between the fields matter: not the same triple.
+            assert!(a.verify_signature(b"km", b"", b"no").is_err());
+        }
+        assert_eq!(calls(&A), 3);
+        // Another algorithm asks its own verifier.
+        assert!(b.verify_signature(b"k", b"m", b"ok").is_ok());
+        assert_eq!(calls(&B), 1);
     }
 
     #[test]
