@@ -4,7 +4,7 @@
 //! Exits non-zero if any target crashed, listing the crash inputs.
 //!
 //! ```text
-//! cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug]
+//! cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug | --cflite-check]
 //! ```
 //!
 //! - `--seconds N` (default 60): libFuzzer `-max_total_time` per target.
@@ -14,6 +14,10 @@
 //!   (the fuzz kit's `planted-bug`: certificate chain signatures always
 //!   verify) and check that the leak oracle catches it from the seeds within
 //!   N seconds (default 60); fails if it does not.
+//! - `--cflite-check`: instead, do what ClusterFuzzLite's builder and runner
+//!   do with `.clusterfuzzlite/` (nightly, AddressSanitizer, `build.sh`, the
+//!   `$OUT` checks, each target N seconds from `$OUT`, default 30): see
+//!   [`cflite`].
 //!
 //! [`ci`] is what `cargo xtask test` runs: fmt and clippy for `fuzz/` (its
 //! own workspace), the planted-bug checks, then every target two at a time,
@@ -34,6 +38,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::root;
+
+mod cflite;
 
 /// The fuzz targets, by their fixed names.
 const TARGETS: &[&str] = &[
@@ -66,21 +72,23 @@ const CARGO_FUZZ_VERSION: &str = "0.13.2";
 const TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
 const USAGE: &str = "\
-usage: cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug]";
+usage: cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug | --cflite-check]";
 
 struct Options {
-    seconds: u64,
+    seconds: Option<u64>,
     jobs: usize,
     targets: Vec<String>,
     planted_bug: bool,
+    cflite_check: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
-        seconds: 60,
+        seconds: None,
         jobs: 1,
         targets: Vec::new(),
         planted_bug: false,
+        cflite_check: false,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -91,9 +99,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
         };
         match arg.as_str() {
             "--seconds" => {
-                options.seconds = value("--seconds")?
-                    .parse()
-                    .map_err(|e| format!("--seconds: {e}"))?;
+                options.seconds = Some(
+                    value("--seconds")?
+                        .parse()
+                        .map_err(|e| format!("--seconds: {e}"))?,
+                );
             }
             "--jobs" => {
                 options.jobs = value("--jobs")?
@@ -109,9 +119,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 options.targets.push(target);
             }
             "--planted-bug" => options.planted_bug = true,
+            "--cflite-check" => options.cflite_check = true,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
+    }
+    if options.planted_bug && options.cflite_check {
+        return Err(format!(
+            "--planted-bug and --cflite-check are two different runs\n{USAGE}"
+        ));
     }
     Ok(options)
 }
@@ -119,16 +135,20 @@ fn parse(args: &[String]) -> Result<Options, String> {
 /// `cargo xtask fuzz …`.
 pub fn main(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
+    if options.cflite_check {
+        return cflite::check(options.seconds.unwrap_or(30), &options.targets);
+    }
     prepare()?;
+    let seconds = options.seconds.unwrap_or(60);
     if options.planted_bug {
-        return planted_bug(options.seconds);
+        return planted_bug(seconds);
     }
     let targets: Vec<&str> = if options.targets.is_empty() {
         TARGETS.to_vec()
     } else {
         options.targets.iter().map(String::as_str).collect()
     };
-    campaign(&targets, options.seconds, options.jobs, false)
+    campaign(&targets, seconds, options.jobs, false)
 }
 
 /// What `cargo xtask test` runs: the planted-bug check (the oracle can
@@ -205,8 +225,8 @@ fn run(mut command: Command, what: &str) -> Result<(), String> {
     }
 }
 
-/// Installs cargo-fuzz if missing, writes the seed corpora.
-fn prepare() -> Result<(), String> {
+/// Installs cargo-fuzz if missing.
+fn install_cargo_fuzz() -> Result<(), String> {
     let have_cargo_fuzz = cargo()
         .args(["fuzz", "--version"])
         .stdout(Stdio::null())
@@ -224,6 +244,12 @@ fn prepare() -> Result<(), String> {
         ]);
         run(install, "cargo install cargo-fuzz")?;
     }
+    Ok(())
+}
+
+/// Installs cargo-fuzz if missing, writes the seed corpora.
+fn prepare() -> Result<(), String> {
+    install_cargo_fuzz()?;
     // Seeds are generated from handshakes recorded in the fuzzing mode
     // (fuzzkit/src/bin/fuzz_seeds.rs), not checked in. This build uses the
     // main workspace and its target directory, like `cargo test`.
@@ -270,11 +296,13 @@ fn binary(target: &str) -> PathBuf {
         .join(target)
 }
 
-fn dictionary(target: &str) -> Option<&'static str> {
+/// The target's libFuzzer dictionary in fuzz/ (the same choice as
+/// `.clusterfuzzlite/build.sh`).
+fn dictionary(target: &str) -> &'static str {
     match target {
-        "http_request" => Some("http.dict"),
-        "stack_ingress" => None,
-        _ => Some("tls.dict"),
+        "http_request" => "http.dict",
+        "stack_ingress" => "net.dict",
+        _ => "tls.dict",
     }
 }
 
@@ -324,6 +352,37 @@ fn number_after(line: &str, key: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// libFuzzer's figures from its log: the last `cov`/`ft`, and the final
+/// stats (`-print_final_stats=1`).
+fn read_stats(log: &str, report: &mut Report) {
+    for line in log.lines() {
+        if line.starts_with('#') && line.contains(" cov: ") {
+            report.coverage = number_after(line, " cov: ").or(report.coverage);
+            report.features = number_after(line, " ft: ").or(report.features);
+        } else if line.starts_with("stat::average_exec_per_sec:") {
+            report.exec_per_sec = number_after(line, "stat::average_exec_per_sec:");
+        } else if line.starts_with("stat::number_of_executed_units:") {
+            report.executions = number_after(line, "stat::number_of_executed_units:");
+        }
+    }
+}
+
+/// The inputs libFuzzer left in `artifacts` since `before` that are worth
+/// keeping: crashes, OOMs, hangs, leaks.
+fn new_crashes(artifacts: &Path, before: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
+    files(artifacts)
+        .difference(before)
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                ["crash-", "oom-", "timeout-", "leak-"]
+                    .iter()
+                    .any(|k| n.starts_with(k))
+            })
+        })
+        .cloned()
+        .collect()
+}
+
 /// Runs `target` over `corpus` for `seconds`; crash inputs go to `artifacts`.
 fn fuzz_one(target: &str, corpus: &Path, artifacts: &Path, seconds: u64, extra: &[&str]) -> Report {
     let log = fuzz_dir()
@@ -356,9 +415,10 @@ fn fuzz_one(target: &str, corpus: &Path, artifacts: &Path, seconds: u64, extra: 
         .arg("-print_final_stats=1")
         .arg(format!("-artifact_prefix={}/", artifacts.display()))
         .args(extra);
-    if let Some(dict) = dictionary(target) {
-        command.arg(format!("-dict={}", fuzz_dir().join(dict).display()));
-    }
+    command.arg(format!(
+        "-dict={}",
+        fuzz_dir().join(dictionary(target)).display()
+    ));
     let stderr = match log_file.try_clone() {
         Ok(f) => f,
         Err(e) => {
@@ -374,29 +434,9 @@ fn fuzz_one(target: &str, corpus: &Path, artifacts: &Path, seconds: u64, extra: 
         .status();
     report.seconds = started.elapsed().as_secs_f64();
     let text = fs::read_to_string(&log).unwrap_or_default();
-    for line in text.lines() {
-        if line.starts_with('#') && line.contains(" cov: ") {
-            report.coverage = number_after(line, " cov: ").or(report.coverage);
-            report.features = number_after(line, " ft: ").or(report.features);
-        } else if line.starts_with("stat::average_exec_per_sec:") {
-            report.exec_per_sec = number_after(line, "stat::average_exec_per_sec:");
-        } else if line.starts_with("stat::number_of_executed_units:") {
-            report.executions = number_after(line, "stat::number_of_executed_units:");
-        }
-    }
+    read_stats(&text, &mut report);
     report.corpus = files(corpus).len();
-    // libFuzzer's inputs worth keeping: crashes, OOMs, hangs, leaks.
-    report.crashes = files(artifacts)
-        .difference(&before)
-        .filter(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                ["crash-", "oom-", "timeout-", "leak-"]
-                    .iter()
-                    .any(|k| n.starts_with(k))
-            })
-        })
-        .cloned()
-        .collect();
+    report.crashes = new_crashes(artifacts, &before);
     match status {
         Ok(s) if s.success() => {}
         Ok(s) if report.crashes.is_empty() => {
