@@ -55,8 +55,8 @@ struct Bounty {
     world: &'static World,
     role: Role,
     session: Box<Session>,
-    /// Everything the session output, scanned for the secret as it comes.
-    output: oracle::Scanner,
+    /// The session's input and output, scanned for the secret as they come.
+    scanner: oracle::Scanner,
 }
 
 impl Bounty {
@@ -67,7 +67,7 @@ impl Bounty {
             world,
             role,
             session,
-            output: oracle::Scanner::default(),
+            scanner: oracle::Scanner::default(),
         };
         // The client role has its ClientHello out already.
         bounty.collect();
@@ -77,12 +77,13 @@ impl Bounty {
     fn collect(&mut self) {
         let out = self.session.outgoing();
         let n = out.len();
-        let leaked = self.output.push(out);
+        let leak = self.scanner.output(out);
         self.session.consume_outgoing(n);
-        oracle::check_leaked(&self.session, leaked, &self.world.ids, self.role);
+        oracle::check_leak(&self.session, leak, &self.world.ids, self.role);
     }
 
     fn receive(&mut self, data: &[u8]) {
+        self.scanner.input(data);
         self.session.receive(data, NOW);
         self.collect();
     }
