@@ -50,7 +50,9 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::Cell;
+use core::hash::BuildHasherDefault;
 use std::collections::HashMap;
+use std::hash::DefaultHasher;
 use std::sync::{LazyLock, Mutex};
 
 use rustls::crypto::cipher::{
@@ -694,7 +696,11 @@ pub struct RememberedVerify {
 const MAX_VERDICTS: usize = 4096;
 
 /// Verdicts by `[algorithm address][key length][key][message length][message][signature]`.
-static VERDICTS: LazyLock<Mutex<HashMap<Vec<u8>, bool>>> = LazyLock::new(Mutex::default);
+/// A fixed-key hasher: std's default is seeded per process, which would make
+/// the map's probing (instrumented code) differ between two runs of the same
+/// input.
+type Verdicts = HashMap<Vec<u8>, bool, BuildHasherDefault<DefaultHasher>>;
+static VERDICTS: LazyLock<Mutex<Verdicts>> = LazyLock::new(Mutex::default);
 
 impl core::fmt::Debug for RememberedVerify {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

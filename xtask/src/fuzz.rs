@@ -4,7 +4,7 @@
 //! Exits non-zero if any target crashed, listing the crash inputs.
 //!
 //! ```text
-//! cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug | --cflite-check]
+//! cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug | --cflite-check [--ci]]
 //! ```
 //!
 //! - `--seconds N` (default 60): libFuzzer `-max_total_time` per target.
@@ -17,7 +17,8 @@
 //! - `--cflite-check`: instead, do what ClusterFuzzLite's builder and runner
 //!   do with `.clusterfuzzlite/` (nightly, AddressSanitizer, `build.sh`, the
 //!   `$OUT` checks, each target N seconds from `$OUT`, default 30): see
-//!   [`cflite`].
+//!   [`cflite`]. With `--ci`, as `cargo xtask test` runs it: a fixed seed
+//!   and run count per target.
 //!
 //! [`ci`] is what `cargo xtask test` runs: fmt and clippy for `fuzz/` (its
 //! own workspace), the planted-bug checks, then every target two at a time,
@@ -72,7 +73,7 @@ const CARGO_FUZZ_VERSION: &str = "0.13.2";
 const TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
 const USAGE: &str = "\
-usage: cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug | --cflite-check]";
+usage: cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug | --cflite-check [--ci]]";
 
 struct Options {
     seconds: Option<u64>,
@@ -80,6 +81,7 @@ struct Options {
     targets: Vec<String>,
     planted_bug: bool,
     cflite_check: bool,
+    ci: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -89,6 +91,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         targets: Vec::new(),
         planted_bug: false,
         cflite_check: false,
+        ci: false,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -120,9 +123,13 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--planted-bug" => options.planted_bug = true,
             "--cflite-check" => options.cflite_check = true,
+            "--ci" => options.ci = true,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
+    }
+    if options.ci && !options.cflite_check {
+        return Err(format!("--ci goes with --cflite-check\n{USAGE}"));
     }
     if options.planted_bug && options.cflite_check {
         return Err(format!(
@@ -136,7 +143,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
 pub fn main(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
     if options.cflite_check {
-        return cflite::check(options.seconds.unwrap_or(30), &options.targets);
+        let mode = if options.ci {
+            cflite::Mode::Ci
+        } else {
+            cflite::Mode::Runner {
+                seconds: options.seconds.unwrap_or(30),
+            }
+        };
+        return cflite::check(mode, &options.targets);
     }
     prepare()?;
     let seconds = options.seconds.unwrap_or(60);
@@ -152,8 +166,10 @@ pub fn main(args: &[String]) -> Result<(), String> {
 }
 
 /// What `cargo xtask test` runs: the planted-bug check (the oracle can
-/// fail), then every target with [`CI_SEED`] and its [`CI_RUNS`], two at a time. Bounded: a
-/// few minutes of building and about 1.5 minutes of fuzzing on two cores.
+/// fail), then every target with [`CI_SEED`] and its [`CI_RUNS`], two at a
+/// time, then the ClusterFuzzLite check in its CI mode. Bounded: a few
+/// minutes of building and about 1.5 minutes of fuzzing on two cores, then
+/// about ten minutes for the ClusterFuzzLite check from a cold start.
 pub fn ci() -> Result<(), String> {
     if std::env::var_os("XTASK_NO_FUZZ").is_some() {
         println!("xtask: XTASK_NO_FUZZ is set: fuzzing skipped (CI never sets it)");
@@ -193,7 +209,10 @@ pub fn ci() -> Result<(), String> {
         "planted bug, replayed: cargo test -p fuzzkit --features planted-bug --test fuzz_regressions",
     )?;
     planted_bug(60)?;
-    campaign(TARGETS, CI_SECONDS, 2, true)
+    campaign(TARGETS, CI_SECONDS, 2, true)?;
+    // The ClusterFuzzLite build, checked and run like the runner does, but
+    // with a fixed seed and run count (about ten minutes from a cold start).
+    cflite::check(cflite::Mode::Ci, &[])
 }
 
 fn fuzz_dir() -> PathBuf {
@@ -512,7 +531,7 @@ fn campaign(
     });
     let mut reports = reports.into_inner().map_err(|_| "a fuzz worker panicked")?;
     reports.sort_by_key(|r| targets.iter().position(|t| *t == r.target));
-    print_table(&reports);
+    print_table(&reports, "fuzz/corpus/<target>");
     let bad: Vec<&Report> = reports
         .iter()
         .filter(|r| !r.crashes.is_empty() || r.failure.is_some())
@@ -545,7 +564,8 @@ fn campaign(
     ))
 }
 
-fn print_table(reports: &[Report]) {
+/// The results table; `corpora` says where the corpus counts come from.
+fn print_table(reports: &[Report], corpora: &str) {
     let show = |v: Option<u64>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
     println!();
     println!(
@@ -569,7 +589,7 @@ fn print_table(reports: &[Report]) {
         );
     }
     println!(
-        "(exec/s: libFuzzer's average; corpus: inputs in fuzz/corpus/<target>; cov/ft: \
+        "(exec/s: libFuzzer's average; corpus: inputs in {corpora}; cov/ft: \
          libFuzzer's final edge coverage and features)"
     );
     println!();
