@@ -8,8 +8,10 @@
 # runs the checks and the targets as the runner would.
 cd "$SRC/pinata"
 
-# Every target cargo-fuzz knows, so a new one is picked up here too.
-targets=$(cargo fuzz list)
+# Every target in fuzz/fuzz_targets/, so a new one is picked up here too.
+# (Not `cargo fuzz list`: in a coverage build the builder's cargo wrapper
+# turns every `cargo fuzz ...` into a build.)
+targets=$(for f in fuzz/fuzz_targets/*.rs; do basename "${f%.rs}"; done)
 
 # -O: release, as the runner expects; cargo-fuzz adds its coverage flags to
 # the builder's RUSTFLAGS (--cfg fuzzing -Zsanitizer=address ...).
