@@ -4,7 +4,8 @@
 //! Exits non-zero if any target crashed, listing the crash inputs.
 //!
 //! ```text
-//! cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug | --cflite-check [--ci]]
+//! cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug | --cflite-check]
+//! cargo xtask fuzz --ci [--cflite-check]
 //! ```
 //!
 //! - `--seconds N` (default 60): libFuzzer `-max_total_time` per target.
@@ -17,8 +18,10 @@
 //! - `--cflite-check`: instead, do what ClusterFuzzLite's builder and runner
 //!   do with `.clusterfuzzlite/` (nightly, AddressSanitizer, `build.sh`, the
 //!   `$OUT` checks, each target N seconds from `$OUT`, default 30): see
-//!   [`cflite`]. With `--ci`, as `cargo xtask test` runs it: a fixed seed
-//!   and run count per target.
+//!   [`cflite`].
+//! - `--ci`: what `cargo xtask test` runs ([`ci`]); with `--cflite-check`,
+//!   only its last step, the ClusterFuzzLite check with a fixed seed and
+//!   run count per target.
 //!
 //! [`ci`] is what `cargo xtask test` runs: fmt and clippy for `fuzz/` (its
 //! own workspace), the planted-bug checks, then every target two at a time,
@@ -73,7 +76,8 @@ const CARGO_FUZZ_VERSION: &str = "0.13.2";
 const TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
 const USAGE: &str = "\
-usage: cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug | --cflite-check [--ci]]";
+usage: cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug | --cflite-check]
+       cargo xtask fuzz --ci [--cflite-check]   (CI's fuzzing, as cargo xtask test runs it)";
 
 struct Options {
     seconds: Option<u64>,
@@ -128,8 +132,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
-    if options.ci && !options.cflite_check {
-        return Err(format!("--ci goes with --cflite-check\n{USAGE}"));
+    if options.ci
+        && (options.planted_bug || options.seconds.is_some() || !options.targets.is_empty())
+    {
+        return Err(format!(
+            "--ci runs CI's fixed plan: no --planted-bug, --seconds or --target\n{USAGE}"
+        ));
     }
     if options.planted_bug && options.cflite_check {
         return Err(format!(
@@ -142,6 +150,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
 /// `cargo xtask fuzz …`.
 pub fn main(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
+    if options.ci && !options.cflite_check {
+        return ci();
+    }
     if options.cflite_check {
         let mode = if options.ci {
             cflite::Mode::Ci
