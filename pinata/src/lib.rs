@@ -40,10 +40,6 @@ extern crate std;
 pub mod admission;
 pub mod app;
 pub mod client_hello;
-// The deterministic fuzzing mode (fuzz targets, oracle, test-only crypto):
-// a non-default feature, never in the appliance or in release builds.
-#[cfg(feature = "fuzzing")]
-pub mod fuzzing;
 #[cfg(feature = "std")]
 pub mod hosted;
 pub mod http;

@@ -4,7 +4,7 @@
 //! every frame the appliance transmits.
 //!
 //! The glue between the stack and the sessions is the appliance's own event
-//! loop, [`crate::netloop::EventLoop`] — the code the unikernel ships, not a
+//! loop, [`pinata::netloop::EventLoop`] — the code the unikernel ships, not a
 //! copy — with the oracle watching every connection through its
 //! [`Observer`] hooks (the bytes each session sends, its end, its release)
 //! and a no-op log.
@@ -37,14 +37,14 @@ use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use stack::cable::End;
 use stack::{ConnId, ConnState, IpConfig, Stack, StackConfig, StackEvent};
 
-use super::provider::{Stream, reset};
-use super::transcript::{self, Role};
-use super::{World, oracle, world};
-use crate::netloop::{self, EventLoop, Observer};
-use crate::session::{Outcome, OutcomeKind, Session};
-use crate::stats::Service;
-use crate::time::Instant;
-use crate::tls::TlsStream;
+use crate::provider::{Stream, reset};
+use crate::transcript::{self, Role};
+use crate::{World, oracle, world};
+use pinata::netloop::{self, EventLoop, Observer};
+use pinata::session::{Outcome, OutcomeKind, Session};
+use pinata::stats::Service;
+use pinata::time::Instant;
+use pinata::tls::TlsStream;
 
 /// The piñata's address on the simulated link.
 pub const PINATA_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
