@@ -10,7 +10,7 @@
 //! | concern | real provider ([`crate::provider`]) | fuzzing provider (here) |
 //! |---|---|---|
 //! | randomness | OS / DRBG | [`DeterministicRandom`]: SHA-256 of a fixed seed, a stream id and a per-thread counter |
-//! | key exchange | X25519, P-256 ECDHE | same groups and key-share lengths, fixed public keys, fixed shared secret |
+//! | key exchange | X25519MLKEM768, X25519, P-256 ECDHE | same groups and key-share lengths, fixed public keys, fixed shared secret |
 //! | HMAC (so HKDF, the TLS 1.2 PRF, Finished) | HMAC-SHA-2 | a constant tag of the hash's length: every Finished matches |
 //! | record protection | AES-GCM, ChaCha20-Poly1305 | pass-through: plaintext in clear, fixed 16-byte tag, tag not checked |
 //! | handshake signatures (CertificateVerify, ServerKeyExchange) | ECDSA, Ed25519 | signing emits [`FUZZ_SIGNATURE`]; verifying accepts exactly that value |
@@ -56,8 +56,8 @@ use rustls::crypto::hmac::{Hmac, Key, Tag};
 use rustls::crypto::tls12::PrfUsingHmac;
 use rustls::crypto::tls13::HkdfUsingHmac;
 use rustls::crypto::{
-    ActiveKeyExchange, CipherSuiteCommon, CryptoProvider, GetRandomFailed, KeyExchangeAlgorithm,
-    SecureRandom, SharedSecret, SupportedKxGroup, WebPkiSupportedAlgorithms,
+    ActiveKeyExchange, CipherSuiteCommon, CompletedKeyExchange, CryptoProvider, GetRandomFailed,
+    KeyExchangeAlgorithm, SecureRandom, SharedSecret, SupportedKxGroup, WebPkiSupportedAlgorithms,
 };
 use rustls::ffdhe_groups::FfdheGroup;
 use rustls::pki_types::{
@@ -205,6 +205,80 @@ static SECP256R1: FixedGroup = FixedGroup {
     name: NamedGroup::secp256r1,
     public: &P256_PUBLIC,
 };
+
+/// X25519MLKEM768: the client's share (encapsulation key ‖ X25519) and the
+/// server's (ciphertext ‖ X25519) differ in length, the group is TLS 1.3
+/// only, and the client's X25519 half is also offered alone, as in
+/// [`crate::provider::hybrid`].
+#[derive(Debug)]
+struct FixedHybrid;
+
+static X25519MLKEM768: FixedHybrid = FixedHybrid;
+static HYBRID_CLIENT_PUBLIC: [u8; crate::provider::hybrid::CLIENT_SHARE_LEN] =
+    [0x4b; crate::provider::hybrid::CLIENT_SHARE_LEN];
+static HYBRID_SERVER_PUBLIC: [u8; crate::provider::hybrid::SERVER_SHARE_LEN] =
+    [0x4c; crate::provider::hybrid::SERVER_SHARE_LEN];
+
+fn fixed_secret(ok: bool) -> Result<SharedSecret, Error> {
+    match ok {
+        true => Ok(SharedSecret::from(&SHARED_SECRET[..])),
+        false => Err(PeerMisbehaved::InvalidKeyShare.into()),
+    }
+}
+
+impl SupportedKxGroup for FixedHybrid {
+    fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
+        Ok(Box::new(FixedHybridExchange))
+    }
+
+    fn start_and_complete(&self, client_share: &[u8]) -> Result<CompletedKeyExchange, Error> {
+        Ok(CompletedKeyExchange {
+            group: NamedGroup::X25519MLKEM768,
+            pub_key: HYBRID_SERVER_PUBLIC.to_vec(),
+            secret: fixed_secret(client_share.len() == HYBRID_CLIENT_PUBLIC.len())?,
+        })
+    }
+
+    fn name(&self) -> NamedGroup {
+        NamedGroup::X25519MLKEM768
+    }
+
+    fn ffdhe_group(&self) -> Option<FfdheGroup<'static>> {
+        None
+    }
+
+    fn usable_for_version(&self, version: rustls::ProtocolVersion) -> bool {
+        version == rustls::ProtocolVersion::TLSv1_3
+    }
+}
+
+struct FixedHybridExchange;
+
+impl ActiveKeyExchange for FixedHybridExchange {
+    fn complete(self: Box<Self>, peer: &[u8]) -> Result<SharedSecret, Error> {
+        fixed_secret(peer.len() == HYBRID_SERVER_PUBLIC.len())
+    }
+
+    fn hybrid_component(&self) -> Option<(NamedGroup, &[u8])> {
+        Some((NamedGroup::X25519, &X25519_PUBLIC))
+    }
+
+    fn complete_hybrid_component(self: Box<Self>, peer: &[u8]) -> Result<SharedSecret, Error> {
+        fixed_secret(peer.len() == X25519_PUBLIC.len())
+    }
+
+    fn pub_key(&self) -> &[u8] {
+        &HYBRID_CLIENT_PUBLIC
+    }
+
+    fn group(&self) -> NamedGroup {
+        NamedGroup::X25519MLKEM768
+    }
+
+    fn ffdhe_group(&self) -> Option<FfdheGroup<'static>> {
+        None
+    }
+}
 
 impl SupportedKxGroup for FixedGroup {
     fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
@@ -699,7 +773,7 @@ const MAPPING: Mapping = &[
 pub fn provider(stream: Stream) -> CryptoProvider {
     CryptoProvider {
         cipher_suites: CIPHER_SUITES.to_vec(),
-        kx_groups: vec![&X25519, &SECP256R1],
+        kx_groups: vec![&X25519MLKEM768, &X25519, &SECP256R1],
         signature_verification_algorithms: SIGNATURE_ALGORITHMS,
         secure_random: DeterministicRandom::of(stream),
         key_provider: &KEY_PROVIDER,
@@ -721,9 +795,13 @@ pub fn provider_with(
     p.kx_groups = groups
         .iter()
         .filter_map(|g| {
-            [&X25519 as &'static dyn SupportedKxGroup, &SECP256R1]
-                .into_iter()
-                .find(|k| k.name() == *g)
+            [
+                &X25519MLKEM768 as &'static dyn SupportedKxGroup,
+                &X25519,
+                &SECP256R1,
+            ]
+            .into_iter()
+            .find(|k| k.name() == *g)
         })
         .collect();
     p
