@@ -15,7 +15,8 @@
 //! One file per concern: [`hash`], [`hmac`], [`aead`] (record protection),
 //! [`tls13`] and [`tls12`] (the suites), [`kx`] (the classical groups),
 //! [`hybrid`] (X25519MLKEM768) over [`mlkem`] (the ML-KEM-768 seam),
-//! [`sign`], [`verify`].
+//! [`sign`], [`verify`], and [`wipe`] (erasing what the crates leave on the
+//! stack).
 //!
 //! # What is deliberately left out, and why
 //!
@@ -78,6 +79,7 @@ pub mod sign;
 pub mod tls12;
 pub mod tls13;
 pub mod verify;
+pub mod wipe;
 
 use alloc::boxed::Box;
 

@@ -8,7 +8,16 @@
 //! ECDSA nonces are derived deterministically (RFC 6979) and Ed25519 is
 //! deterministic by design, so signing needs no randomness: a weak or
 //! failing random source can never leak a signing key through nonce reuse.
-//! Both key types wipe their secret scalars on drop.
+//!
+//! # Erasure
+//!
+//! Both key types wipe their secret scalars on drop. The PKCS#8/SEC1 bytes
+//! rustls hands to [`KeyProvider::load_private_key`] are its own copy
+//! (`key_der`, moved in), so they are wiped here as soon as they are parsed.
+//! What the crates leave on the stack — the decoder's scratch, the key's
+//! moved-from copies, each signature's RFC 6979 state and nonce or Ed25519
+//! expanded key and nonce — is overwritten right after
+//! ([`super::wipe::scrub_stack`]).
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -20,6 +29,9 @@ use ed25519_dalek::pkcs8::DecodePrivateKey as _;
 use rustls::pki_types::{PrivateKeyDer, SubjectPublicKeyInfoDer, alg_id};
 use rustls::sign::{Signer, SigningKey, public_key_to_spki};
 use rustls::{Error, SignatureAlgorithm, SignatureScheme};
+use zeroize::Zeroize;
+
+use super::wipe::scrub_stack;
 
 /// The piñata's [`rustls::crypto::KeyProvider`]; stateless.
 #[derive(Debug)]
@@ -29,31 +41,43 @@ pub struct KeyProvider;
 pub static KEY_PROVIDER: KeyProvider = KeyProvider;
 
 impl rustls::crypto::KeyProvider for KeyProvider {
+    /// Parses the key, then wipes `key_der` (rustls's copy, ours now) and
+    /// the stack the parsing used.
     fn load_private_key(
         &self,
-        key_der: PrivateKeyDer<'static>,
+        mut key_der: PrivateKeyDer<'static>,
     ) -> Result<Arc<dyn SigningKey>, Error> {
-        match &key_der {
-            PrivateKeyDer::Pkcs8(der) => {
-                let der = der.secret_pkcs8_der();
-                // The decoders check the algorithm (and curve) identifiers,
-                // so at most one of them accepts a given key.
-                if let Ok(key) = p256::ecdsa::SigningKey::from_pkcs8_der(der) {
-                    Ok(Arc::new(EcdsaP256Key::new(key)))
-                } else if let Ok(key) = ed25519_dalek::SigningKey::from_pkcs8_der(der) {
-                    Ok(Arc::new(Ed25519Key(Arc::new(key))))
-                } else {
-                    Err(unsupported("this PKCS#8 key"))
-                }
+        let key = decode(&key_der);
+        key_der.zeroize();
+        scrub_stack();
+        key
+    }
+}
+
+/// The key in `key_der` as a rustls signing key. Not inlined, so that its
+/// stack lies below the caller's frame, where the scrub reaches.
+#[inline(never)]
+fn decode(key_der: &PrivateKeyDer<'_>) -> Result<Arc<dyn SigningKey>, Error> {
+    match key_der {
+        PrivateKeyDer::Pkcs8(der) => {
+            let der = der.secret_pkcs8_der();
+            // The decoders check the algorithm (and curve) identifiers,
+            // so at most one of them accepts a given key.
+            if let Ok(key) = p256::ecdsa::SigningKey::from_pkcs8_der(der) {
+                Ok(Arc::new(EcdsaP256Key::new(key)))
+            } else if let Ok(key) = ed25519_dalek::SigningKey::from_pkcs8_der(der) {
+                Ok(Arc::new(Ed25519Key(Arc::new(key))))
+            } else {
+                Err(unsupported("this PKCS#8 key"))
             }
-            PrivateKeyDer::Sec1(der) => {
-                let secret = p256::SecretKey::from_sec1_der(der.secret_sec1_der())
-                    .map_err(|_| unsupported("this SEC1 key (only P-256 is accepted)"))?;
-                Ok(Arc::new(EcdsaP256Key::new((&secret).into())))
-            }
-            PrivateKeyDer::Pkcs1(_) => Err(unsupported("RSA (PKCS#1) keys")),
-            _ => Err(unsupported("this key encoding")),
         }
+        PrivateKeyDer::Sec1(der) => {
+            let secret = p256::SecretKey::from_sec1_der(der.secret_sec1_der())
+                .map_err(|_| unsupported("this SEC1 key (only P-256 is accepted)"))?;
+            Ok(Arc::new(EcdsaP256Key::new((&secret).into())))
+        }
+        PrivateKeyDer::Pkcs1(_) => Err(unsupported("RSA (PKCS#1) keys")),
+        _ => Err(unsupported("this key encoding")),
     }
 }
 
@@ -111,19 +135,36 @@ impl fmt::Debug for EcdsaP256Signer {
 
 impl Signer for EcdsaP256Signer {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
-        use p256::ecdsa::signature::Signer as _;
-        // SHA-256 of the message, RFC 6979 nonce, DER-encoded (r, s) as TLS
-        // carries it.
-        let signature: p256::ecdsa::DerSignature = self
-            .0
-            .try_sign(message)
-            .map_err(|_| Error::General("ECDSA P-256 signing failed".into()))?;
-        Ok(signature.as_bytes().to_vec())
+        let signature = ecdsa_p256_sign(&self.0, message);
+        scrub_stack();
+        signature
     }
 
     fn scheme(&self) -> SignatureScheme {
         SignatureScheme::ECDSA_NISTP256_SHA256
     }
+}
+
+/// SHA-256 of the message, RFC 6979 nonce, DER-encoded (r, s) as TLS
+/// carries it. Not inlined: its stack must lie below the caller's scrub.
+#[inline(never)]
+fn ecdsa_p256_sign(key: &p256::ecdsa::SigningKey, message: &[u8]) -> Result<Vec<u8>, Error> {
+    use p256::ecdsa::signature::Signer as _;
+    let signature: p256::ecdsa::DerSignature = key
+        .try_sign(message)
+        .map_err(|_| Error::General("ECDSA P-256 signing failed".into()))?;
+    Ok(signature.as_bytes().to_vec())
+}
+
+/// Pure Ed25519 (RFC 8032). Not inlined: its stack must lie below the
+/// caller's scrub.
+#[inline(never)]
+fn ed25519_sign(key: &ed25519_dalek::SigningKey, message: &[u8]) -> Result<Vec<u8>, Error> {
+    use ed25519_dalek::Signer as _;
+    let signature = key
+        .try_sign(message)
+        .map_err(|_| Error::General("Ed25519 signing failed".into()))?;
+    Ok(signature.to_bytes().to_vec())
 }
 
 /// An Ed25519 key (RFC 8032), offering `ed25519`.
@@ -171,12 +212,9 @@ impl fmt::Debug for Ed25519Signer {
 
 impl Signer for Ed25519Signer {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
-        use ed25519_dalek::Signer as _;
-        let signature = self
-            .0
-            .try_sign(message)
-            .map_err(|_| Error::General("Ed25519 signing failed".into()))?;
-        Ok(signature.to_bytes().to_vec())
+        let signature = ed25519_sign(&self.0, message);
+        scrub_stack();
+        signature
     }
 
     fn scheme(&self) -> SignatureScheme {
