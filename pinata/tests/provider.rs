@@ -692,3 +692,54 @@ fn protocol_versions_are_reported() {
         Some(ProtocolVersion::TLSv1_2)
     );
 }
+
+// ------------------------------------------------- the boot-time identities
+
+#[test]
+fn the_web_identity_never_passes_for_a_bounty_identity() {
+    use pinata::pki::{self, BOUNTY_SERVER_NAME, KeyType, PkiOptions};
+    use rustls::client::danger::ServerCertVerifier as _;
+    use rustls::pki_types::UnixTime;
+
+    for key_type in [KeyType::Ed25519, KeyType::EcdsaP256] {
+        let mut options = PkiOptions::new(UnixTime::now());
+        options.bounty_key_type = key_type;
+        let pki = pki::bootstrap(&OS_RANDOM, &options).unwrap();
+        let provider = Arc::new(the_provider());
+        let mut roots = RootCertStore::empty();
+        roots.add(pki.ca_cert.clone()).unwrap();
+        let roots = Arc::new(roots);
+        let now = UnixTime::now();
+
+        // The bounty server's verifier (client certificates): the client
+        // identity passes, the web identity (serverAuth only) does not.
+        let clients = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone())
+            .build()
+            .unwrap();
+        let as_client = |chain: &[CertificateDer<'static>]| {
+            clients.verify_client_cert(&chain[0], &chain[1..], now)
+        };
+        as_client(&pki.client.cert_chain).unwrap();
+        let err = as_client(&pki.web.cert_chain).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidCertificate(_)),
+            "{key_type}: {err:?}"
+        );
+
+        // The piñata's client roles (the server must be `bounty.pinata`):
+        // the server identity passes, the web identity does not.
+        let servers = WebPkiServerVerifier::builder_with_provider(roots, provider)
+            .build()
+            .unwrap();
+        let name = ServerName::try_from(BOUNTY_SERVER_NAME).unwrap();
+        let as_server = |chain: &[CertificateDer<'static>]| {
+            servers.verify_server_cert(&chain[0], &chain[1..], &name, &[], now)
+        };
+        as_server(&pki.server.cert_chain).unwrap();
+        let err = as_server(&pki.web.cert_chain).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidCertificate(_)),
+            "{key_type}: {err:?}"
+        );
+    }
+}
