@@ -29,7 +29,7 @@ impl pinata::time::TimeProvider for WallClock {
 /// contexts, the stack, and then the loop, forever. Fatal setup errors are
 /// printed and stop the machine (`panic=` decides poweroff or reboot).
 pub fn start() -> ! {
-    use pinata::pki::{self, KeyType, PkiOptions};
+    use pinata::pki::{self, PkiOptions};
     use pinata::time::TimeProvider as _;
     use stack::{IpConfig, StackConfig};
 
@@ -74,7 +74,7 @@ pub fn start() -> ! {
         web_names.push(alloc::format!("{}", ip.address));
     }
     let options = PkiOptions {
-        bounty_key_type: config.bounty_key.unwrap_or(KeyType::EcdsaP256),
+        bounty_key_type: config.bounty_key.unwrap_or_default(),
         web_names,
         now,
         validity_days: PkiOptions::DEFAULT_VALIDITY_DAYS,
