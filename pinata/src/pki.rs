@@ -54,9 +54,9 @@
 //! all (see `docs/DECISIONS.md`, "Bounty chain in Ed25519"). P-256 remains
 //! for peers without Ed25519.
 //!
-//! The web identity (port 443) always has a P-256 key, because browsers sign
-//! and verify TLS handshakes with nothing else in common with us, and it
-//! hangs under the same CA, whichever algorithm that CA signs with: the
+//! The web identity (port 443) always has a P-256 key, because browsers do
+//! not take Ed25519 in the TLS handshake, and it hangs under the same CA,
+//! whichever algorithm that CA signs with: the
 //! browser never trusts the piñata's CA anyway, and one CA means one
 //! published trust anchor and no second key to generate at boot. It can
 //! never pass for a bounty identity: its extended key usage is serverAuth

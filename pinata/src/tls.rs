@@ -8,7 +8,7 @@
 //! ([`TlsStream::outgoing`]), read decrypted application data
 //! ([`TlsStream::take_plaintext`]), and queue application data and
 //! close_notify ([`TlsStream::send`], [`TlsStream::close`]). It does no I/O
-//! and knows nothing about the piñata; the services in [`crate::service`]
+//! and knows nothing about the piñata; the services in [`crate::session`]
 //! build on it.
 //!
 //! When rustls reports an error it may still have a fatal alert queued; the

@@ -12,7 +12,7 @@
 //! # Erasure
 //!
 //! Both key types wipe their secret scalars on drop. The PKCS#8/SEC1 bytes
-//! rustls hands to [`KeyProvider::load_private_key`] are its own copy
+//! rustls hands to [`rustls::crypto::KeyProvider::load_private_key`] are its own copy
 //! (`key_der`, moved in), so they are wiped here as soon as they are parsed.
 //! What the crates leave on the stack — the decoder's scratch, the key's
 //! moved-from copies, each signature's RFC 6979 state and nonce or Ed25519
