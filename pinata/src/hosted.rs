@@ -73,7 +73,7 @@ impl Default for Options {
             web_cert: None,
             web_key: None,
             web_names: Vec::new(),
-            bounty_key_type: KeyType::EcdsaP256,
+            bounty_key_type: KeyType::default(),
             insecure_export_identities: None,
             limits: Limits::default(),
             syslog: None,

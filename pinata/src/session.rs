@@ -426,6 +426,13 @@ impl Session {
         if complete && !self.handshake_recorded {
             self.handshake_recorded = true;
             self.app.stats().handshake_ok(self.service);
+            if let Kind::Https { tls, .. } | Kind::Bounty { tls } = &self.kind {
+                self.app.stats().negotiated(
+                    self.service,
+                    tls.negotiated_group(),
+                    tls.protocol_version(),
+                );
+            }
             // From here the peer has whatever the request/close timeout allows.
             self.deadline = now + self.app.limits().request_timeout;
             if let Kind::Bounty { .. } = self.kind {

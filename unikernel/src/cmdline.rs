@@ -9,7 +9,7 @@
 //! | `gw` | IPv4 default gateway | none / DHCP |
 //! | `connect_back_port` | port connect-back dials on the caller | 40001 (`pinata::DEFAULT_CONNECT_BACK_PORT`) |
 //! | `panic` | `poweroff` or `reboot` | `poweroff` |
-//! | `bounty_key` | `p256` or `ed25519` (bounty certificates' key type) | `p256` |
+//! | `bounty_key` | `p256` or `ed25519` (the bounty chain's key type: CA and bounty certificates) | `ed25519` |
 //! | `syslog` | `IP:PORT` of a syslog collector that also gets every connection line (RFC 5424 over UDP; IPv4) | none |
 //! | `max_connections` | connections open at once, all services (beyond: the longest idle is evicted) | 512 |
 //! | `max_connections_per_peer` | connections open at once from one address (beyond: refused) | 64 |

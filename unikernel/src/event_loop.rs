@@ -27,7 +27,6 @@ impl pinata::time::TimeProvider for WallClock {
 /// contexts, the stack, and then the loop, forever. Fatal setup errors are
 /// printed and stop the machine (`panic=` decides poweroff or reboot).
 pub fn start() -> ! {
-    use pinata::pki::KeyType;
     use pinata::setup::{self, Platform, Setup};
     use stack::{IpConfig, StackConfig};
 
@@ -66,7 +65,7 @@ pub fn start() -> ! {
     }
     let setup = Setup {
         prize,
-        bounty_key_type: config.bounty_key.unwrap_or(KeyType::EcdsaP256),
+        bounty_key_type: config.bounty_key.unwrap_or_default(),
         web_names,
         web_identity: None,
         limits: config.limits.clone(),

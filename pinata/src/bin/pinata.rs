@@ -24,7 +24,7 @@ usage: pinata [flags]
   --network NET                  testnet | signet | regtest: how to read a testnet-family WIF
   --web-cert PATH --web-key PATH operator's PEM certificate chain and key for HTTPS
   --web-name NAME                extra DNS name or IP for the generated web certificate (repeatable)
-  --bounty-key-type TYPE         p256 (default) | ed25519: key type of the bounty certificates
+  --bounty-key-type TYPE         ed25519 (default) | p256: key type of the bounty chain (CA and leaves)
   --max-connections N            open connections, all services (default 512)
   --max-connections-per-peer N   open connections from one address (default 64)
   --handshake-timeout SECS       accept to completed handshake (default 10)
