@@ -30,6 +30,8 @@ commands:
   test    fmt check, clippy -D warnings, bare-metal build, cargo test --workspace,
           then the fuzz targets briefly (cargo xtask fuzz's CI run)
   fuzz    build and run every fuzz target: [--seconds N] [--jobs J] [--target T] [--planted-bug]
+          [--cflite-check]: the ClusterFuzzLite build (nightly, ASan) checked and run locally
+          [--ci]: CI's fuzzing, as `cargo xtask test` runs it
   image   build the unikernel (release, x86_64-unknown-none); prints the ELF's path
           [--check-reproducible]: build HEAD twice from scratch, compare SHA-256
   run     boot the image in QEMU with the services on 127.0.0.1:8080,8443,10000-10002
