@@ -142,13 +142,18 @@ fn heap_pinning(ctx: &Ctx, memory_mib: u32) -> Exchange {
     let prober = vm.prober();
     let payloads = [partial_hello(), hello_then_partial_certificate()];
     let stop = AtomicBool::new(false);
+    // Set when /stats.json has not answered for 2 s: the VM is gone, and
+    // connecting on would only wait out timeouts.
+    let gone = AtomicBool::new(false);
     let started = Instant::now();
     let (streams, refused, watch) = thread::scope(|scope| {
         let watcher = scope.spawn(|| {
             let mut watch = Watch::default();
+            let mut unanswered_in_a_row = 0;
             while !stop.load(Ordering::Relaxed) {
                 match vm.stats() {
                     Ok(json) => {
+                        unanswered_in_a_row = 0;
                         watch.readings += 1;
                         if let Ok(memory) = super::soak::parse_memory(&json) {
                             watch.peak_used = watch.peak_used.max(memory.used_bytes);
@@ -157,7 +162,13 @@ fn heap_pinning(ctx: &Ctx, memory_mib: u32) -> Exchange {
                         let open = json["open_connections"].as_u64().unwrap_or(0);
                         watch.peak_open = watch.peak_open.max(open);
                     }
-                    Err(_) => watch.unreadable += 1,
+                    Err(_) => {
+                        watch.unreadable += 1;
+                        unanswered_in_a_row += 1;
+                        if unanswered_in_a_row >= 8 {
+                            gone.store(true, Ordering::Relaxed);
+                        }
+                    }
                 }
                 thread::sleep(Duration::from_millis(250));
             }
@@ -167,6 +178,7 @@ fn heap_pinning(ctx: &Ctx, memory_mib: u32) -> Exchange {
             .map(|a| {
                 let payloads = &payloads;
                 let vm = &vm;
+                let gone = &gone;
                 scope.spawn(move || {
                     let mut streams = Vec::new();
                     let mut refused = 0;
@@ -174,6 +186,10 @@ fn heap_pinning(ctx: &Ctx, memory_mib: u32) -> Exchange {
                         return (streams, PER_ADDRESS);
                     };
                     for i in 0..PER_ADDRESS {
+                        if gone.load(Ordering::Relaxed) || started.elapsed() > HOLD {
+                            refused += PER_ADDRESS - i;
+                            break;
+                        }
                         let to = vm.addr(PORTS[i % PORTS.len()]);
                         match bound_connect_to(source, to, Duration::from_secs(3)) {
                             Ok(mut stream) => {
@@ -209,7 +225,11 @@ fn heap_pinning(ctx: &Ctx, memory_mib: u32) -> Exchange {
     let held = streams.len();
     drop(streams);
     let page = prober.finish_figures();
-    let settled = vm.wait_settled(Duration::from_secs(30));
+    let settled = if gone.load(Ordering::Relaxed) {
+        Err("the VM stopped answering".to_string())
+    } else {
+        vm.wait_settled(Duration::from_secs(30))
+    };
     let mut problems = Vec::new();
     let mut reply;
     match vm.alive() {
