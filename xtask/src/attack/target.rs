@@ -82,6 +82,25 @@ impl Drop for Target {
     }
 }
 
+/// Makes the child get SIGKILL when the thread that starts it ends — so
+/// the target goes when the battery is killed (`kill -9`, a CI timeout),
+/// and with QEMU the network namespace (`crate::netns`). Drop still stops
+/// it first on a normal end. The battery starts its targets from its main
+/// thread.
+pub(super) fn dies_with_this_thread(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches no memory of the
+    // parent; it runs in the child between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
 pub(super) fn free_port() -> Result<u16, String> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -169,7 +188,7 @@ pub(super) fn start_hosted(root: &Path, release: bool, dir: PathBuf) -> Result<T
     }
     cmd.arg("--secret-file").arg(&secret);
     cmd.args(["--connect-back-target-port", &cb_port.to_string()]);
-    let mut child = cmd
+    let mut child = dies_with_this_thread(&mut cmd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -257,7 +276,7 @@ pub(super) fn start_tap_vm(image: &Path, dir: PathBuf, vm: &TapVm) -> Result<Tar
             pcap.display()
         ));
     }
-    let mut child = command
+    let mut child = dies_with_this_thread(&mut command)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -323,7 +342,7 @@ pub(super) fn start_vm(image: &Path, dir: PathBuf, memory_mib: u32) -> Result<Ta
             super::pcap::SNAP_LEN,
             pcap.display()
         ));
-        let mut child = command
+        let mut child = dies_with_this_thread(&mut command)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
