@@ -306,9 +306,10 @@ fn parse_ip(flag: &str, text: &str) -> Result<Ipv4Addr, String> {
 }
 
 /// CI: the quick battery (`--quick`) against the hosted runner, then
-/// against the unikernel under QEMU — over tap when this process may build
-/// a network namespace (root, `ip`, `/dev/net/tun`), else over user
-/// networking (`XTASK_NO_ATTACK_VM=1` skips the VM).
+/// against the unikernel under QEMU — over tap when this process can build
+/// the network namespace (root, `ip`, `/dev/net/tun`, and a kernel or
+/// container that allows it: tried first), else over user networking
+/// (`XTASK_NO_ATTACK_VM=1` skips the VM).
 pub fn ci(root: &Path) -> Result<(), String> {
     let mut options = Options {
         quick: true,
@@ -320,7 +321,7 @@ pub fn ci(root: &Path) -> Result<(), String> {
         return Ok(());
     }
     options.target = TargetKind::Vm;
-    options.net = match crate::netns::available() {
+    options.net = match crate::netns::try_build() {
         Ok(()) => NetKind::Tap,
         Err(why) => {
             println!("xtask attack: the VM battery runs over user networking: {why}");

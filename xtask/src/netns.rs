@@ -116,6 +116,15 @@ pub fn available() -> Result<(), String> {
     }
 }
 
+/// Whether the namespace can really be built here (root is not always
+/// enough: a container may forbid `unshare` or tap devices): builds one on
+/// a throwaway thread, which takes it away when it ends.
+pub fn try_build() -> Result<(), String> {
+    std::thread::spawn(|| TapNet::enter(1).map(drop))
+        .join()
+        .unwrap_or_else(|_| Err("building the namespace panicked".into()))
+}
+
 /// The calling thread inside a network namespace of its own (module docs).
 /// Dropping it takes the thread back to its previous namespace; the new
 /// one lives on while anything (QEMU, a socket) still uses it.
