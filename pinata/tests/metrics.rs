@@ -7,6 +7,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::process::Command;
 
 use common::prometheus::{Scrape, scrape_http, scrape_https};
 use common::*;
@@ -273,4 +274,140 @@ fn the_independent_parsers_refuse_what_prometheus_would() {
     assert_eq!(samples.len(), 1);
     assert_eq!(samples[0].labels["a"], "q\"x\\y\nz");
     assert_eq!(samples[0].value, 2.0);
+}
+
+/// docs/prometheus.yml pointed at `p` (its ports, a 1 s interval), in a
+/// directory with the rules and the CA it names, as an operator sets it up.
+fn sample_config_for(p: &Pinata, dir: &std::path::Path) -> std::path::PathBuf {
+    let docs = workspace_root().join("docs");
+    let config = std::fs::read_to_string(docs.join("prometheus.yml")).unwrap();
+    for token in [
+        "127.0.0.1:8080",
+        "127.0.0.1:8443",
+        "scrape_interval: 15s",
+        "evaluation_interval: 15s",
+        "ca_file: pinata-ca.pem",
+    ] {
+        assert!(config.contains(token), "docs/prometheus.yml lost {token}");
+    }
+    let config = config
+        .replace("127.0.0.1:8080", &p.addr("http"))
+        .replace("127.0.0.1:8443", &p.addr("https"))
+        .replace("scrape_interval: 15s", "scrape_interval: 1s")
+        .replace("evaluation_interval: 15s", "evaluation_interval: 1s");
+    std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+    std::fs::copy(
+        docs.join("prometheus-rules.yml"),
+        dir.join("prometheus-rules.yml"),
+    )
+    .unwrap();
+    // As the config's comment says: the CA from the piñata's /ca.pem.
+    let (status, ca) = p.get("/ca.pem");
+    assert_eq!(status, 200);
+    std::fs::write(dir.join("pinata-ca.pem"), ca).unwrap();
+    dir.join("prometheus.yml")
+}
+
+#[test]
+fn prometheus_scrapes_with_the_sample_config_and_answers_the_dashboards_queries() {
+    use common::prometheus::{PrometheusServer, sample_value};
+
+    let mut p = Pinata::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = sample_config_for(&p, dir.path());
+    let checked = run(
+        Command::new("promtool")
+            .arg("check")
+            .arg("config")
+            .arg(&config),
+        b"",
+    );
+    assert!(
+        checked.contains("SUCCESS: 4 rules found") && !checked.contains("FAILED"),
+        "{checked}"
+    );
+    let prometheus = PrometheusServer::start(&config);
+
+    // Both jobs up: plain HTTP, and HTTPS verified against the CA.
+    let up = prometheus.wait_query("up", |r| {
+        r.len() == 2 && r.iter().all(|e| sample_value(e) == 1.0)
+    });
+    let mut jobs: Vec<&str> = up
+        .iter()
+        .map(|e| e["metric"]["job"].as_str().unwrap())
+        .collect();
+    jobs.sort();
+    assert_eq!(jobs, ["pinata", "pinata-https"]);
+
+    // A visitor without a certificate: both jobs see the counter move.
+    let out = s_client(&p.addr("server"), &[]);
+    assert!(!out.contains(&p.wif), "{out}");
+    assert!(
+        p.wait_outcome("server", 1)
+            .contains("reason=no_certificate")
+    );
+    let query =
+        r#"pinata_handshakes_total{service="server",outcome="failed",reason="no_certificate"}"#;
+    prometheus.wait_query(query, |r| {
+        r.len() == 2 && r.iter().all(|e| sample_value(e) == 1.0)
+    });
+
+    // The alerting rules loaded and evaluate.
+    let groups = prometheus.api("rules", None)["groups"].clone();
+    let rules = groups[0]["rules"].as_array().expect("rules").clone();
+    assert_eq!(rules.len(), 4, "{groups}");
+    for rule in &rules {
+        assert_eq!(rule["health"], "ok", "{rule}");
+    }
+
+    // Every query of the Grafana dashboard, with Grafana's variables as
+    // Grafana fills them in, is valid PromQL over metrics /metrics has.
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("docs/grafana-dashboard.json")).unwrap(),
+    )
+    .expect("docs/grafana-dashboard.json is JSON");
+    assert_eq!(dashboard["uid"], "pinata");
+    let families: std::collections::BTreeSet<String> =
+        common::prometheus::scrape_http(&p.addr("http"))
+            .samples
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+    let mut queries = 0;
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("expr");
+            for name in metric_names(expr) {
+                // The heap's size: only the unikernel knows one (its
+                // /metrics is checked in tests/unikernel_qemu.rs).
+                assert!(
+                    families.contains(&name) || name == "pinata_memory_capacity_bytes",
+                    "panel {}: {name} is not on /metrics",
+                    panel["title"]
+                );
+            }
+            let expr = expr
+                .replace("$__rate_interval", "1m")
+                .replace("$__range", "1h")
+                .replace("$instance", ".*");
+            prometheus.api("query", Some(&expr));
+            queries += 1;
+        }
+    }
+    assert!(queries >= 15, "only {queries} queries");
+}
+
+/// The `pinata_…` names in a PromQL expression.
+fn metric_names(expr: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = expr;
+    while let Some(at) = rest.find("pinata_") {
+        let name: String = rest[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        rest = &rest[at + name.len()..];
+        names.push(name);
+    }
+    names
 }

@@ -220,3 +220,87 @@ pub fn scrape_https(port: u16, ca_pem: &std::path::Path) -> Scrape {
     );
     Scrape::parse(body)
 }
+
+/// A Prometheus server (Debian package `prometheus`) run by a test on a
+/// free loopback port, with its storage in a temporary directory; killed
+/// when dropped.
+pub struct PrometheusServer {
+    pub proc: super::Proc,
+    pub port: u16,
+    _storage: tempfile::TempDir,
+}
+
+impl PrometheusServer {
+    /// Starts Prometheus with `config` and waits for its "ready" log line.
+    pub fn start(config: &std::path::Path) -> PrometheusServer {
+        let storage = tempfile::tempdir().unwrap();
+        let port = super::free_port();
+        let mut cmd = Command::new("prometheus");
+        cmd.arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", storage.path().display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        if let Err(e) = Command::new("prometheus").arg("--version").output() {
+            panic!(
+                "cannot run prometheus ({e}): install Debian's `prometheus` \
+                 package (apt-get install prometheus), as .ci/run does"
+            );
+        }
+        let mut proc = super::Proc::spawn(&mut cmd);
+        proc.out.wait_for("Prometheus ready", |l| {
+            l.contains("Server is ready to receive web requests")
+        });
+        PrometheusServer {
+            proc,
+            port,
+            _storage: storage,
+        }
+    }
+
+    /// `GET /api/v1/<path>` with `query` URL-encoded by curl; the `data`
+    /// of a successful answer (panics otherwise).
+    pub fn api(&self, path: &str, query: Option<&str>) -> serde_json::Value {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "--max-time", "20", "-G"]);
+        if let Some(query) = query {
+            cmd.arg("--data-urlencode").arg(format!("query={query}"));
+        }
+        cmd.arg(format!("http://127.0.0.1:{}/api/v1/{path}", self.port));
+        let out = run(&mut cmd, b"");
+        let answer: serde_json::Value = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("Prometheus {path} {query:?}: {e}: {out}"));
+        assert_eq!(answer["status"], "success", "{path} {query:?}: {answer}");
+        answer["data"].clone()
+    }
+
+    /// Polls the instant query `query` until `done` accepts its result
+    /// vector, or fails after [`WAIT`]; returns that result.
+    pub fn wait_query(
+        &self,
+        query: &str,
+        done: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let data = self.api("query", Some(query));
+            let result = data["result"].as_array().cloned().unwrap_or_default();
+            if done(&result) {
+                return result;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{query}: still {result:?} after {WAIT:?}; targets: {}",
+                self.api("targets", None)
+            );
+            // The next scrape is at most one interval away; ask again soon.
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+}
+
+/// The value of an instant-vector element as Prometheus's API gives it.
+pub fn sample_value(element: &serde_json::Value) -> f64 {
+    element["value"][1]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no value in {element}"))
+}
