@@ -237,7 +237,7 @@ fn counters_never_went_down(before: &Scrape, after: &Scrape) {
 }
 
 #[test]
-fn metrics_answers_head_and_other_paths_stay_404() {
+fn metrics_answers_head_is_linked_from_the_page_and_other_paths_stay_404() {
     let p = Pinata::start();
     let mut stream = TcpStream::connect(p.addr("http")).unwrap();
     stream.set_read_timeout(Some(WAIT)).unwrap();
@@ -252,6 +252,8 @@ fn metrics_answers_head_and_other_paths_stay_404() {
         common::prometheus::CONTENT_TYPE
     )));
     assert!(reply.ends_with("\r\n\r\n"), "HEAD has no body: {reply}");
+    let (_, page) = p.get("/");
+    assert!(page.contains("<a href=\"/metrics\">"), "the page links /metrics");
     assert_eq!(p.get("/metrics/").0, 404);
     assert_eq!(p.get("/metric").0, 404);
 }
