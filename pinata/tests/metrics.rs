@@ -253,7 +253,10 @@ fn metrics_answers_head_is_linked_from_the_page_and_other_paths_stay_404() {
     )));
     assert!(reply.ends_with("\r\n\r\n"), "HEAD has no body: {reply}");
     let (_, page) = p.get("/");
-    assert!(page.contains("<a href=\"/metrics\">"), "the page links /metrics");
+    assert!(
+        page.contains("<a href=\"/metrics\">"),
+        "the page links /metrics"
+    );
     assert_eq!(p.get("/metrics/").0, 404);
     assert_eq!(p.get("/metric").0, 404);
 }
