@@ -24,6 +24,7 @@ use zeroize::Zeroizing;
 use crate::http::{Request, Response, Status as HttpStatus};
 pub use crate::limits::Limits;
 use crate::memory::{self, MemoryGauge, MemoryUsage};
+use crate::metrics;
 use crate::page;
 use crate::pki::{self, Pki};
 use crate::session::{Outcome, OutcomeKind, Session};
@@ -346,6 +347,12 @@ impl Pinata {
                 content_type: "application/json",
                 cacheable: false,
                 body: self.stats_json(now).into_bytes(),
+            },
+            "/metrics" => Response {
+                status: HttpStatus::Ok,
+                content_type: metrics::CONTENT_TYPE,
+                cacheable: false,
+                body: metrics::render(self, now).into_bytes(),
             },
             _ => Response::error(HttpStatus::NotFound),
         }

@@ -25,6 +25,7 @@
 //! - [`setup`] builds the [`Pinata`] at start, the same way on both
 //!   backends;
 //! - [`memory`] is what `/stats.json` says of memory (the platform's gauge);
+//! - [`metrics`] renders the counters for Prometheus (`/metrics`);
 //! - [`syslog`] formats the connection log lines as RFC 5424 datagrams;
 //! - [`netloop`] is the event loop: the sessions over a TCP
 //!   [`transport::Transport`] — the unikernel's `stack`, or the hosted
@@ -45,6 +46,7 @@ pub mod hosted;
 pub mod http;
 pub mod limits;
 pub mod memory;
+pub mod metrics;
 pub mod netloop;
 pub mod page;
 pub mod pki;
