@@ -264,13 +264,18 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
         }
     };
     println!(
-        "xtask attack: {name} ready in {} ms; ports http={} https={} server={} connect_back={} client={}, connect-back dials 127.0.0.1:{}",
+        "xtask attack: {name} ready in {} ms; ports http={} https={} server={} connect_back={} client={}, connect-back dials {}:{}",
         started.elapsed().as_millis(),
         target.ports[0],
         target.ports[1],
         target.ports[2],
         target.ports[3],
         target.ports[4],
+        if target.kind == TargetKind::External {
+            "this host"
+        } else {
+            "127.0.0.1"
+        },
         target.cb_port
     );
     let certs = make_certs(&dir)?;

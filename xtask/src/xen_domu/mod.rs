@@ -46,9 +46,13 @@ const GUEST_LOG: &str = "/var/log/xen/console/guest-pinata.log";
 /// Written over the guest's free heap before it serves
 /// (`test_heap_canary=`); must never appear in a frame.
 const CANARY: &str = "PINATA-HEAP-CANARY-0d15ea5e";
-/// The battery's cases run from dom0: the idle flood (10,000 connections
-/// from 200 addresses) with the page probed throughout, as every case is.
-const BATTERY_CASES: [&str; 1] = ["flood_10000_idle"];
+/// The battery's cases run from dom0: all the quick cases (`all`), the
+/// idle flood among them (10,000 connections from 200 addresses), with the
+/// page probed throughout every case.
+const BATTERY_CASES: [&str; 1] = ["all"];
+
+/// The battery's case patterns, one a line, in dom0 (`all`: every case).
+const BATTERY_FILE: &str = "/pinata/battery-cases";
 
 /// The whole run's bound: far beyond a healthy run (a few minutes), only
 /// so that a hung one ends.
@@ -58,7 +62,7 @@ const RUN_LIMIT: Duration = Duration::from_secs(45 * 60);
 const SHOWN: [&str; 3] = ["xen-domu:", "battery| ", "guest| "];
 
 pub const USAGE: &str = "\
-usage: cargo xtask xen-domu-smoke [--rebuild-dom0]
+usage: cargo xtask xen-domu-smoke [--rebuild-dom0] [--battery-case PATTERN]…
 
 Boots Xen 4.17 with a Debian Linux PV dom0 inside QEMU (TCG, no NIC) and
 checks the image as an `xl create` guest behind netback, from dom0: page and
@@ -67,7 +71,9 @@ stats, refused certificates, the short-circuit, connect-back, frame capture
 and destroy. Needs root, apt-get update done, debootstrap and cpio the first
 time (dom0's root is cached in target/xen-domu/dom0/).
 
-  --rebuild-dom0   build dom0's root again instead of using the cached one";
+  --rebuild-dom0   build dom0's root again instead of using the cached one
+  --battery-case P the battery's quick cases to run from dom0 whose name
+                   contains P (repeatable; default `all`: every one)";
 
 /// Whether any 16-byte piece of `secret` occurs in `bytes`.
 fn carries_piece_of(bytes: &[u8], secret: &[u8]) -> bool {
@@ -78,9 +84,14 @@ fn carries_piece_of(bytes: &[u8], secret: &[u8]) -> bool {
 
 pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
     let mut rebuild = false;
-    for arg in args {
+    let mut battery = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--rebuild-dom0" => rebuild = true,
+            "--battery-case" => {
+                battery.push(args.next().ok_or("--battery-case needs a pattern")?.clone())
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -88,12 +99,15 @@ pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
         }
     }
-    run(root, rebuild)
+    if battery.is_empty() {
+        battery = BATTERY_CASES.map(String::from).to_vec();
+    }
+    run(root, rebuild, &battery)
 }
 
 /// `cargo xtask test`'s run: the cached dom0 root when there is one.
 pub fn ci(root: &Path) -> Result<(), String> {
-    run(root, false)
+    run(root, false, &BATTERY_CASES.map(String::from))
 }
 
 /// `xtask xen-domu-dom0`: the checks, inside dom0.
@@ -108,7 +122,7 @@ struct Timing {
     detail: String,
 }
 
-fn run(root: &Path, rebuild: bool) -> Result<(), String> {
+fn run(root: &Path, rebuild: bool, battery: &[String]) -> Result<(), String> {
     let started = Instant::now();
     let dir = crate::image::target_dir(root).join("xen-domu");
     let mut timings = Vec::new();
@@ -139,7 +153,7 @@ fn run(root: &Path, rebuild: bool) -> Result<(), String> {
 
     let t = Instant::now();
     let run_dir = dir.join("run");
-    let initrd = initramfs(&run_dir, &dom0.root_cpio, &image)?;
+    let initrd = initramfs(&run_dir, &dom0.root_cpio, &image, battery)?;
     time(
         "initramfs",
         t,
@@ -253,7 +267,12 @@ fn run(root: &Path, rebuild: bool) -> Result<(), String> {
 
 /// dom0's root with the run's overlay appended: `/init`, `/pinata/xtask`,
 /// and what `xl-config` writes.
-fn initramfs(run_dir: &Path, root_cpio: &Path, image: &Path) -> Result<PathBuf, String> {
+fn initramfs(
+    run_dir: &Path,
+    root_cpio: &Path,
+    image: &Path,
+    battery: &[String],
+) -> Result<PathBuf, String> {
     let _ = std::fs::remove_dir_all(run_dir);
     let overlay = run_dir.join("overlay");
     let pinata = overlay.join(DOM0_DIR.trim_start_matches('/'));
@@ -263,6 +282,8 @@ fn initramfs(run_dir: &Path, root_cpio: &Path, image: &Path) -> Result<PathBuf, 
     let exe = std::env::current_exe().map_err(|e| format!("this xtask binary: {e}"))?;
     let bytes = std::fs::read(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
     write_executable(&pinata.join("xtask"), &bytes)?;
+    let cases = pinata.join(BATTERY_FILE.rsplit('/').next().unwrap_or("battery-cases"));
+    std::fs::write(&cases, battery.join("\n")).map_err(|e| format!("{}: {e}", cases.display()))?;
     // The test's worthless prize (attack::WIF), named as the ramdisk.
     let prize = pinata.join("prize.wif");
     std::fs::write(&prize, format!("{}\n", crate::attack::WIF))
