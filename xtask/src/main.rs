@@ -33,7 +33,8 @@ commands:
           [--check-reproducible]: build HEAD twice from scratch, compare SHA-256
   run     boot the image in QEMU with the services on 127.0.0.1:8080,8443,10000-10002
           [--secret-file F] [--accel kvm|tcg] [--memory MiB] (see `cargo xtask run --help`)
-  xl-config  write pinata.xl for Xen (xl create -c pinata.xl) next to a copy of the image
+  xl-config  write pinata.xl for Xen (xl create -c pinata.xl) next to a copy of the image,
+          in target/xl-config/ unless --out DIR
           [--secret-file F] [--bridge xenbr0] [--memory 64] (see `cargo xtask xl-config --help`)
   xen-smoke  boot the image as a PVH dom0 of a real Xen 4.17 inside QEMU (TCG; a minute or two)
           [--xen PATH] [--image PATH]

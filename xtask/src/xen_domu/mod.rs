@@ -297,7 +297,7 @@ fn initramfs(
                 "network=regtest ip={GUEST_CIDR} gw={DOM0_IP} test_heap_canary={CANARY}"
             )],
             image: Some(image.to_path_buf()),
-            out_dir: pinata.clone(),
+            out_dir: Some(pinata.clone()),
             dest_dir: Some(PathBuf::from(DOM0_DIR)),
             ..Default::default()
         },
