@@ -420,6 +420,7 @@ impl Run {
         let mut summary = String::new();
         let mut late = Vec::new();
         let mut in_problems = false;
+        let (mut crashes, mut page_down_after) = (Vec::new(), 0);
         for line in BufReader::new(child.stdout.take().expect("stdout"))
             .lines()
             .map_while(Result::ok)
@@ -427,6 +428,14 @@ impl Run {
             println!("battery| {line}");
             if line.contains(" cases, ") && line.contains(" leaks, ") {
                 summary = line.clone();
+            }
+            // A row's own problem lines: `    !! CRASH: …`, `    !! page after: …`.
+            if let Some(problem) = line.trim_start().strip_prefix("!! ") {
+                if problem.starts_with("CRASH") {
+                    crashes.push(problem.to_string());
+                } else if problem.starts_with("page after") {
+                    page_down_after += 1;
+                }
             }
             in_problems = (in_problems && line.starts_with("  ")) || line == "problems:";
             if in_problems && line.starts_with("  ") && late.len() < 5 {
@@ -443,17 +452,29 @@ impl Run {
             "xtask attack --target external:{GUEST_IP} ({}): {summary}",
             patterns.join(", ")
         );
-        if verdict.cases == 0 || verdict.leaks > 0 || verdict.crashes > 0 {
-            return Err(format!("{detail}; {}", late.join("; ")));
+        if verdict.cases == 0 || verdict.leaks > 0 || !crashes.is_empty() {
+            return Err(format!(
+                "{detail}; {}; {}",
+                crashes.join("; "),
+                late.join("; ")
+            ));
         }
-        // Behaviour is the gate (no leak, no crash, the page answering
-        // after every case); the battery's own 1 s bar on each page probe
-        // is a timing figure here, with Xen and dom0 inside QEMU's TCG.
+        // Behaviour is the gate: no leak, no crash (the console's fault
+        // lines included), and the page served after the battery. The
+        // battery's own 1 s bar on every page probe, during and after each
+        // case, is a timing figure here, with Xen, dom0 and the guest all
+        // inside QEMU's TCG on a shared machine.
+        let page = curl("/")?;
+        if !page.contains(&self.address) {
+            return Err(format!(
+                "{detail}; after the battery the page lacks the address"
+            ));
+        }
         if status.success() {
-            Ok(detail)
+            Ok(format!("{detail}; the page served after it"))
         } else {
             Ok(format!(
-                "{detail}; page probes over the battery's 1 s bar (reported, not gated on inside TCG): {}",
+                "{detail}; the page served after it; over the battery's 1 s bar (figures, not gated on inside TCG): {page_down_after} probe(s) right after a case, and {}",
                 late.join("; ")
             ))
         }
