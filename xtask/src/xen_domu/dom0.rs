@@ -73,8 +73,10 @@ pub fn main() -> Result<(), String> {
     run.phase("no-certificate", Run::no_certificate);
     run.phase("short-circuit", Run::short_circuit);
     run.phase("connect-back", Run::connect_back);
-    run.phase("frames", Run::frames);
+    // The capture goes on through the battery: every kind of frame the
+    // guest sends (alerts, resets, records of every size) is checked.
     run.phase("battery", Run::battery);
+    run.phase("frames", Run::frames);
     run.phase("reboot", Run::reboot);
     run.phase("shutdown", Run::shutdown);
     run.phase("destroy", Run::destroy);
@@ -144,10 +146,23 @@ impl Run {
     }
 
     fn capture_start(&mut self) -> Result<String, String> {
-        let (vif, _, _) = vif()?;
+        let (vif, mac, _) = vif()?;
         let _ = std::fs::remove_file(CAPTURE);
+        // Only what the guest sends: half the work for tcpdump while the
+        // battery runs, and the other direction is not checked anyway.
+        let from_guest = format!("ether src {}", mac.map(|b| format!("{b:02x}")).join(":"));
         let mut child = Command::new("tcpdump")
-            .args(["-i", &vif, "-w", CAPTURE, "-U", "-s", "0", "-n"])
+            .args([
+                "-i",
+                &vif,
+                "-w",
+                CAPTURE,
+                "-U",
+                "-s",
+                "0",
+                "-n",
+                &from_guest,
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -165,7 +180,9 @@ impl Run {
         match listening {
             Ok(line) => {
                 self.capture = Some(child);
-                Ok(format!("tcpdump -i {vif} -w {CAPTURE}: {line}"))
+                Ok(format!(
+                    "tcpdump -i {vif} -w {CAPTURE} {from_guest}: {line}"
+                ))
             }
             Err(e) => {
                 let _ = child.kill();

@@ -342,6 +342,15 @@ fn write_executable(path: &Path, bytes: &[u8]) -> Result<(), String> {
 /// something ends the run early.
 fn boot(dom0: &dom0_root::Dom0, initrd: &Path, serial: &Path) -> Result<(), String> {
     let _ = std::fs::remove_file(serial);
+    // QEMU's multiboot module list is comma-separated.
+    for path in [&dom0.vmlinuz, &initrd.to_path_buf()] {
+        if path.to_string_lossy().contains(',') {
+            return Err(format!(
+                "{}: QEMU cannot load a multiboot module whose path has a comma",
+                path.display()
+            ));
+        }
+    }
     let mut qemu = Command::new("qemu-system-x86_64")
         .args(["-machine", "q35", "-accel", "tcg", "-cpu", "max,-smap"])
         .args(["-m", "2048", "-smp", "1", "-nic", "none"])
