@@ -8,7 +8,7 @@ use alloc::string::String;
 use core::fmt::Write as _;
 
 use crate::app::Pinata;
-use crate::stats::{FailureReason, Service};
+use crate::stats::{FailureReason, KxGroup, Service, TlsVersion};
 use crate::time::Instant;
 
 /// Escapes text for HTML element content and attribute values.
@@ -113,6 +113,29 @@ pub fn render(app: &Pinata, now: Instant) -> String {
             s.handshakes_failed(),
             s.secrets_sent()
         );
+    }
+    page.push_str(
+        "</table>\n<h3>Completed handshakes by key exchange and TLS version</h3>\n\
+         <p>X25519MLKEM768 is the hybrid post-quantum key exchange (ML-KEM-768 with X25519), \
+         chosen whenever the client lists it first.</p>\n<table><tr><th>service</th>",
+    );
+    for group in KxGroup::ALL {
+        let _ = write!(page, "<th>{}</th>", group.name());
+    }
+    for version in TlsVersion::ALL {
+        let _ = write!(page, "<th>{}</th>", version.name());
+    }
+    page.push_str("</tr>");
+    for service in Service::ALL.iter().filter(|s| **s != Service::Http) {
+        let s = app.stats().service(*service);
+        let _ = write!(page, "<tr><td>{}</td>", service.name());
+        for group in KxGroup::ALL {
+            let _ = write!(page, "<td>{}</td>", s.group(group));
+        }
+        for version in TlsVersion::ALL {
+            let _ = write!(page, "<td>{}</td>", s.version(version));
+        }
+        page.push_str("</tr>");
     }
     page.push_str(
         "</table>\n<h3>Why attempts failed</h3>\n\

@@ -8,11 +8,12 @@
 //! Heartbeat, malformed and oversized records, fragmented and interleaved
 //! handshakes, renegotiation, early data, certificates that must not pass,
 //! garbage, slowloris, a flood of 10,000 idle connections (`flood.rs`),
-//! resets, connect-back to ports that do not answer, and HTTP abuse. Every case is client code here:
-//! raw TCP with hand-built TLS records, rustls clients and servers with
-//! certificates from other piñata CAs, and `openssl` where a real
-//! renegotiation is needed. Loopback only, unless an external target is
-//! named; every loop is bounded.
+//! resets, connect-back to ports that do not answer, HTTP abuse, and (VM)
+//! prediction of TCP initial sequence numbers (`isn.rs`). Every case is
+//! client code here: raw TCP with hand-built TLS records, rustls clients
+//! and servers with certificates from other piñata CAs, and `openssl` where
+//! a real renegotiation is needed. Loopback only, unless an external target
+//! is named; every loop is bounded.
 //!
 //! For each case it records what was sent, what came back, whether any
 //! piece of the secret was seen (in any byte received, any decrypted
@@ -35,7 +36,10 @@ mod cases;
 mod certs;
 mod flood;
 mod http;
+mod isn;
 mod net;
+mod pcap;
+mod pcg32;
 mod probe;
 mod protocol;
 mod records;
@@ -295,6 +299,7 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
         let exchange = function(&ctx);
         thread::sleep(exchange.settle);
         let (during, mut problems) = prober.finish();
+        problems.extend(exchange.problems.iter().cloned());
         let after = probe_page(kind, http_port);
         let after_ms = match &after {
             Ok(t) => Some(t.as_millis()),

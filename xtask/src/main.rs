@@ -9,6 +9,8 @@
 
 mod attack;
 mod bench;
+mod deploy;
+mod firecracker;
 mod fuzz;
 mod image;
 mod qemu;
@@ -29,13 +31,18 @@ commands:
           the fuzz targets briefly, the size report, the quick attack battery,
           then xen-domu-smoke
   fuzz    build and run every fuzz target: [--seconds N] [--jobs J] [--target T] [--planted-bug]
+          [--cflite-check]: the ClusterFuzzLite build (nightly, ASan) checked and run locally
+          [--ci]: CI's fuzzing, as `cargo xtask test` runs it
   image   build the unikernel (release, x86_64-unknown-none); prints the ELF's path
           [--check-reproducible]: build HEAD twice from scratch, compare SHA-256
   run     boot the image in QEMU with the services on 127.0.0.1:8080,8443,10000-10002
-          [--secret-file F] [--accel kvm|tcg] [--memory MiB] (see `cargo xtask run --help`)
+          [--secret-file F] [--accel kvm|tcg] [--memory MiB] [--machine q35|pc|microvm]
+          (see `cargo xtask run --help`)
   xl-config  write pinata.xl for Xen (xl create -c pinata.xl) next to a copy of the image,
           in target/xl-config/ unless --out DIR
           [--secret-file F] [--bridge xenbr0] [--memory 64] (see `cargo xtask xl-config --help`)
+  firecracker-config  write target/firecracker/vm.json (firecracker --config-file) next to
+          a copy of the image [--secret-file F] [--tap tap0] (see `--help`)
   xen-smoke  boot the image as a PVH dom0 of a real Xen 4.17 inside QEMU (TCG; a minute or two)
           [--xen PATH] [--image PATH]
   xen-domu-smoke  the image as an `xl create` domU behind netback, checked and attacked from a
@@ -137,6 +144,9 @@ fn main() -> ExitCode {
         Some("size-report") => size::main(&root(), &args.collect::<Vec<_>>()),
         Some("run") => qemu::parse(args).and_then(|options| qemu::run(options, &root())),
         Some("xl-config") => xl::parse(args).and_then(|options| xl::run(options, &root())),
+        Some("firecracker-config") => {
+            firecracker::parse(args).and_then(|options| firecracker::run(options, &root()))
+        }
         Some("xen-smoke") => xen_smoke::main(&root(), &args.collect::<Vec<_>>()),
         Some("xen-domu-smoke") => xen_domu::main(&root(), &args.collect::<Vec<_>>()),
         // Internal: run by dom0's /init inside xen-domu-smoke.

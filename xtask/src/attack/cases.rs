@@ -16,6 +16,7 @@ use super::http::{
     c_http_bare_lf, c_http_big_headers, c_http_cl_te, c_http_double_cl, c_http_long_line,
     c_http_methods, c_http_obs_fold, c_http_pipelining, c_https_smuggling,
 };
+use super::isn::c_isn_prediction;
 use super::net::{connect_from, read_until_close};
 use super::protocol::{
     c_alert_mid_handshake, c_ccs_bad, c_ccs_first, c_ccs_many, c_ccs_tls12,
@@ -46,6 +47,9 @@ pub(super) struct Exchange {
     pub(super) settle: Duration,
     /// Lines printed in full under the table row (what the columns clip).
     pub(super) details: Vec<String>,
+    /// What the case itself found wrong (the run adds its own: leaks,
+    /// crashes, the page's latency); any fails the battery.
+    pub(super) problems: Vec<String>,
 }
 
 pub(super) type CaseFn = fn(&Ctx) -> Exchange;
@@ -106,6 +110,7 @@ impl Ctx<'_> {
             seen: bytes,
             settle: Duration::ZERO,
             details: Vec::new(),
+            problems: Vec::new(),
         }
     }
 }
@@ -201,6 +206,7 @@ pub(super) const CASES: &[(&str, &str, CaseFn)] = &[
     ("slowloris_tls", "server", c_slowloris_tls),
     ("slowloris_http", "http", c_slowloris_http),
     ("slowloris_30_conns", "*", c_slowloris_many),
+    ("isn_prediction", "server", c_isn_prediction),
     ("flood_10000_idle", "server", c_flood_idle),
     ("half_open", "*", c_half_open),
     ("reset_mid_handshake", "*", c_reset_mid_handshake),

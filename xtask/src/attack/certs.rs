@@ -299,6 +299,7 @@ pub(super) fn rustls_client(
         seen: plaintext,
         settle: Duration::ZERO,
         details: Vec::new(),
+        problems: Vec::new(),
     }
 }
 
@@ -496,6 +497,7 @@ pub(super) fn c_client_port_other_ca(ctx: &Ctx) -> Exchange {
         seen: plaintext,
         settle: Duration::ZERO,
         details: Vec::new(),
+        problems: Vec::new(),
     }
 }
 
@@ -539,6 +541,7 @@ pub(super) fn connect_back_with(
         seen: plaintext,
         settle: Duration::from_millis(300),
         details: Vec::new(),
+        problems: Vec::new(),
     }
 }
 
@@ -582,6 +585,7 @@ pub(super) fn c_connect_back_closed(ctx: &Ctx) -> Exchange {
         seen: Vec::new(),
         settle: Duration::from_secs(2),
         details: Vec::new(),
+        problems: Vec::new(),
     }
 }
 pub(super) fn c_connect_back_silent(ctx: &Ctx) -> Exchange {
@@ -624,5 +628,6 @@ pub(super) fn c_connect_back_silent(ctx: &Ctx) -> Exchange {
         seen: bytes,
         settle: Duration::from_millis(300),
         details: Vec::new(),
+        problems: Vec::new(),
     }
 }

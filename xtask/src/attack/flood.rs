@@ -347,6 +347,7 @@ fn flood_idle(ctx: &Ctx, service: &str) -> Exchange {
         seen,
         settle: Duration::from_secs(1),
         details: vec![format!("sent: {sent}"), format!("came back: {reply}")],
+        problems: Vec::new(),
     }
 }
 

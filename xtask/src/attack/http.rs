@@ -49,6 +49,7 @@ pub(super) fn c_http_methods(ctx: &Ctx) -> Exchange {
         seen,
         settle: Duration::ZERO,
         details: Vec::new(),
+        problems: Vec::new(),
     }
 }
 pub(super) fn c_http_pipelining(ctx: &Ctx) -> Exchange {
@@ -127,5 +128,6 @@ pub(super) fn c_https_smuggling(ctx: &Ctx) -> Exchange {
         seen: plaintext,
         settle: Duration::ZERO,
         details: Vec::new(),
+        problems: Vec::new(),
     }
 }

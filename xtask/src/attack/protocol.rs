@@ -367,5 +367,6 @@ pub(super) fn c_renegotiation(ctx: &Ctx) -> Exchange {
         seen: text,
         settle: Duration::from_millis(300),
         details: Vec::new(),
+        problems: Vec::new(),
     }
 }

@@ -26,6 +26,10 @@ pub(super) struct Target {
     /// connection at a time (backlog 1), so a visitor sharing the
     /// attacker's listener measures QEMU's queue, not the guest.
     pub(super) visitor_port: u16,
+    /// VM: QEMU's dump of the guest's frames (pcap, `pcap.rs`), where the
+    /// guest's TCP headers can be read; the host never sees them under
+    /// user networking.
+    pub(super) pcap: Option<PathBuf>,
     pub(super) dir: PathBuf,
 }
 
@@ -195,6 +199,7 @@ pub(super) fn start_hosted(root: &Path, release: bool, dir: PathBuf) -> Result<T
         visitor_port: ports[0],
         ports,
         cb_port,
+        pcap: None,
         dir,
     })
 }
@@ -226,7 +231,16 @@ pub(super) fn start_vm(root: &Path, dir: PathBuf) -> Result<Target, String> {
             )],
             ..Default::default()
         };
-        let mut child = crate::qemu::qemu_command(&options, &image)
+        // Every frame to and from the guest, headers only, for the cases
+        // that read the guest's TCP headers (`net0` is qemu.rs's netdev).
+        let pcap = dir.join("guest.pcap");
+        let mut command = crate::qemu::qemu_command(&options, &image);
+        command.arg("-object").arg(format!(
+            "filter-dump,id=guest-dump,netdev=net0,maxlen={},file={}",
+            super::pcap::SNAP_LEN,
+            pcap.display()
+        ));
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -252,6 +266,7 @@ pub(super) fn start_vm(root: &Path, dir: PathBuf) -> Result<Target, String> {
                     ports,
                     cb_port,
                     visitor_port,
+                    pcap: Some(pcap),
                     dir,
                 });
             }
@@ -298,6 +313,7 @@ pub(super) fn start_external(console: &Path, dir: PathBuf) -> Result<Target, Str
         kind: TargetKind::External,
         child,
         log,
+        pcap: None,
         ports: [80, 443, 10000, 10001, 10002],
         cb_port: 40001,
         visitor_port: 80,

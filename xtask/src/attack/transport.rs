@@ -100,6 +100,7 @@ pub(super) fn c_slowloris_many(ctx: &Ctx) -> Exchange {
         seen,
         settle: Duration::from_millis(300),
         details: Vec::new(),
+        problems: Vec::new(),
     }
 }
 pub(super) fn c_half_open(ctx: &Ctx) -> Exchange {
@@ -122,6 +123,7 @@ pub(super) fn c_half_open(ctx: &Ctx) -> Exchange {
         seen,
         settle: Duration::ZERO,
         details: Vec::new(),
+        problems: Vec::new(),
     }
 }
 pub(super) fn c_reset_mid_handshake(ctx: &Ctx) -> Exchange {
@@ -149,6 +151,7 @@ pub(super) fn c_reset_mid_handshake(ctx: &Ctx) -> Exchange {
         seen,
         settle: Duration::from_millis(300),
         details: Vec::new(),
+        problems: Vec::new(),
     }
 }
 pub(super) fn c_reset_at_once(ctx: &Ctx) -> Exchange {
@@ -167,5 +170,6 @@ pub(super) fn c_reset_at_once(ctx: &Ctx) -> Exchange {
         seen: Vec::new(),
         settle: Duration::from_millis(500),
         details: Vec::new(),
+        problems: Vec::new(),
     }
 }

@@ -19,6 +19,8 @@ use crate::wire::{
 };
 
 mod congestion;
+// PIÑATA PATCH: RFC 6528 initial sequence numbers.
+mod isn;
 
 macro_rules! tcp_trace {
     ($($arg:expr),*) => (net_log!(trace, $($arg),*));
@@ -1069,20 +1071,24 @@ impl<'a> Socket<'a> {
         });
         self.set_state(State::SynSent);
 
-        let seq = Self::random_seq_no(cx);
+        let seq = Self::random_seq_no(cx, local_endpoint, remote_endpoint);
         self.local_seq_no = seq;
         self.remote_last_seq = seq;
         Ok(())
     }
 
     #[cfg(test)]
-    fn random_seq_no(_cx: &mut Context) -> TcpSeqNumber {
+    fn random_seq_no(_cx: &mut Context, _local: IpEndpoint, _remote: IpEndpoint) -> TcpSeqNumber {
         TcpSeqNumber(10000)
     }
 
+    // PIÑATA PATCH: RFC 6528 when the interface has a key (`isn.rs`).
     #[cfg(not(test))]
-    fn random_seq_no(cx: &mut Context) -> TcpSeqNumber {
-        TcpSeqNumber(cx.rand().rand_u32() as i32)
+    fn random_seq_no(cx: &mut Context, local: IpEndpoint, remote: IpEndpoint) -> TcpSeqNumber {
+        match cx.tcp_isn_key() {
+            Some(key) => isn::initial_seq_no(key, local, remote, cx.now()),
+            None => TcpSeqNumber(cx.rand().rand_u32() as i32),
+        }
     }
 
     /// Close the transmit half of the full-duplex connection.
@@ -1932,7 +1938,11 @@ impl<'a> Socket<'a> {
                     local: IpEndpoint::new(ip_repr.dst_addr(), repr.dst_port),
                     remote: IpEndpoint::new(ip_repr.src_addr(), repr.src_port),
                 });
-                self.local_seq_no = Self::random_seq_no(cx);
+                self.local_seq_no = Self::random_seq_no(
+                    cx,
+                    IpEndpoint::new(ip_repr.dst_addr(), repr.dst_port),
+                    IpEndpoint::new(ip_repr.src_addr(), repr.src_port),
+                );
                 self.remote_seq_no = repr.seq_number + 1;
                 self.remote_last_seq = self.local_seq_no;
                 self.remote_has_sack = repr.sack_permitted;

@@ -155,6 +155,9 @@ pub struct InterfaceInner {
     routes: Routes,
     #[cfg(feature = "multicast")]
     multicast: multicast::State,
+    // PIÑATA PATCH: see `Config::tcp_isn_key`.
+    #[cfg(feature = "socket-tcp")]
+    tcp_isn_key: Option<[u8; 16]>,
 }
 
 /// Configuration structure used for creating a network interface.
@@ -183,6 +186,19 @@ pub struct Config {
     /// Enable stateless address autoconfiguration on the interface.
     #[cfg(feature = "proto-ipv6")]
     pub slaac: bool,
+
+    /// PIÑATA PATCH: the secret key of TCP initial sequence numbers.
+    ///
+    /// With a key, every TCP socket's initial sequence number is RFC 6528's
+    /// `M + F(local address and port, remote address and port, key)`: `M` a
+    /// clock of 4 µs ticks, `F` SipHash-2-4. Without one (the default), it
+    /// is drawn from the random generator seeded by `random_seed`, as
+    /// upstream does; that generator's state can be recovered from two or
+    /// three observed sequence numbers, after which all later ones are
+    /// known. The key must be secret and random: draw it from a
+    /// cryptographic generator at boot.
+    #[cfg(feature = "socket-tcp")]
+    pub tcp_isn_key: Option<[u8; 16]>,
 }
 
 impl Config {
@@ -194,6 +210,8 @@ impl Config {
             pan_id: None,
             #[cfg(feature = "proto-ipv6")]
             slaac: false,
+            #[cfg(feature = "socket-tcp")]
+            tcp_isn_key: None,
         }
     }
 }
@@ -297,6 +315,8 @@ impl Interface {
                 #[cfg(feature = "proto-ipv6-slaac")]
                 slaac_updated: Instant::from_millis(0),
                 rand,
+                #[cfg(feature = "socket-tcp")]
+                tcp_isn_key: config.tcp_isn_key,
             },
         }
     }
@@ -862,6 +882,13 @@ impl InterfaceInner {
     #[allow(unused)] // unused depending on which sockets are enabled, and in tests
     pub(crate) fn rand(&mut self) -> &mut Rand {
         &mut self.rand
+    }
+
+    /// PIÑATA PATCH: see `Config::tcp_isn_key`.
+    #[cfg(feature = "socket-tcp")]
+    #[allow(unused)] // unused in tests
+    pub(crate) fn tcp_isn_key(&self) -> Option<&[u8; 16]> {
+        self.tcp_isn_key.as_ref()
     }
 
     #[allow(unused)] // unused depending on which sockets are enabled

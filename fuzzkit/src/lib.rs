@@ -1,18 +1,33 @@
-//! The deterministic fuzzing mode: a piñata the fuzzer can talk its way
-//! into, and an oracle that fails the run the moment the secret reaches a
-//! peer that did not authenticate.
+//! The piñata's fuzz kit: the deterministic fuzzing mode, in which a
+//! fuzzer can talk its way into a piñata, and an oracle that fails the run
+//! the moment the secret reaches a peer that did not authenticate.
 //!
-//! Compiled only with the non-default `fuzzing` feature (the `fuzz/` crate
-//! and this crate's own tests turn it on); never part of the appliance or
-//! of `cargo build --release`. Nothing here changes how the piñata behaves:
-//! it builds an ordinary [`Pinata`] from ordinary parts — the boot-time PKI
-//! ([`crate::pki::bootstrap`]), the production TLS configuration
-//! ([`Pinata::new`]), the production session state machines — and feeds
-//! them a deterministic world:
+//! Where it sits: beside the application, never inside it. `fuzz/` (the
+//! cargo-fuzz targets, one line each), this crate's regression test
+//! (`tests/fuzz_regressions.rs`) and its seed writer (`fuzz_seeds`) link
+//! it; the appliance, the hosted binary and `pinata`'s own tests do not, so
+//! the test-only crypto below can never reach an image. It is `std`-only
+//! (per-thread random streams, a process-wide world), like rustls keeps its
+//! fuzzing provider in its fuzz crate.
+//!
+//! Nothing here changes how the piñata behaves: it builds an ordinary
+//! [`Pinata`] from ordinary parts — the boot-time PKI
+//! ([`pinata::pki::bootstrap`]), the production TLS configuration
+//! ([`Pinata::new`]), the production session state machines, the
+//! appliance's event loop ([`pinata::netloop`]) — and feeds them a
+//! deterministic world. Data flow of one fuzz input:
+//!
+//! ```text
+//! fuzz input ──▶ targets (one body per fuzz target)
+//!                  ├─ transcript: a recorded handshake, mutated ──▶ Session ──▶ oracle
+//!                  └─ network: Ethernet frames ──▶ stack ──▶ netloop ──▶ Session ──▶ oracle
+//!                                          all under provider: seeded, pass-through crypto
+//! ```
 //!
 //! - [`provider`]: seeded randomness, a fixed clock, and crypto the fuzzer
 //!   can get past (fixed key exchange, pass-through records, constant
 //!   handshake signatures), certificate chains still verified for real;
+//!   built from the production provider's own tables;
 //! - [`World`]: the PKI, the piñata, a look-alike "evil" PKI and recorded
 //!   handshake transcripts, built once per process ([`world`]);
 //! - [`transcript`]: recording real handshakes in this mode (both roles,
@@ -22,7 +37,7 @@
 //! - [`network`]: the appliance's network stack with the services behind
 //!   it, for raw Ethernet frames;
 //! - [`targets`]: the bodies of the fuzz targets, shared by `fuzz/` and the
-//!   regression test (`tests/fuzz_regressions.rs`), so there is one copy.
+//!   regression test, so there is one copy.
 //!
 //! Determinism matters twice: libFuzzer needs the same input to take the
 //! same path, and recorded transcripts must replay. Certificates come from
@@ -30,6 +45,10 @@
 //! stream is reset before every session, so its hello random and session
 //! id — which a recorded server flight echoes — are the same as when the
 //! transcript was recorded.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
 
 pub mod network;
 pub mod oracle;
@@ -44,9 +63,9 @@ use std::sync::OnceLock;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use wallet::{Network, PrizeKey};
 
-use crate::app::{Config, Limits, Pinata};
-use crate::pki::{self, Pki, PkiOptions};
-use crate::time::Instant;
+use pinata::app::{Config, Limits, Pinata};
+use pinata::pki::{self, Pki, PkiOptions};
+use pinata::time::Instant;
 use provider::{DeterministicRandom, FIXED_TIME, FixedClock, Stream, reset};
 use transcript::Transcript;
 
@@ -56,7 +75,7 @@ use transcript::Transcript;
 pub const MARKER_WIF: &str = "cMahea7zqjxrtgAbB7LSGbcQUr1uX1ojuat9jZodMN87JcbXMTcA";
 
 /// The monotonic instant every fuzzed session lives at: no deadline ever
-/// passes unless a target calls [`crate::Session::timeout`] on purpose.
+/// passes unless a target calls [`pinata::Session::timeout`] on purpose.
 pub const NOW: Instant = Instant::from_millis(1_000);
 
 /// Certificate chains (leaf first) the fuzzer can present, and that the

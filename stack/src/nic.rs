@@ -1,5 +1,6 @@
-//! The [`Nic`] seen as a smoltcp [`Device`]: copy-based tokens over two
-//! frame-sized scratch buffers.
+//! The NIC seam: what a driver offers the stack ([`Nic`]), and the NIC
+//! seen as a smoltcp [`Device`] (copy-based tokens over two frame-sized
+//! scratch buffers).
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -7,7 +8,30 @@ use alloc::vec::Vec;
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
-use crate::{MTU, Nic};
+use crate::MTU;
+
+/// What a network interface card driver offers the stack: whole Ethernet
+/// frames in and out. virtio-net and Xen netfront implement it.
+///
+/// Frames carry no frame check sequence; the stack never sends one longer
+/// than [`MTU`] bytes.
+pub trait Nic {
+    /// The interface's MAC address.
+    fn mac_address(&self) -> [u8; 6];
+    /// Takes one received frame, if any, into `buf` (at least [`MTU`] bytes)
+    /// and returns its length. A frame longer than `buf` is dropped by the
+    /// driver (or truncated, which the stack will discard as malformed).
+    fn receive(&mut self, buf: &mut [u8]) -> Option<usize>;
+    /// Queues one frame for transmission; returns false if it was dropped
+    /// (queue full).
+    fn transmit(&mut self, frame: &[u8]) -> bool;
+    /// Whether [`transmit`](Nic::transmit) has room for a frame now. A false
+    /// here stops the stack from building frames until the next poll (TCP
+    /// keeps the data queued) instead of building them to have them dropped.
+    fn can_transmit(&self) -> bool {
+        true
+    }
+}
 
 /// Owns the NIC and the two scratch buffers frames are copied through.
 pub(crate) struct NicDevice<N> {

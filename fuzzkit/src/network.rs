@@ -4,7 +4,7 @@
 //! every frame the appliance transmits.
 //!
 //! The glue between the stack and the sessions is the appliance's own event
-//! loop, [`crate::netloop::EventLoop`] — the code the unikernel ships, not a
+//! loop, [`pinata::netloop::EventLoop`] — the code the unikernel ships, not a
 //! copy — with the oracle watching every connection through its
 //! [`Observer`] hooks (the bytes each session sends, its end, its release)
 //! and a no-op log.
@@ -29,22 +29,22 @@
 //! is deterministic (seeded smoltcp, seeded TLS, reset random stream), so the
 //! peer's recorded frames — sequence numbers included — replay exactly.
 
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use stack::{ConnId, ConnState, IpConfig, Nic, Stack, StackConfig, StackEvent};
+use stack::cable::End;
+use stack::{ConnId, ConnState, IpConfig, Stack, StackConfig, StackEvent};
 
-use super::provider::{Stream, reset};
-use super::transcript::{self, Role};
-use super::{World, oracle, world};
-use crate::netloop::{self, EventLoop, Observer};
-use crate::session::{Outcome, OutcomeKind, Session};
-use crate::stats::Service;
-use crate::time::Instant;
-use crate::tls::TlsStream;
+use crate::provider::{Stream, reset};
+use crate::transcript::{self, Role};
+use crate::{World, oracle, world};
+use pinata::netloop::{self, EventLoop, Observer};
+use pinata::session::{Outcome, OutcomeKind, Session};
+use pinata::stats::Service;
+use pinata::time::Instant;
+use pinata::tls::TlsStream;
 
 /// The piñata's address on the simulated link.
 pub const PINATA_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -62,49 +62,15 @@ const TICK_MS: u64 = 50;
 const MAX_RECORDS: usize = 256;
 /// The clock jumps after the last record (ms).
 const FINAL_JUMPS: [u64; 4] = [1_000, 15_000, 60_000, 120_000];
-/// Most bytes of transmitted frames kept for the recorder between takes.
-const TX_LIMIT: usize = 4 << 20;
+/// Frames a NIC's transmit queue holds between takes (then it is full:
+/// the stack waits, as with a real driver).
+const TX_FRAMES: usize = 4096;
 
-/// A NIC made of two queues.
-#[derive(Debug)]
-struct WireNic {
-    mac: [u8; 6],
-    rx: VecDeque<Vec<u8>>,
-    tx: Vec<Vec<u8>>,
-    tx_bytes: usize,
-}
-
-impl WireNic {
-    fn new(mac: [u8; 6]) -> Self {
-        WireNic {
-            mac,
-            rx: VecDeque::new(),
-            tx: Vec::new(),
-            tx_bytes: 0,
-        }
-    }
-}
-
-impl Nic for WireNic {
-    fn mac_address(&self) -> [u8; 6] {
-        self.mac
-    }
-
-    fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
-        let frame = self.rx.pop_front()?;
-        let n = frame.len().min(buf.len());
-        buf[..n].copy_from_slice(&frame[..n]);
-        Some(n)
-    }
-
-    fn transmit(&mut self, frame: &[u8]) -> bool {
-        if self.tx_bytes + frame.len() > TX_LIMIT {
-            return false;
-        }
-        self.tx_bytes += frame.len();
-        self.tx.push(frame.to_vec());
-        true
-    }
+/// A NIC made of two queues: a loose end of the in-memory cable.
+fn wire_nic(mac: [u8; 6]) -> End {
+    let mut end = End::loose(mac);
+    end.tx_capacity = TX_FRAMES;
+    end
 }
 
 /// The leak oracle, watching the shipped event loop's connections.
@@ -176,7 +142,7 @@ impl Observer for Oracle {
 /// The appliance: the stack and the services under the shipped event loop,
 /// with the oracle watching.
 pub(crate) struct Node {
-    event_loop: EventLoop<WireNic, Oracle>,
+    event_loop: EventLoop<Stack<End>, Oracle>,
     now: u64,
 }
 
@@ -199,7 +165,7 @@ impl Node {
         // fixed MAC address.
         let mut config = StackConfig::new(ip, &netloop::listen_ports());
         config.mac = Some(PINATA_MAC);
-        let stack = Stack::new(WireNic::new(PINATA_MAC), config, 0, PINATA_STACK_SEED)
+        let stack = Stack::new(wire_nic(PINATA_MAC), config, 0, PINATA_STACK_SEED)
             .expect("fuzzing stack configuration");
         let world = world();
         let event_loop = EventLoop::with_observer(
@@ -215,8 +181,8 @@ impl Node {
     pub(crate) fn step(&mut self, delay_ms: u64, frame: Option<&[u8]>) {
         self.now = self.now.saturating_add(delay_ms);
         if let Some(frame) = frame {
-            let nic = self.event_loop.stack_mut().nic_mut();
-            nic.rx.push_back(frame.to_vec());
+            let nic = self.event_loop.transport_mut().nic();
+            nic.rx().push(frame.to_vec());
         }
         self.event_loop.turn(Instant::from_millis(self.now));
     }
@@ -231,9 +197,7 @@ impl Node {
     /// authenticated peer (the per-session oracle has checked that).
     pub(crate) fn take_tx(&mut self) -> Vec<Vec<u8>> {
         let legitimate = self.legitimate_secret();
-        let nic = self.event_loop.stack_mut().nic_mut();
-        nic.tx_bytes = 0;
-        let frames = core::mem::take(&mut nic.tx);
+        let frames = self.event_loop.transport_mut().nic().tx().drain();
         if !legitimate {
             let all: Vec<u8> = frames.concat();
             assert!(
@@ -368,7 +332,7 @@ const SCENARIOS: [(&str, Scenario); 6] = [
 
 /// The recording peer: a second stack and one TLS or HTTP conversation.
 struct Peer {
-    stack: Stack<WireNic>,
+    stack: Stack<End>,
     scenario: Scenario,
     conn: Option<ConnId>,
     tls: Option<TlsStream>,
@@ -386,7 +350,7 @@ impl Peer {
         };
         let mut config = StackConfig::new(ip, &[40001]);
         config.mac = Some(PEER_MAC);
-        let stack = Stack::new(WireNic::new(PEER_MAC), config, 0, PEER_STACK_SEED)
+        let stack = Stack::new(wire_nic(PEER_MAC), config, 0, PEER_STACK_SEED)
             .expect("peer stack configuration");
         Peer {
             stack,
@@ -489,10 +453,10 @@ fn record(scenario: Scenario) -> (Vec<u8>, Vec<u8>) {
     let mut idle = 0;
     for _ in 0..400 {
         for frame in node.take_tx() {
-            peer.stack.nic_mut().rx.push_back(frame);
+            peer.stack.nic().rx().push(frame);
         }
         peer.turn(node.now);
-        let frames = core::mem::take(&mut peer.stack.nic_mut().tx);
+        let frames = peer.stack.nic().tx().drain();
         if frames.is_empty() {
             if peer.done || idle > 40 {
                 break;

@@ -1,11 +1,10 @@
-//! Writes the fuzz targets' seed corpora: `cargo run -p pinata --example
+//! Writes the fuzz targets' seed corpora: `cargo run -p fuzzkit --bin
 //! fuzz_seeds -- DIR` (what `cargo xtask fuzz` and ClusterFuzzLite's build
 //! run). Seeds are generated, not checked in: real handshakes recorded in the
-//! deterministic fuzzing mode (`pinata::fuzzing`), so they are the same on
-//! every machine and follow the code when it changes.
+//! deterministic fuzzing mode (this crate), so they are the same on every
+//! machine and follow the code when it changes.
 //!
-//! Layout: `DIR/<target>/<name>`, cargo-fuzz's corpus layout. The `fuzzing`
-//! feature comes from pinata's self dev-dependency (examples get it).
+//! Layout: `DIR/<target>/<name>`, cargo-fuzz's corpus layout.
 
 use std::path::PathBuf;
 
@@ -15,7 +14,7 @@ fn main() {
         std::process::exit(2);
     };
     let mut count = 0;
-    for (target, name, data) in pinata::fuzzing::targets::seeds() {
+    for (target, name, data) in fuzzkit::targets::seeds() {
         let target_dir = dir.join(target);
         std::fs::create_dir_all(&target_dir)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", target_dir.display()));

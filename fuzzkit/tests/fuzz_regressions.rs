@@ -2,19 +2,18 @@
 //!
 //! - Every input kept under `fuzz/regressions/<target>/` (each crash ever
 //!   found, and a few hand-made attacks) goes through the same target body
-//!   the fuzzer runs (`pinata::fuzzing::targets`), so a fixed bug stays fixed.
+//!   the fuzzer runs (`fuzzkit::targets`), so a fixed bug stays fixed.
 //! - The fuzzing mode itself is checked: its recorded handshakes and seeds
 //!   run clean, and the oracle can fail — with the test-only planted bug
-//!   (`--features fuzzing-planted-bug`) it must catch a certificate from a
+//!   (`--features planted-bug`) it must catch a certificate from a
 //!   look-alike CA; without it, that input must be harmless.
 //!
-//! The `fuzzing` feature is on for this crate's tests through its self
-//! dev-dependency, so plain `cargo test` runs all of this.
+//! Plain `cargo test` (or `cargo test -p fuzzkit`) runs all of this.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use pinata::fuzzing::{self, targets};
+use fuzzkit::targets;
 
 fn regressions() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions")
@@ -23,7 +22,7 @@ fn regressions() -> PathBuf {
 // With the planted bug, the hand-made attacks among the saved inputs and
 // seeds are (rightly) crashes: only the planted-bug check below runs.
 #[test]
-#[cfg_attr(feature = "fuzzing-planted-bug", ignore)]
+#[cfg_attr(feature = "planted-bug", ignore)]
 fn saved_inputs_replay_cleanly() {
     let mut replayed = 0;
     for target in targets::TARGETS {
@@ -54,9 +53,9 @@ fn saved_inputs_replay_cleanly() {
 }
 
 #[test]
-#[cfg_attr(feature = "fuzzing-planted-bug", ignore)]
+#[cfg_attr(feature = "planted-bug", ignore)]
 fn recorded_handshakes_and_seeds_run_clean() {
-    let world = fuzzing::world();
+    let world = fuzzkit::world();
     assert!(world.transcripts.len() >= 12);
     for (target, name, data) in targets::seeds() {
         let result = catch_unwind(|| targets::run(target, &data));
@@ -68,7 +67,7 @@ fn recorded_handshakes_and_seeds_run_clean() {
         // and TLS handshakes must go through again (determinism).
         if target == "stack_ingress" && !name.starts_with("http") && !name.starts_with("arp") {
             assert!(
-                fuzzing::network::delivers_secret(&data),
+                fuzzkit::network::delivers_secret(&data),
                 "stack_ingress seed {name} no longer replays to the end"
             );
         }
@@ -86,7 +85,7 @@ fn look_alike_ca_is_refused_or_the_planted_bug_is_caught() {
             .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_default()
     });
-    if cfg!(feature = "fuzzing-planted-bug") {
+    if cfg!(feature = "planted-bug") {
         let message = message.expect("the planted bug went unnoticed: the oracle cannot fail");
         assert!(
             message.starts_with("ORACLE: the secret went to an unauthenticated peer"),

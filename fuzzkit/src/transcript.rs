@@ -3,7 +3,7 @@
 //!
 //! # Recording
 //!
-//! [`record_all`] runs real handshakes in the fuzzing mode between the
+//! `record_all` runs real handshakes in the fuzzing mode between the
 //! piñata's bounty sessions and rustls peers holding the piñata's own
 //! identities: the piñata as server against clients restricted to one TLS
 //! version, suite and group set, and the piñata as client against servers
@@ -18,7 +18,7 @@
 //! [`Model::parse`] turns a transcript into units: one per handshake message
 //! (header included, so its length field can be lied about), or one per
 //! non-handshake record, each remembering whether it travelled protected.
-//! With the pass-through record layer of [`super::provider`], "protected" is
+//! With the pass-through record layer of [`crate::provider`], "protected" is
 //! only framing (inner content type, explicit nonce, tag), so the units
 //! inside encrypted TLS 1.3 flights — Certificate, CertificateVerify,
 //! Finished — are as reachable as the ClientHello. [`Model::render`] frames
@@ -43,17 +43,18 @@ use alloc::vec::Vec;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{
-    CipherSuite, ClientConfig, NamedGroup, RootCertStore, ServerConfig, SupportedProtocolVersion,
+    CipherSuite, ClientConfig, NamedGroup, RootCertStore, ServerConfig, SupportedCipherSuite,
+    SupportedProtocolVersion,
 };
 
-use super::provider::{FUZZ_TAG, FixedClock, Stream, provider_with, reset};
-use super::{Identities, NOW};
-use crate::app::{Accepted, Pinata};
-use crate::pki::BOUNTY_SERVER_NAME;
-use crate::session::OutcomeKind;
-use crate::session::{Session, Status};
-use crate::stats::Service;
-use crate::tls::TlsStream;
+use crate::provider::{FUZZ_TAG, FixedClock, Stream, cipher_suites, provider_with, reset};
+use crate::{Identities, NOW};
+use pinata::app::{Accepted, Pinata};
+use pinata::pki::BOUNTY_SERVER_NAME;
+use pinata::session::OutcomeKind;
+use pinata::session::{Session, Status};
+use pinata::stats::Service;
+use pinata::tls::TlsStream;
 
 /// The piñata's side of a transcript.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +109,9 @@ pub fn session(pinata: &Arc<Pinata>, role: Role) -> Box<Session> {
     let peer = "192.0.2.1:40000".parse().expect("documentation address");
     match pinata.accept(service, peer, NOW) {
         Accepted::Session(session) => session,
-        Accepted::ConnectBack { .. } => unreachable!("only bounty server and client are used"),
+        Accepted::ConnectBack { .. } | Accepted::Closed(_) => {
+            unreachable!("only bounty server and client are used")
+        }
     }
 }
 
@@ -346,15 +349,20 @@ fn record(pinata: &Arc<Pinata>, spec: &Spec, mut peer: TlsStream) -> Transcript 
         spec.name
     );
     assert!(
-        super::oracle::contains_secret(&received),
+        crate::oracle::contains_secret(&received),
         "recording {}: the peer did not read the secret",
         spec.name
     );
-    let explicit_nonce = match spec.suite {
-        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
-        | CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 => 8,
-        _ => 0,
-    };
+    // The suite's own framing (8 bytes for AES-GCM, none for ChaCha20).
+    let explicit_nonce = cipher_suites()
+        .iter()
+        .find_map(|suite| match suite {
+            SupportedCipherSuite::Tls12(s) if s.common.suite == spec.suite => {
+                Some(s.aead_alg.key_block_shape().explicit_nonce_len)
+            }
+            _ => None,
+        })
+        .unwrap_or(0);
     let mut transcript = Transcript {
         name: spec.name,
         role: spec.role,

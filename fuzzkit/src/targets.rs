@@ -7,11 +7,11 @@
 //! |---|---|---|
 //! | `bounty_server` | the TLS client's bytes | the port-10000 session (mutual TLS, piñata as server) |
 //! | `bounty_client` | the TLS server's bytes | the port-10002 / connect-back session (piñata as client) |
-//! | `handshake_transcript` | transcript index + mutation program ([`super::transcript`]) | either, flight by flight |
+//! | `handshake_transcript` | transcript index + mutation program ([`crate::transcript`]) | either, flight by flight |
 //! | `http_request` | request bytes | the port-80 session, whole and segmented |
-//! | `stack_ingress` | Ethernet frames ([`super::network`]) | the appliance's network stack with every service listening |
+//! | `stack_ingress` | Ethernet frames ([`crate::network`]) | the appliance's network stack with every service listening |
 //!
-//! Every bounty session is checked by [`super::oracle::check`] after each
+//! Every bounty session is checked by [`crate::oracle::check`] after each
 //! step; a violation, or any panic, is a crash.
 
 use alloc::boxed::Box;
@@ -20,13 +20,13 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-pub use super::network::stack_ingress;
-use super::oracle;
-use super::transcript::{self, MAX_OPS, Program, Role};
-use super::{NOW, World, world};
-use crate::app::Accepted;
-use crate::session::{OutcomeKind, Session};
-use crate::stats::Service;
+pub use crate::network::stack_ingress;
+use crate::oracle;
+use crate::transcript::{self, MAX_OPS, Program, Role};
+use crate::{NOW, World, world};
+use pinata::app::Accepted;
+use pinata::session::{OutcomeKind, Session};
+use pinata::stats::Service;
 
 /// The fuzz targets, by their fixed names.
 pub const TARGETS: &[&str] = &[
@@ -55,7 +55,8 @@ struct Bounty {
     world: &'static World,
     role: Role,
     session: Box<Session>,
-    output: Vec<u8>,
+    /// The session's input and output, scanned for the secret as they come.
+    scanner: oracle::Scanner,
 }
 
 impl Bounty {
@@ -66,7 +67,7 @@ impl Bounty {
             world,
             role,
             session,
-            output: Vec::new(),
+            scanner: oracle::Scanner::default(),
         };
         // The client role has its ClientHello out already.
         bounty.collect();
@@ -76,12 +77,13 @@ impl Bounty {
     fn collect(&mut self) {
         let out = self.session.outgoing();
         let n = out.len();
-        self.output.extend_from_slice(out);
+        let leak = self.scanner.output(out);
         self.session.consume_outgoing(n);
-        oracle::check(&self.session, &self.output, &self.world.ids, self.role);
+        oracle::check_leak(&self.session, leak, &self.world.ids, self.role);
     }
 
     fn receive(&mut self, data: &[u8]) {
+        self.scanner.input(data);
         self.session.receive(data, NOW);
         self.collect();
     }
@@ -109,7 +111,7 @@ pub fn bounty_client(data: &[u8]) {
 }
 
 /// `handshake_transcript`: a recorded handshake, mutated by the program in
-/// `data` (see [`super::transcript`]), replayed flight by flight.
+/// `data` (see [`crate::transcript`]), replayed flight by flight.
 pub fn handshake_transcript(data: &[u8]) {
     let Some((&first, program)) = data.split_first() else {
         return;
@@ -147,7 +149,7 @@ pub fn handshake_transcript(data: &[u8]) {
 enum HttpEnd {
     Served(u16),
     Idle,
-    Failed(crate::stats::FailureReason),
+    Failed(pinata::stats::FailureReason),
     Other,
 }
 
@@ -263,7 +265,7 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     for (i, r) in requests.iter().enumerate() {
         seeds.push(("http_request", alloc::format!("request{i}"), r.to_vec()));
     }
-    for (name, data) in super::network::seeds() {
+    for (name, data) in crate::network::seeds() {
         seeds.push(("stack_ingress", name, data));
     }
     seeds
@@ -271,7 +273,7 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
 
 /// An input that presents the look-alike CA's client chain in an otherwise
 /// valid TLS 1.3 handshake: a chain the production verifier must reject,
-/// and that the planted bug (`fuzzing-planted-bug`) lets through.
+/// and that the planted bug (`planted-bug`) lets through.
 pub fn self_made_ca_input() -> Vec<u8> {
     // Transcript 0 (server role, TLS 1.3), swap the Certificate for chain 3.
     vec![0, transcript::Op::SwapCertificate as u8, 0, 3]
