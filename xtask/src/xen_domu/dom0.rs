@@ -418,6 +418,10 @@ impl Run {
             &SOURCES_FIRST.to_string(),
             "--console",
             GUEST_LOG,
+            // The capture running since capture-start: the guest's SYN-ACKs
+            // for the initial-sequence-number case.
+            "--pcap",
+            CAPTURE,
         ]);
         let patterns =
             std::fs::read_to_string(BATTERY_FILE).map_err(|e| format!("{BATTERY_FILE}: {e}"))?;
