@@ -14,10 +14,11 @@
 //! | `max_connections` | connections open at once, all services (beyond: the longest idle is evicted) | 512 |
 //! | `max_connections_per_peer` | connections open at once from one address (beyond: refused) | 64 |
 //! | `handshake_timeout`, `request_timeout`, `idle_timeout`, `connect_timeout` | seconds (see `pinata::Limits`) | 10, 10, 5, 5 |
+//! | `test_heap_canary` | 8–64 printable characters: before serving, fill the free heap with them and free it (tests only: `canary.rs`) | none |
+//! | `virtio_mmio.device` | `SIZE@BASE:IRQ` (Linux syntax, repeatable): a virtio-mmio device, as Firecracker and QEMU `microvm` announce them | none |
 //!
 //! The limits' keys are parsed by `pinata::Limits::set`, as the hosted
 //! runner's flags are: a positive whole number each.
-//! | `virtio_mmio.device` | `SIZE@BASE:IRQ` (Linux syntax, repeatable): a virtio-mmio device, as Firecracker and QEMU `microvm` announce them | none |
 //!
 //! Unknown keys and malformed values are reported (as diagnostics for the
 //! console) and ignored. Nothing here ever puts the secret's value in a
@@ -102,6 +103,9 @@ pub struct BootConfig {
     pub syslog: Option<SocketAddr>,
     /// Connection limits and deadlines.
     pub limits: Limits,
+    /// Test only: the marker [`crate::canary::plant`] fills the free heap
+    /// with before serving.
+    pub heap_canary: Option<String>,
 }
 
 impl fmt::Debug for BootConfig {
@@ -118,6 +122,7 @@ impl fmt::Debug for BootConfig {
             .field("virtio_mmio", &self.virtio_mmio)
             .field("syslog", &self.syslog)
             .field("limits", &self.limits)
+            .field("heap_canary", &self.heap_canary)
             .finish()
     }
 }
@@ -198,6 +203,15 @@ impl BootConfig {
                         "command line: syslog={value}: {error}; ignored (no remote syslog)"
                     )),
                 },
+                "test_heap_canary" => {
+                    if crate::canary::valid_marker(value) {
+                        config.heap_canary = Some(value.to_string());
+                    } else {
+                        notes.push(format!(
+                            "command line: test_heap_canary={value}: expected 8 to 64 printable characters; ignored"
+                        ));
+                    }
+                }
                 _ => match config.limits.set(key, value) {
                     Ok(true) => {}
                     Ok(false) => notes.push(format!("command line: unknown key {key}=; ignored")),
@@ -337,6 +351,17 @@ mod tests {
         assert!(c.ip.is_none() && c.gateway.is_none() && c.network.is_none());
         assert!(c.connect_back_port.is_none() && c.bounty_key.is_none());
         assert_eq!(c.panic, PanicAction::Poweroff);
+    }
+
+    #[test]
+    fn the_heap_canary_is_off_unless_asked_for() {
+        assert!(BootConfig::parse("network=regtest").0.heap_canary.is_none());
+        let (c, notes) = BootConfig::parse("test_heap_canary=CANARY-7f3a9c2e");
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(c.heap_canary.as_deref(), Some("CANARY-7f3a9c2e"));
+        let (c, notes) = BootConfig::parse("test_heap_canary=short");
+        assert!(c.heap_canary.is_none());
+        assert_eq!(notes.len(), 1, "{notes:?}");
     }
 
     #[test]
