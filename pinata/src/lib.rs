@@ -25,6 +25,8 @@
 //! - [`setup`] builds the [`Pinata`] at start, the same way on both
 //!   backends;
 //! - [`memory`] is what `/stats.json` says of memory (the platform's gauge);
+//!   [`budget`] is the memory the connections may hold, and how a heap is
+//!   shared;
 //! - [`syslog`] formats the connection log lines as RFC 5424 datagrams;
 //! - [`netloop`] is the event loop: the sessions over a TCP
 //!   [`transport::Transport`] — the unikernel's `stack`, or the hosted
@@ -39,6 +41,7 @@ extern crate std;
 
 pub mod admission;
 pub mod app;
+pub mod budget;
 pub mod client_hello;
 // The deterministic fuzzing mode (fuzz targets, oracle, test-only crypto):
 // a non-default feature, never in the appliance or in release builds.
