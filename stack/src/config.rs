@@ -139,6 +139,21 @@ impl StackConfig {
     }
 }
 
+impl StackConfig {
+    /// The most heap one TCP socket costs: its receive and transmit
+    /// buffers, smoltcp's socket and its slot in the socket set, the
+    /// stack's own slot — the last two three times over, for the tables'
+    /// spare capacity and their reallocation. The stack holds at most
+    /// [`max_connections`](Self::max_connections) of them.
+    pub fn socket_bytes(&self) -> usize {
+        use smoltcp::iface::SocketStorage;
+        self.rx_buffer
+            + self.tx_buffer
+            + 3 * core::mem::size_of::<SocketStorage<'static>>()
+            + 3 * core::mem::size_of::<crate::slots::Slot>()
+    }
+}
+
 impl Default for StackConfig {
     /// DHCP, no listening ports, the documented defaults.
     fn default() -> Self {
