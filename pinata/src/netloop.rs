@@ -631,7 +631,8 @@ impl<T: Transport, O: Observer> EventLoop<T, O> {
     }
 
     /// The connection to end for memory: the largest of the address that
-    /// holds the most.
+    /// holds the most, the oldest of equals (connections are kept in the
+    /// order they came).
     fn memory_victim(&self) -> Option<usize> {
         let mut per_peer: BTreeMap<IpAddr, usize> = BTreeMap::new();
         for c in &self.connections {
@@ -641,6 +642,7 @@ impl<T: Transport, O: Observer> EventLoop<T, O> {
         self.connections
             .iter()
             .enumerate()
+            .rev()
             .filter(|(_, c)| c.peer == heaviest)
             .max_by_key(|(_, c)| c.held)
             .map(|(i, _)| i)

@@ -214,6 +214,7 @@ impl Lab {
             .expect("a heap the plan accepts");
             eprintln!("{plan}");
             config.max_connections = plan.sockets;
+            config.scale_to_sockets();
             budget = Some(plan.budget);
             HIGH_WATER.store(used(), Ordering::Relaxed);
             CAPACITY.store(capacity, Ordering::Relaxed);
