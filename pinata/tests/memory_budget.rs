@@ -186,6 +186,7 @@ impl Lab {
     fn with_heap(limits: Limits, peers: u8, heap: Option<usize>) -> Lab {
         CAPACITY.store(0, Ordering::Relaxed);
         REFUSED.store(0, Ordering::Relaxed);
+        let per_peer = limits.max_connections_per_peer;
         let app = as_pinata(|| {
             let setup = Setup {
                 limits,
@@ -215,6 +216,7 @@ impl Lab {
             eprintln!("{plan}");
             config.max_connections = plan.sockets;
             config.scale_to_sockets();
+            config.allow_per_peer(per_peer);
             budget = Some(plan.budget);
             HIGH_WATER.store(used(), Ordering::Relaxed);
             CAPACITY.store(capacity, Ordering::Relaxed);

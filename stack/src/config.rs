@@ -171,6 +171,22 @@ impl StackConfig {
         self.max_orphans_per_peer = (quarter / 8).max(1);
     }
 
+    /// Raises the per-address shares for a caller that lets one address
+    /// hold `connections` connections (many visitors behind one address,
+    /// as behind NAT or QEMU's user network): at least a quarter of them
+    /// for handshakes in progress and an eighth for released connections
+    /// still closing, as the defaults are for 64, never beyond the totals.
+    pub fn allow_per_peer(&mut self, connections: usize) {
+        self.max_half_open_per_peer = self
+            .max_half_open_per_peer
+            .max(connections / 4)
+            .min(self.max_half_open.max(1));
+        self.max_orphans_per_peer = self
+            .max_orphans_per_peer
+            .max(connections / 8)
+            .min(self.max_orphans.max(1));
+    }
+
     /// The most heap one TCP socket costs: its receive and transmit
     /// buffers, smoltcp's socket and its slot in the socket set, the
     /// stack's own slot — the last two three times over, for the tables'

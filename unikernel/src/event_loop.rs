@@ -26,7 +26,8 @@ impl pinata::time::TimeProvider for WallClock {
 
 /// Everything after the platform is up: the prize, the PKI, the TLS
 /// contexts, the stack, and then the loop, forever. Fatal setup errors are
-/// printed and stop the machine (`panic=` decides poweroff or reboot).
+/// printed and stop the machine (whatever `panic=` says: it applies once
+/// the loop runs, see `platform::fatal_stop`).
 pub fn start() -> ! {
     use pinata::pki::KeyType;
     use pinata::setup::{self, Platform, Setup};
@@ -130,6 +131,7 @@ pub fn start() -> ! {
     crate::println!("memory: {plan}");
     stack_config.max_connections = plan.sockets;
     stack_config.scale_to_sockets();
+    stack_config.allow_per_peer(config.limits.max_connections_per_peer);
     let stack = match Stack::new(
         nic,
         stack_config,
@@ -152,6 +154,9 @@ pub fn start() -> ! {
             crate::println!("syslog: connection log also to {target} (RFC 5424 over UDP)");
         }
     }
+    // From here a fatal error is a crash (the `panic=` policy), no longer
+    // a setup error.
+    platform::serving();
     loop {
         let now = platform::now();
         let wake = event_loop.turn(now);
