@@ -177,8 +177,10 @@ impl<N: Nic> Stack<N> {
             entry.role = Role::Orphan {
                 deadline_ms: self.now_ms.saturating_add(self.config.linger_ms),
                 peer,
+                order: self.released,
             };
         }
+        self.released += 1;
         // Already fully closed sockets go right away.
         self.reap(usize::from(conn.index()));
         self.limit_orphans(peer);

@@ -203,6 +203,8 @@ pub struct Stack<N: Nic> {
     now_ms: u64,
     ingress_pending: bool,
     rng: PortDraws,
+    /// Connections released so far (orders the orphans).
+    released: u64,
 }
 
 /// The clock as smoltcp counts it (microseconds in an `i64`). Clamped far
@@ -306,6 +308,7 @@ impl<N: Nic> Stack<N> {
             ipv4,
             now_ms,
             ingress_pending: false,
+            released: 0,
             rng: match &config.secret {
                 Some(secret) => secret.port_draws(),
                 None => PortDraws::seeded(seed),

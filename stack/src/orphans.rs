@@ -98,16 +98,17 @@ impl<N: Nic> Stack<N> {
                     Role::Orphan {
                         deadline_ms,
                         peer: p,
+                        order,
                     } if (peer.is_none() || p == peer)
                         && deadline_ms <= latest
                         && !self.is_reset(entry.handle) =>
                     {
-                        Some((i, deadline_ms))
+                        Some((i, order))
                     }
                     _ => None,
                 }
             })
-            .min_by_key(|&(_, deadline)| deadline);
+            .min_by_key(|&(_, order)| order);
         match oldest {
             Some((index, _)) => {
                 self.remove(index);

@@ -39,10 +39,12 @@ pub(crate) enum Role {
     /// reported. `active_ms`: last time bytes moved through recv/send.
     Conn { connecting: bool, active_ms: u64 },
     /// Released by the caller; removed once closed, aborted at
-    /// `deadline_ms`. `peer`: the remote address it was connected to.
+    /// `deadline_ms`. `peer`: the remote address it was connected to;
+    /// `order`: the how-manieth release it was (the oldest goes first).
     Orphan {
         deadline_ms: u64,
         peer: Option<IpAddr>,
+        order: u64,
     },
 }
 
