@@ -1,15 +1,19 @@
-//! The memory budget, measured: the piñata's event loop over the
-//! appliance's own stack (`stack::Stack` on in-memory cables, simulated
-//! time), with every byte the piñata allocates counted by a tagging
-//! allocator and refused beyond a fixed heap — the unikernel's situation,
-//! where a failed allocation is a panic. Attackers are further `Stack`s on
-//! a small switch, one IPv4 address each.
+//! The appliance under hostile load, on the host: the piñata's event loop
+//! over the appliance's own stack (`stack::Stack` on in-memory cables,
+//! simulated time), with every byte the piñata allocates counted by a
+//! tagging allocator and refused beyond a fixed heap — the unikernel's
+//! situation, where a failed allocation is a panic. Attackers and
+//! visitors are further `Stack`s on a small switch, one IPv4 address each.
 //!
-//! What is proved: heap-pinning connections (a ClientHello declaring
-//! ~64 KiB, 48 KiB of it sent, then silence) never take the piñata's heap
-//! past its capacity, whatever the heap's size; the page keeps being
-//! served during the attack; the connections' own accounting bounds what
-//! they really hold.
+//! What is proved:
+//! - the memory budget: heap-pinning connections (a ClientHello declaring
+//!   ~64 KiB, its start sent, then silence) never take the piñata's heap
+//!   past its capacity, whatever the heap's size; the page keeps being
+//!   served during the attack; the connections' own accounting bounds what
+//!   they really hold;
+//! - honest socket accounting: one address that fills the stack's sockets
+//!   with idle connections and closes it never lets finish pushes out
+//!   nobody else's connection.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -152,6 +156,8 @@ fn static_config(address: Ipv4Addr, mac: [u8; 6], ports: &[u16]) -> StackConfig 
 struct Peer {
     stack: Stack<End>,
     mac: [u8; 6],
+    /// Hears nothing the piñata sends (so acknowledges nothing).
+    deaf: bool,
 }
 
 /// The piñata's loop on one port of a switch, peers on the others, one
@@ -184,6 +190,20 @@ impl Lab {
     /// and shared as the unikernel shares it ([`HeapPlan`]): the stack's
     /// sockets and the loop's budget from it.
     fn with_heap(limits: Limits, peers: u8, heap: Option<usize>) -> Lab {
+        Lab::build(limits, peers, heap, |_| {})
+    }
+
+    /// As [`Lab::new`], the piñata's stack configured by `adjust`.
+    fn with_stack(limits: Limits, peers: u8, adjust: impl FnOnce(&mut StackConfig)) -> Lab {
+        Lab::build(limits, peers, None, adjust)
+    }
+
+    fn build(
+        limits: Limits,
+        peers: u8,
+        heap: Option<usize>,
+        adjust: impl FnOnce(&mut StackConfig),
+    ) -> Lab {
         CAPACITY.store(0, Ordering::Relaxed);
         REFUSED.store(0, Ordering::Relaxed);
         let per_peer = limits.max_connections_per_peer;
@@ -202,6 +222,7 @@ impl Lab {
         });
         let pinata_end = End::loose(mac(2));
         let mut config = static_config(PINATA_IP, mac(2), &listen_ports());
+        adjust(&mut config);
         let mut budget = None;
         if let Some(capacity) = heap {
             let listeners = config.backlog * config.listen_ports.len();
@@ -240,6 +261,7 @@ impl Lab {
                     stack: Stack::new(End::loose(mac), config, 0, 100 + u64::from(i))
                         .expect("peer stack"),
                     mac,
+                    deaf: false,
                 }
             })
             .collect();
@@ -262,7 +284,7 @@ impl Lab {
         for frame in from_pinata {
             let dst = &frame[..6];
             for peer in &self.peers {
-                if dst == peer.mac || dst == [0xff; 6] {
+                if (dst == peer.mac && !peer.deaf) || dst == [0xff; 6] {
                     peer.stack.nic().rx().push(frame.clone());
                 }
             }
@@ -577,4 +599,77 @@ fn heap_pinning_never_takes_the_heap_and_the_page_is_served() {
             assert_eq!(served, asked, "the page was not served every time");
         }
     }
+}
+
+/// Opens an idle connection from `peer` to the bounty client port (the
+/// piñata sends its ClientHello and waits); it is admitted once the
+/// piñata has a session for it.
+fn idle_connection(lab: &mut Lab, peer: usize) -> ConnId {
+    let before = lab.app().stats().service(Service::Client).connections();
+    let conn = lab.connect(peer, Service::Client);
+    lab.run(2_000, |lab| {
+        lab.app().stats().service(Service::Client).connections() > before
+    });
+    conn
+}
+
+#[test]
+fn one_address_cannot_take_the_sockets_from_other_visitors() {
+    let _serial = serial();
+    // Sockets for the listeners and 40 more; an attacker that may hold 64
+    // connections (the default) and more closes than that.
+    let (attacker, visitor) = (0, 1);
+    // Deadlines long enough that only eviction ends an idle connection.
+    let minute = core::time::Duration::from_secs(60);
+    let limits = Limits {
+        idle_timeout: minute,
+        handshake_timeout: minute,
+        request_timeout: minute,
+        ..Limits::default()
+    };
+    let mut lab = Lab::with_stack(limits, 2, |config| {
+        config.max_connections = config.backlog * config.listen_ports.len() + 40;
+    });
+    let kept = idle_connection(&mut lab, visitor);
+    // 64 idle connections from the attacker, more than the sockets left:
+    // the stack runs out, and the busiest address loses its longest idle.
+    for _ in 0..64 {
+        lab.connect(attacker, Service::Client);
+    }
+    lab.run(3_000, |_| false);
+    // Then pages it asks for and never acknowledges: each a released
+    // connection still closing, for ten seconds, unless capped.
+    let attacker_ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 10));
+    for _ in 0..20 {
+        let conn = lab.connect(attacker, Service::Http);
+        let mut request = b"GET / HTTP/1.1\r\n\r\n".to_vec();
+        lab.run(500, |lab| {
+            if let Ok(n @ 1..) = lab.peers[attacker].stack.send(conn, &request) {
+                request.drain(..n);
+            }
+            request.is_empty()
+        });
+        lab.peers[attacker].deaf = true;
+        lab.run(50, |_| false);
+        lab.peers[attacker].deaf = false;
+    }
+    lab.peers[attacker].deaf = true;
+    lab.run(500, |_| false);
+    let counts = lab.pinata.transport().socket_counts_of(attacker_ip);
+    println!(
+        "the attacker holds {counts:?} of {} sockets",
+        lab.pinata.transport().config().max_connections
+    );
+    assert!(counts.closing <= 8, "{counts:?}");
+    // The visitor's connection was never the one to go, and the page is
+    // served beside the attack.
+    assert_eq!(lab.peers[visitor].stack.state(kept), ConnState::Established);
+    assert_eq!(lab.get_page(visitor, 5_000), Some(200));
+    assert_eq!(lab.peers[visitor].stack.state(kept), ConnState::Established);
+    let evicted = lab
+        .app()
+        .stats()
+        .service(Service::Client)
+        .failures(pinata::FailureReason::Evicted);
+    assert!(evicted > 0, "the attacker's own connections made the room");
 }
