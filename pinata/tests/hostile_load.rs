@@ -21,7 +21,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use pinata::budget::HeapPlan;
+use pinata::budget::{HeapPlan, MemoryBudget};
 use pinata::memory::{MemorySource, MemoryUsage};
 use pinata::netloop::{EventLoop, listen_ports};
 use pinata::setup::{self, Platform, Setup};
@@ -168,7 +168,23 @@ struct Lab {
     now: u64,
 }
 
-fn log(_line: core::fmt::Arguments<'_>) {}
+thread_local! {
+    /// The loop's log lines that end a connection for memory.
+    static MEMORY_EVICTIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn log(line: core::fmt::Arguments<'_>) {
+    if line
+        .to_string()
+        .contains("reason=evicted detail=\"memory\"")
+    {
+        MEMORY_EVICTIONS.with(|n| n.set(n.get() + 1));
+    }
+}
+
+fn memory_evictions() -> usize {
+    MEMORY_EVICTIONS.with(Cell::get)
+}
 
 /// Tests here share the allocator's counters: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -190,19 +206,22 @@ impl Lab {
     /// and shared as the unikernel shares it ([`HeapPlan`]): the stack's
     /// sockets and the loop's budget from it.
     fn with_heap(limits: Limits, peers: u8, heap: Option<usize>) -> Lab {
-        Lab::build(limits, peers, heap, |_| {})
+        Lab::build(limits, peers, heap, |_| {}, |budget| budget)
     }
 
     /// As [`Lab::new`], the piñata's stack configured by `adjust`.
     fn with_stack(limits: Limits, peers: u8, adjust: impl FnOnce(&mut StackConfig)) -> Lab {
-        Lab::build(limits, peers, None, adjust)
+        Lab::build(limits, peers, None, adjust, |budget| budget)
     }
 
+    /// `heap` and `peers` as [`Lab::with_heap`]; the loop's budget is the
+    /// plan's changed by `budget`.
     fn build(
         limits: Limits,
         peers: u8,
         heap: Option<usize>,
         adjust: impl FnOnce(&mut StackConfig),
+        budget_of: impl FnOnce(MemoryBudget) -> MemoryBudget,
     ) -> Lab {
         CAPACITY.store(0, Ordering::Relaxed);
         REFUSED.store(0, Ordering::Relaxed);
@@ -238,7 +257,7 @@ impl Lab {
             config.max_connections = plan.sockets;
             config.scale_to_sockets();
             config.allow_per_peer(per_peer);
-            budget = Some(plan.budget);
+            budget = Some(budget_of(plan.budget));
             HIGH_WATER.store(used(), Ordering::Relaxed);
             CAPACITY.store(capacity, Ordering::Relaxed);
         }
@@ -672,4 +691,48 @@ fn one_address_cannot_take_the_sockets_from_other_visitors() {
         .service(Service::Client)
         .failures(pinata::FailureReason::Evicted);
     assert!(evicted > 0, "the attacker's own connections made the room");
+}
+
+#[test]
+fn the_heap_gauge_ends_connections_the_count_does_not_see() {
+    let _serial = serial();
+    // The count is told there is no limit; only the gauge's floor (2 MiB
+    // free of a 4 MiB heap, the plan's sockets taking 1.6 MiB of the rest)
+    // keeps the pinning from the end of the heap.
+    let limits = Limits {
+        max_connections_per_peer: 512,
+        ..Limits::default()
+    };
+    let floor = 2 << 20;
+    let mut lab = Lab::build(
+        limits,
+        2,
+        Some(4 << 20),
+        |_| {},
+        |_| MemoryBudget {
+            sessions: usize::MAX / 2,
+            reserve: 0,
+            heap_floor: floor,
+        },
+    );
+    let before = memory_evictions();
+    let mut conns = pin(&mut lab, 0..1, 150, pinata::tls::MAX_INCOMING);
+    lab.run(10_000, |lab| {
+        feed(lab, &mut conns);
+        false
+    });
+    let high_water = HIGH_WATER.load(Ordering::Relaxed);
+    let ended = memory_evictions() - before;
+    println!(
+        "high water {} KiB of 4096 KiB, floor {} KiB free; {ended} ended for memory",
+        high_water / 1024,
+        floor / 1024
+    );
+    assert_eq!(REFUSED.load(Ordering::Relaxed), 0, "an allocation failed");
+    // The floor held, give or take what one poll of the stack allocates
+    // (listeners re-armed for the connections it accepted) before the
+    // loop reads the gauge again: the plan's headroom is for that.
+    assert!(high_water <= (4 << 20) - floor / 2, "{high_water}");
+    assert!(ended > 0);
+    assert_eq!(lab.get_page(1, 5_000), Some(200));
 }
