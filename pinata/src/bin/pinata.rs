@@ -31,6 +31,8 @@ usage: pinata [flags]
   --request-timeout SECS         HTTP request, or the rest after a handshake (default 10)
   --idle-timeout SECS            silence from the peer before a connection is closed (default 5)
   --connect-timeout SECS         connect-back dial to its answer (default 5)
+  --memory-budget MIB            memory the connections may hold together (default 64);
+                                 beyond it the largest of the heaviest address is ended
   --syslog IP:PORT               also send every connection line to this syslog collector
                                  (RFC 5424 over UDP; [IPv6]:PORT for IPv6)
   --insecure-export-identities DIR
@@ -126,6 +128,17 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
             }
             "--insecure-export-identities" => {
                 options.insecure_export_identities = Some(PathBuf::from(value()?))
+            }
+            "--memory-budget" => {
+                let text = value()?;
+                options.memory_budget = text
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&mib| mib > 0)
+                    .and_then(|mib| mib.checked_mul(1 << 20))
+                    .ok_or_else(|| {
+                        format!("--memory-budget: `{text}` is not a positive number of MiB")
+                    })?;
             }
             _ => return Err(format!("unknown argument `{arg}`")),
         }
