@@ -27,9 +27,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test    fmt check, clippy -D warnings, bare-metal build, cargo test --workspace,
-          the fuzz targets briefly, the size report, the quick attack battery,
-          then xen-domu-smoke
+  test    fmt check, clippy -D warnings, cargo doc -D warnings, bare-metal build,
+          cargo test --workspace, the fuzz targets briefly, the size report, the quick
+          attack battery, then xen-domu-smoke
   fuzz    build and run every fuzz target: [--seconds N] [--jobs J] [--target T] [--planted-bug]
           [--cflite-check]: the ClusterFuzzLite build (nightly, ASan) checked and run locally
           [--ci]: CI's fuzzing, as `cargo xtask test` runs it
@@ -62,6 +62,11 @@ fn root() -> PathBuf {
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {
+    cargo_with(&[], args)
+}
+
+/// `cargo args…` with the environment variables `env` set.
+fn cargo_with(env: &[(&str, &str)], args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     println!("xtask: cargo {}", args.join(" "));
     // The image's path remapping for every bare-metal build, so the checks
@@ -69,6 +74,7 @@ fn cargo(args: &[&str]) -> Result<(), String> {
     let (var, flags) = repro::rustflags_env(&root(), &image::target_dir(&root()));
     let status = Command::new(&cargo)
         .env(var, flags)
+        .envs(env.iter().copied())
         .args(args)
         .current_dir(root())
         .status()
@@ -118,6 +124,32 @@ fn test() -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
+    // The API docs, rustdoc's warnings (broken or private intra-doc links)
+    // as errors: the workspace as the host sees it, and the unikernel as the
+    // image builds it (its hardware modules exist only there).
+    let deny_warnings = [("RUSTDOCFLAGS", "-D warnings")];
+    cargo_with(
+        &deny_warnings,
+        &[
+            "doc",
+            "--no-deps",
+            "--workspace",
+            "--locked",
+            "--keep-going",
+        ],
+    )?;
+    cargo_with(
+        &deny_warnings,
+        &[
+            "doc",
+            "--no-deps",
+            "--locked",
+            "-p",
+            "unikernel",
+            "--target",
+            "x86_64-unknown-none",
+        ],
+    )?;
     image::build_image(&root())?;
     cargo(&["test", "--workspace", "--locked"])?;
     fuzz::ci()?;
