@@ -356,6 +356,10 @@ pub fn main(root: &Path) -> Result<(), String> {
 /// error before anything is built.
 pub fn ensure(root: &Path) -> Result<(), String> {
     let needs = check(&Machine::current(root));
+    if needs.is_empty() {
+        println!("xtask: prerequisites: nothing missing");
+        return Ok(());
+    }
     if !all_automatic(&needs) {
         report(&needs);
         return Err(format!(
