@@ -110,6 +110,23 @@ pub fn ci(root: &Path) -> Result<(), String> {
     run(root, false, &BATTERY_CASES.map(String::from))
 }
 
+/// Where dom0's root is built and cached.
+fn dom0_dir(root: &Path) -> PathBuf {
+    crate::image::target_dir(root).join("xen-domu").join("dom0")
+}
+
+/// Whether dom0's root is cached: then a run needs neither root nor
+/// debootstrap nor apt (the prerequisites check asks).
+pub fn dom0_cached(root: &Path) -> bool {
+    dom0_root::cached(&dom0_dir(root))
+}
+
+/// The Debian bookworm mirror apt knows, which building dom0's root
+/// downloads from; an error that says how to get one otherwise.
+pub fn bookworm_mirror() -> Result<String, String> {
+    dom0_root::mirror()
+}
+
 /// `xtask xen-domu-dom0`: the checks, inside dom0.
 pub fn dom0_main() -> Result<(), String> {
     dom0::main()
@@ -135,7 +152,7 @@ fn run(root: &Path, rebuild: bool, battery: &[String]) -> Result<(), String> {
     };
 
     let t = Instant::now();
-    let dom0 = dom0_root::prepare(&dir.join("dom0"), rebuild)?;
+    let dom0 = dom0_root::prepare(&dom0_dir(root), rebuild)?;
     let versions: Vec<&str> = dom0.versions.lines().skip(1).collect();
     time(
         if dom0.cached {
