@@ -66,6 +66,14 @@ const KEEP_CAPACITY: usize = 1024;
 /// handshake's transcript and the peer's certificates are counted apart
 /// ([`TlsStream::footprint`]).
 pub const RUSTLS_STATE_BYTES: usize = 4 * 1024;
+/// What a client holds besides, from its ClientHello until the handshake
+/// completes: the private halves of the key shares it offered. The
+/// X25519MLKEM768 share's ML-KEM decapsulation key, kept in expanded form,
+/// and its separately offered X25519 half, with allocator overhead
+/// (measured in `pinata/tests/hostile_load.rs`: a client with a pending
+/// hybrid share held ~0.5 KiB more than [`RUSTLS_STATE_BYTES`] covers;
+/// rounded up generously).
+pub const CLIENT_KEY_SHARES_BYTES: usize = 4 * 1024;
 /// Most decrypted application bytes held per connection before the service
 /// reads them.
 pub const MAX_PLAINTEXT: usize = 16 * 1024;
@@ -276,6 +284,10 @@ impl TlsStream {
             + self.pending_send.capacity()
             + RUSTLS_STATE_BYTES
             + retained
+            + match (&self.conn, self.handshake_complete) {
+                (Conn::Client(_), false) => CLIENT_KEY_SHARES_BYTES,
+                _ => 0,
+            }
     }
 
     /// Advances the state machine as far as buffered input allows, encoding
