@@ -48,7 +48,7 @@ Exit status: 1 the piñata could not start or stopped on an error, 2 bad usage."
 /// services that give the prize only to a peer with a certificate signed by
 /// the piñata's own CA.
 #[derive(Debug, Parser)]
-#[command(name = BIN_NAME, version, after_help = AFTER_HELP)]
+#[command(name = BIN_NAME, version, after_help = AFTER_HELP, args_override_self = true)]
 struct Cli {
     /// Address every service binds to.
     #[arg(long, value_name = "ADDR", env = "PINATA_BIND",
@@ -418,5 +418,23 @@ mod tests {
         assert_eq!(options.insecure_export_identities, Some("ids".into()));
         let mainnet = parse(&["--network", "mainnet"]).unwrap();
         assert_eq!(mainnet.network, Some(Network::Bitcoin));
+    }
+
+    #[test]
+    fn a_repeated_flag_takes_its_last_value_and_web_names_add_up() {
+        // As the hand-written parser did, so a script can append an
+        // override to a fixed command line.
+        let options = parse(&[
+            "--http-port=1",
+            "--max-connections=9",
+            "--web-name=a.example",
+            "--http-port=2",
+            "--max-connections=10",
+            "--web-name=b.example",
+        ])
+        .unwrap();
+        assert_eq!(options.ports[0], 2);
+        assert_eq!(options.limits.max_connections, 10);
+        assert_eq!(options.web_names, ["a.example", "b.example"]);
     }
 }
