@@ -108,10 +108,11 @@ struct Cli {
     #[command(flatten)]
     limits: LimitArgs,
 
-    /// Also send every connection line to this syslog collector (RFC 5424
-    /// over UDP; [IPv6]:PORT for IPv6).
+    // The help in an attribute: rustdoc would read `[IPv6]` as a link.
     #[arg(long, value_name = "IP:PORT", env = "PINATA_SYSLOG",
-          value_parser = syslog_target, help_heading = "Logging")]
+          value_parser = syslog_target, help_heading = "Logging",
+          help = "Also send every connection line to this syslog collector \
+                  (RFC 5424 over UDP; [IPv6]:PORT for IPv6)")]
     syslog: Option<SocketAddr>,
 
     /// TESTING ONLY: write the CA and the piñata's own certificates and
