@@ -296,8 +296,13 @@ fn initramfs(
     std::fs::create_dir_all(&pinata).map_err(|e| format!("{}: {e}", pinata.display()))?;
     let init = include_str!("init.sh").replace("@DOM0_CIDR@", DOM0_CIDR);
     write_executable(&overlay.join("init"), init.as_bytes())?;
-    let exe = std::env::current_exe().map_err(|e| format!("this xtask binary: {e}"))?;
-    let bytes = std::fs::read(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+    // /proc/self/exe, not current_exe(): `cargo test --workspace` earlier in
+    // `cargo xtask test` may relink target/debug/xtask while this process
+    // runs, and then the path current_exe() gives is gone ("(deleted)");
+    // the running image stays readable through /proc/self/exe.
+    let exe = Path::new("/proc/self/exe");
+    let bytes =
+        std::fs::read(exe).map_err(|e| format!("this xtask binary ({}): {e}", exe.display()))?;
     write_executable(&pinata.join("xtask"), &bytes)?;
     let cases = pinata.join(BATTERY_FILE.rsplit('/').next().unwrap_or("battery-cases"));
     std::fs::write(&cases, battery.join("\n")).map_err(|e| format!("{}: {e}", cases.display()))?;
