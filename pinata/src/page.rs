@@ -98,7 +98,7 @@ pub fn render(app: &Pinata, now: Instant) -> String {
     );
     let _ = write!(
         page,
-        "<h2>Counters</h2>\n<p>Up {} s. <a href=\"/stats.json\">stats.json</a></p>\n\
+        "<h2>Counters</h2>\n<p>Up {} s. <a href=\"/stats.json\">stats.json</a>, <a href=\"/metrics\">metrics</a> (Prometheus)</p>\n\
          <table><tr><th>service</th><th>connections</th><th>handshakes ok</th><th>handshakes failed</th><th>secrets sent</th></tr>",
         app.uptime_secs(now)
     );

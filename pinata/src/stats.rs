@@ -1,4 +1,4 @@
-//! Live counters: what the page and `/stats.json` show.
+//! Live counters: what the page, `/stats.json` and `/metrics` show.
 //!
 //! Every counter is an atomic so that the hosted runner's connection threads
 //! and the unikernel's single event loop share the same code without a lock.
@@ -326,6 +326,7 @@ pub struct ServiceStats {
     handshakes_failed: AtomicU64,
     secrets_sent: AtomicU64,
     failures: [AtomicU64; REASONS],
+    handshake_failures: [AtomicU64; REASONS],
     groups: [AtomicU64; KxGroup::ALL.len()],
     versions: [AtomicU64; TlsVersion::ALL.len()],
 }
@@ -339,6 +340,7 @@ impl ServiceStats {
             handshakes_failed: AtomicU64::new(0),
             secrets_sent: AtomicU64::new(0),
             failures: [const { AtomicU64::new(0) }; REASONS],
+            handshake_failures: [const { AtomicU64::new(0) }; REASONS],
             groups: [const { AtomicU64::new(0) }; KxGroup::ALL.len()],
             versions: [const { AtomicU64::new(0) }; TlsVersion::ALL.len()],
         }
@@ -364,9 +366,15 @@ impl ServiceStats {
     pub fn secrets_sent(&self) -> u64 {
         self.secrets_sent.load(Ordering::Relaxed)
     }
-    /// Failures recorded for `reason`.
+    /// Failures recorded for `reason`, handshake failures included.
     pub fn failures(&self, reason: FailureReason) -> u64 {
         self.failures[reason as usize].load(Ordering::Relaxed)
+    }
+    /// Handshakes that failed for `reason`: the part of
+    /// [`Self::failures`] that [`Stats::handshake_failed`] recorded. Over
+    /// all reasons they add up to [`Self::handshakes_failed`].
+    pub fn handshake_failures(&self, reason: FailureReason) -> u64 {
+        self.handshake_failures[reason as usize].load(Ordering::Relaxed)
     }
     /// Completed handshakes that agreed on `group`.
     pub fn group(&self, group: KxGroup) -> u64 {
@@ -443,7 +451,9 @@ impl Stats {
     }
     /// Records a failed handshake and its reason.
     pub fn handshake_failed(&self, service: Service, reason: FailureReason) {
-        Self::bump(&self.service(service).handshakes_failed);
+        let s = self.service(service);
+        Self::bump(&s.handshakes_failed);
+        Self::bump(&s.handshake_failures[reason as usize]);
         self.failure(service, reason);
     }
     /// Records a failure that is not a handshake failure (HTTP errors,
@@ -552,6 +562,26 @@ mod tests {
             "\"server\":{\"connections\":1,\"requests\":0,\"handshakes_ok\":0,\"handshakes_failed\":2,\"secrets_sent\":0,\"failures\":{\"no_certificate\":2},"
         ), "{json}");
         assert!(json.contains("\"http\":{\"connections\":0,"));
+    }
+
+    #[test]
+    fn handshake_failures_by_reason_are_a_part_of_failures() {
+        let stats = Stats::new();
+        stats.handshake_failed(Service::Server, FailureReason::UnknownCa);
+        stats.handshake_failed(Service::Server, FailureReason::Timeout);
+        stats.failure(Service::Server, FailureReason::Timeout);
+        stats.failure(Service::Server, FailureReason::OverCapacity);
+        let server = stats.service(Service::Server);
+        assert_eq!(server.handshake_failures(FailureReason::UnknownCa), 1);
+        assert_eq!(server.handshake_failures(FailureReason::Timeout), 1);
+        assert_eq!(server.handshake_failures(FailureReason::OverCapacity), 0);
+        assert_eq!(server.failures(FailureReason::Timeout), 2);
+        assert_eq!(server.failures(FailureReason::OverCapacity), 1);
+        let by_reason: u64 = FailureReason::ALL
+            .iter()
+            .map(|r| server.handshake_failures(*r))
+            .sum();
+        assert_eq!(by_reason, server.handshakes_failed());
     }
 
     #[test]

@@ -124,6 +124,9 @@ usage: cargo xtask attack [--target hosted|vm] [--net user|tap] [--quick] [--soa
                    on this host)
   --console FILE   external: the target's console log, followed for the
                    leak and fault checks
+  --pcap FILE      external: a capture of the target's frames that another
+                   program is appending to (classic pcap, Ethernet), for the
+                   initial-sequence-number case
   --soak N         after the battery: a warm-up, then N connections of
                    mixed kinds (page, HTTPS, failed and successful
                    handshakes); passes when the memory on /stats.json
@@ -171,6 +174,8 @@ pub struct Options {
     /// External target: its address, the first source address, and its
     /// console log.
     pub external: Option<(Ipv4Addr, Ipv4Addr, PathBuf)>,
+    /// External target: a growing capture of its frames (`--pcap`).
+    pub pcap: Option<PathBuf>,
     pub net: NetKind,
     /// CI's run: no case awaiting its fix, behaviour gates only.
     pub quick: bool,
@@ -190,6 +195,7 @@ impl Default for Options {
             cases: Vec::new(),
             no_quick: false,
             external: None,
+            pcap: None,
             net: NetKind::User,
             quick: false,
             memory_mib: 128,
@@ -243,6 +249,7 @@ pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
             }
             "--sources" => sources = Some(parse_ip("--sources", next(&mut args, arg)?)?),
             "--console" => console = Some(PathBuf::from(next(&mut args, arg)?)),
+            "--pcap" => options.pcap = Some(PathBuf::from(next(&mut args, arg)?)),
             "--soak" => {
                 let n = args.next().ok_or("--soak needs a number")?;
                 options.soak = n
@@ -414,7 +421,7 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
             let (address, sources, console) =
                 options.external.clone().ok_or("no external target given")?;
             net::set_external(address, sources)?;
-            start_external(&console, dir.clone())?
+            start_external(&console, options.pcap.clone(), dir.clone())?
         }
     };
     println!(

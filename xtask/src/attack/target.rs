@@ -389,9 +389,14 @@ pub(super) fn start_vm(image: &Path, dir: PathBuf, memory_mib: u32) -> Result<Ta
 /// default. There is no process to start: its console, a file another
 /// program appends to (the Xen console log in dom0), is followed with
 /// `tail -F` — that child stands for the target, and its lines are the
-/// log the leak and fault checks read. Stopping the target is the
-/// caller's business.
-pub(super) fn start_external(console: &Path, dir: PathBuf) -> Result<Target, String> {
+/// log the leak and fault checks read. `pcap`, if given, is a capture of
+/// its frames another program appends to (dom0's tcpdump on the vif).
+/// Stopping the target is the caller's business.
+pub(super) fn start_external(
+    console: &Path,
+    pcap: Option<PathBuf>,
+    dir: PathBuf,
+) -> Result<Target, String> {
     let mut child = Command::new("tail")
         .args(["-n", "+1", "-F"])
         .arg(console)
@@ -419,7 +424,7 @@ pub(super) fn start_external(console: &Path, dir: PathBuf) -> Result<Target, Str
         ports: [80, 443, 10000, 10001, 10002],
         cb_port: 40001,
         visitor_port: 80,
-        pcap: None,
+        pcap,
         image: None,
         dir,
     })
