@@ -452,6 +452,8 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
     let kind = target.kind;
     let side_vm = namespace.as_ref().map(|_| SIDE_TAP);
     let mut rows = Vec::new();
+    // The page's probes during the cases, for the run's figures.
+    let mut pages: Vec<(&str, probe::PageFigures)> = Vec::new();
     let mut crashed = None;
     let all_cases = CASES.iter().chain(LOAD_CASES.iter());
     for (case, service, function) in all_cases.filter(|(case, _, _)| options.runs_case(case)) {
@@ -516,6 +518,7 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
             problems.push(format!("CRASH: {e}"));
             crashed = Some(e);
         }
+        pages.push((case, page.clone()));
         let row = Row {
             name: case.to_string(),
             service: service.to_string(),
@@ -596,6 +599,28 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
             ""
         }
     );
+    if !pages.is_empty() {
+        println!(
+            "page during the cases: {}",
+            probe::PageFigures::merged(pages.iter().map(|(_, p)| p)).summarize()
+        );
+        let awaiting: Vec<&str> = pages
+            .iter()
+            .map(|(case, _)| *case)
+            .filter(|case| awaits_fix(case, kind))
+            .collect();
+        if !awaiting.is_empty() {
+            let others = pages
+                .iter()
+                .filter(|(case, _)| !awaiting.contains(case))
+                .map(|(_, p)| p);
+            println!(
+                "page during the cases but those awaiting their fix ({}): {}",
+                awaiting.join(", "),
+                probe::PageFigures::merged(others).summarize()
+            );
+        }
+    }
     println!(
         "{}",
         summary_line(rows.len(), leaks, crashes + page_down, max)

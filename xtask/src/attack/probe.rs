@@ -54,10 +54,12 @@ pub(super) struct PageFigures {
     pub(super) median: Duration,
     /// Why probes failed, in order.
     pub(super) failures: Vec<String>,
+    /// Every answered probe's latency, sorted.
+    pub(super) latencies: Vec<Duration>,
 }
 
 impl PageFigures {
-    fn of(latencies: &mut [Duration], failures: Vec<String>) -> PageFigures {
+    pub(super) fn of(mut latencies: Vec<Duration>, failures: Vec<String>) -> PageFigures {
         latencies.sort();
         let mut max = latencies.last().copied().unwrap_or_default();
         if !failures.is_empty() {
@@ -71,7 +73,38 @@ impl PageFigures {
                 .copied()
                 .unwrap_or_default(),
             failures,
+            latencies,
         }
+    }
+
+    /// Several cases' probes together.
+    pub(super) fn merged<'a>(all: impl IntoIterator<Item = &'a PageFigures>) -> PageFigures {
+        let (mut latencies, mut failures) = (Vec::new(), Vec::new());
+        for figures in all {
+            latencies.extend_from_slice(&figures.latencies);
+            failures.extend(figures.failures.iter().cloned());
+        }
+        PageFigures::of(latencies, failures)
+    }
+
+    /// The answered probes' 99th percentile.
+    pub(super) fn p99(&self) -> Duration {
+        let index = (self.latencies.len() * 99).div_ceil(100).saturating_sub(1);
+        self.latencies.get(index).copied().unwrap_or_default()
+    }
+
+    /// One line for a run's summary: probes, median, 99th percentile, max,
+    /// unanswered.
+    pub(super) fn summarize(&self) -> String {
+        format!(
+            "{} probes, median {} ms, p99 {} ms, max {} ms, {} not answered within {} ms",
+            self.probes,
+            self.median.as_millis(),
+            self.p99().as_millis(),
+            self.max.as_millis(),
+            self.failures.len(),
+            PAGE_LIMIT.as_millis()
+        )
     }
 
     /// One line for a row's details.
@@ -119,7 +152,7 @@ impl Prober {
                 }
                 thread::sleep(Duration::from_millis(200));
             }
-            PageFigures::of(&mut latencies, failures)
+            PageFigures::of(latencies, failures)
         });
         Prober { stop, handle }
     }
