@@ -407,8 +407,9 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
                 index: MAIN_TAP,
                 memory_mib: options.memory_mib,
                 append: String::new(),
-                // Only the ISN case reads it; a soak would fill the disk.
-                dump: options.runs_case("isn_prediction"),
+                // Only the ISN case and the SYN flood read it; a soak
+                // would fill the disk.
+                dump: options.runs_case("isn_prediction") || options.runs_case("syn_flood"),
             };
             start_tap_vm(image, dir.clone(), &vm)?
         }

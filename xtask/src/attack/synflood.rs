@@ -21,7 +21,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::cases::{Ctx, Exchange};
-use super::net::{many_sources, target_ip};
+use super::net::{many_sources, target_ip, visitor_source};
+use super::pcap::{PcapReader, Segment};
 use super::probe::Prober;
 use super::*;
 
@@ -59,13 +60,26 @@ pub(super) fn c_syn_flood(ctx: &Ctx) -> Exchange {
     let mut problems = Vec::new();
     let mut total = 0u64;
     for rate in STEPS {
+        let mut dump = ctx.target.pcap.as_deref().map(PcapReader::at_end);
         let prober = Prober::start(ctx.target.kind, ctx.target.visitor_port);
         let (sent, errors) = flood(&socket, rate, &ports, (forged, prefix), &mut random);
         let page = prober.finish_figures();
         total += sent;
         let achieved = sent as f64 / STEP_TIME.as_secs_f64();
+        let answers = match dump.as_mut() {
+            None => String::new(),
+            Some(Err(e)) => format!("; QEMU's dump unreadable: {e}"),
+            Some(Ok(reader)) => {
+                // The guest's last answers to the step's SYNs.
+                thread::sleep(Duration::from_millis(500));
+                match reader.read_new_segments() {
+                    Ok(segments) => answers(&segments, sent, (forged, prefix)),
+                    Err(e) => format!("; QEMU's dump unreadable: {e}"),
+                }
+            }
+        };
         rows.push(format!(
-            "{rate}/s asked, {achieved:.0}/s sent ({errors} send errors): page {} probes, median {} ms, max {} ms, {} unanswered",
+            "{rate}/s asked, {achieved:.0}/s sent ({errors} send errors): page {} probes, median {} ms, max {} ms, {} unanswered{answers}",
             page.probes,
             page.median.as_millis(),
             page.max.as_millis(),
@@ -99,6 +113,30 @@ pub(super) fn c_syn_flood(ctx: &Ctx) -> Exchange {
         details,
         problems,
     }
+}
+
+/// What QEMU's dump of the guest's frames shows of a step: the forged SYNs
+/// that reached QEMU and the guest's SYN-ACKs to them, and the visitor's
+/// (the page probe's) SYNs, the guest's SYN-ACKs and resets to it — a
+/// reset after a SYN-ACK is a pending handshake replaced before the
+/// visitor's ACK was read.
+fn answers(segments: &[Segment], sent: u64, (forged, prefix): (Ipv4Addr, u8)) -> String {
+    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+    let is_forged = |ip: Ipv4Addr| u32::from(ip) & mask == u32::from(forged) & mask;
+    let guest = target_ip();
+    let visitor = visitor_source();
+    let count = |test: &dyn Fn(&Segment) -> bool| segments.iter().filter(|s| test(s)).count();
+    let syns_in = count(&|s| s.dst.0 == guest && s.is_syn() && is_forged(s.src.0));
+    let syn_acks = count(&|s| s.src.0 == guest && s.is_syn_ack() && is_forged(s.dst.0));
+    let from_visitor = |s: &Segment| Some(s.src.0) == visitor && s.dst.0 == guest;
+    let to_visitor = |s: &Segment| s.src.0 == guest && Some(s.dst.0) == visitor;
+    format!(
+        "; QEMU's dump: {syns_in} of the {sent} forged SYNs reached QEMU, the guest sent {syn_acks} SYN-ACKs to them ({:.0} %); the visitor sent {} SYNs, the guest {} SYN-ACKs and {} resets to it",
+        100.0 * syn_acks as f64 / sent.max(1) as f64,
+        count(&|s| from_visitor(s) && s.is_syn()),
+        count(&|s| to_visitor(s) && s.is_syn_ack()),
+        count(&|s| to_visitor(s) && s.is_rst()),
+    )
 }
 
 /// A tiny generator for forged addresses, ports and sequence numbers (no
