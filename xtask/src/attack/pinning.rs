@@ -1,11 +1,10 @@
 //! `heap_pinning_32mib`, `heap_pinning_64mib`: can stalled handshakes from
 //! a few addresses exhaust the unikernel's heap?
 //!
-//! Each connection sends part of a handshake message that declares about
-//! 64 KiB and then stalls: the TLS library keeps the partial message (and
-//! the buffers grown to hold it) until the rest comes or the handshake
-//! deadline ends the connection, and nothing bounds what a connection may
-//! pin. Two kinds, one per port:
+//! Each connection sends part of a handshake message and then stalls: the
+//! TLS library keeps the partial message (and the buffers grown to hold it)
+//! until the rest comes or the handshake deadline ends the connection.
+//! Two kinds, one per port, each in two sizes:
 //!
 //! - HTTPS (443): the first 48 KiB of a ClientHello declaring ~64 KiB
 //!   (three full records of a hello padded with a `padding` extension).
@@ -13,6 +12,11 @@
 //!   which rustls keeps in full, with the rest of the transcript, while a
 //!   client certificate is pending (its signature covers them) — then the
 //!   first 48 KiB of a Certificate message declaring ~64 KiB.
+//! - The same two just under the piñata's bound on a handshake message
+//!   ([`AT_BOUND`], below 20 KiB, `pinata::tls::MAX_INCOMING`), all but the
+//!   last [`HELD_BACK`] bytes sent: what an attacker who knows the bound
+//!   sends to pin the most a connection is allowed (the 64 KiB kind is
+//!   ended by the bound; this kind must be stopped by the memory budget).
 //!
 //! The case boots a VM of its own with the given RAM and the default limits
 //! (`SideVm`: 512 connections in all, 64 per address), opens 64 connections
@@ -48,6 +52,11 @@ const SENT: usize = 48 * 1024;
 /// What a stalled message declares: about 64 KiB, below TLS's 2^16 - 1
 /// where a handshake message's length must stay for rustls.
 const DECLARED: usize = 64 * 1024 - 512;
+/// What a stalled message just under the piñata's bound declares: its
+/// records (5 bytes each) and message header fit within 20 KiB.
+const AT_BOUND: usize = 20 * 1024 - 512;
+/// Bytes of the message under the bound kept back (the stall).
+const HELD_BACK: usize = 64;
 /// How long the connections are held: past the handshake deadline (10 s),
 /// so the VM ends them itself.
 const HOLD: Duration = Duration::from_secs(13);
@@ -62,11 +71,11 @@ pub(super) fn c_heap_pinning_64(ctx: &Ctx) -> Exchange {
     heap_pinning(ctx, 64)
 }
 
-/// `hello` grown to about [`DECLARED`] bytes by a `padding` extension
-/// (RFC 7685: zeros).
-fn padded(mut hello: Hello) -> Vec<u8> {
+/// `hello` grown to `declared` bytes by a `padding` extension (RFC 7685:
+/// zeros).
+fn padded(mut hello: Hello, declared: usize) -> Vec<u8> {
     let bare = hello.message().len();
-    hello.extra.push((21, vec![0; DECLARED - bare - 4]));
+    hello.extra.push((21, vec![0; declared - bare - 4]));
     hello.message()
 }
 
@@ -78,23 +87,34 @@ fn in_records(message: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// The first [`SENT`] bytes of a ClientHello declaring about 64 KiB.
-pub(super) fn partial_hello() -> Vec<u8> {
-    in_records(&padded(Hello::modern())[..SENT])
+/// The first `sent` bytes of a ClientHello declaring `declared`.
+fn partial_hello(declared: usize, sent: usize) -> Vec<u8> {
+    in_records(&padded(Hello::modern(), declared)[..sent])
 }
 
-/// A whole TLS 1.2 ClientHello of about 64 KiB, then the first [`SENT`]
-/// bytes of a Certificate message declaring about 64 KiB (an empty-looking
+/// A whole TLS 1.2 ClientHello of `declared` bytes, then the first `sent`
+/// bytes of a Certificate message declaring as many (an empty-looking
 /// list: it is never finished).
-pub(super) fn hello_then_partial_certificate() -> Vec<u8> {
-    let mut bytes = in_records(&padded(Hello::tls12()));
-    let body = DECLARED - 4;
+fn hello_then_partial_certificate(declared: usize, sent: usize) -> Vec<u8> {
+    let mut bytes = in_records(&padded(Hello::tls12(), declared));
+    let body = declared - 4;
     let mut certificate = vec![11];
     certificate.extend_from_slice(&u32::try_from(body).expect("small").to_be_bytes()[1..]);
     certificate.extend_from_slice(&u32::try_from(body - 3).expect("small").to_be_bytes()[1..]);
-    certificate.resize(SENT, 0);
+    certificate.resize(sent, 0);
     bytes.extend(in_records(&certificate));
     bytes
+}
+
+/// What the i-th connection sends, to `PORTS[i % 2]`: the 64 KiB kinds and
+/// the kinds under the bound, in turn.
+fn payloads() -> [Vec<u8>; 4] {
+    [
+        partial_hello(DECLARED, SENT),
+        hello_then_partial_certificate(DECLARED, SENT),
+        partial_hello(AT_BOUND, AT_BOUND - HELD_BACK),
+        hello_then_partial_certificate(AT_BOUND, AT_BOUND - HELD_BACK),
+    ]
 }
 
 /// The heap as `/stats.json` showed it while the connections were held.
@@ -109,8 +129,9 @@ struct Watch {
 
 fn heap_pinning(ctx: &Ctx, memory_mib: u32) -> Exchange {
     let sent = format!(
-        "{} connections ({PER_ADDRESS} from each of {ADDRESSES} addresses), half to 443 with the first 48 KiB of a ClientHello declaring ~64 KiB, half to 10000 with a whole TLS 1.2 ClientHello of ~64 KiB then the first 48 KiB of a Certificate declaring ~64 KiB; then silence for {} s, against a VM of {memory_mib} MiB",
+        "{} connections ({PER_ADDRESS} from each of {ADDRESSES} addresses), half to 443 with a stalled ClientHello, half to 10000 with a whole TLS 1.2 ClientHello then a stalled Certificate; every other one 64 KiB (48 KiB sent), the rest {} B, just under the piñata's bound ({HELD_BACK} B held back); then silence for {} s, against a VM of {memory_mib} MiB",
         ADDRESSES * PER_ADDRESS,
+        AT_BOUND,
         HOLD.as_secs()
     );
     if ctx.target.kind == TargetKind::Hosted {
@@ -140,7 +161,7 @@ fn heap_pinning(ctx: &Ctx, memory_mib: u32) -> Exchange {
     };
     let baseline = vm.memory().ok();
     let prober = vm.prober();
-    let payloads = [partial_hello(), hello_then_partial_certificate()];
+    let payloads = payloads();
     let stop = AtomicBool::new(false);
     // Set when /stats.json has not answered for 2 s: the VM is gone, and
     // connecting on would only wait out timeouts.
@@ -194,7 +215,7 @@ fn heap_pinning(ctx: &Ctx, memory_mib: u32) -> Exchange {
                         match bound_connect_to(source, to, Duration::from_secs(3)) {
                             Ok(mut stream) => {
                                 let _ = stream.set_write_timeout(Some(Duration::from_secs(3)));
-                                let payload = &payloads[i % PORTS.len()];
+                                let payload = &payloads[i % payloads.len()];
                                 if stream.write_all(payload).is_ok() {
                                     streams.push(stream);
                                 } else {
@@ -294,7 +315,7 @@ fn heap_pinning(ctx: &Ctx, memory_mib: u32) -> Exchange {
     let seen = vm.log_since(0).join("\n").into_bytes();
     Exchange {
         sent: format!(
-            "{} stalled 64 KiB messages, {ADDRESSES} addresses",
+            "{} stalled 64 and 20 KiB messages, {ADDRESSES} addresses",
             ADDRESSES * PER_ADDRESS
         ),
         reply,
@@ -311,8 +332,8 @@ mod tests {
 
     #[test]
     fn the_certificate_follows_a_whole_hello() {
-        let bytes = hello_then_partial_certificate();
-        let hello = padded(Hello::tls12());
+        let bytes = hello_then_partial_certificate(DECLARED, SENT);
+        let hello = padded(Hello::tls12(), DECLARED);
         assert!((63 * 1024..65_536).contains(&hello.len()));
         let records = hello.len().div_ceil(16 * 1024);
         let (first, second) = bytes.split_at(hello.len() + 5 * records);
@@ -325,7 +346,7 @@ mod tests {
 
     #[test]
     fn the_hello_declares_64_kib_and_sends_48() {
-        let bytes = partial_hello();
+        let bytes = partial_hello(DECLARED, SENT);
         // Three full records of 16 KiB.
         assert_eq!(bytes.len(), SENT + 3 * 5);
         assert_eq!(&bytes[..3], &[0x16, 0x03, 0x01]);
@@ -334,5 +355,24 @@ mod tests {
         assert_eq!(bytes[5], 1);
         let declared = u32::from_be_bytes([0, bytes[6], bytes[7], bytes[8]]);
         assert!((63 * 1024..65_536).contains(&declared), "{declared}");
+    }
+
+    #[test]
+    fn the_messages_at_the_bound_fit_it_with_their_records() {
+        for payload in &payloads()[2..] {
+            // The last message's records, header included, within 20 KiB.
+            let mut at = 0;
+            let mut last_message = 0;
+            while at < payload.len() {
+                let len = usize::from(u16::from_be_bytes([payload[at + 3], payload[at + 4]]));
+                if at + 5 < payload.len() && matches!(payload[at + 5], 1 | 11) {
+                    last_message = 0;
+                }
+                last_message += 5 + len;
+                at += 5 + len;
+            }
+            assert!(last_message <= 20 * 1024, "{last_message}");
+            assert!(last_message >= AT_BOUND - HELD_BACK, "{last_message}");
+        }
     }
 }
