@@ -628,10 +628,20 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
     );
     let too_slow = !options.quick && max > PAGE_LIMIT.as_millis();
     if leaks > 0 || crashes > 0 || page_down > 0 || !failed.is_empty() || too_slow {
-        return Err(format!(
-            "attack battery against {name} failed: {} case(s) with problems",
-            failed.len()
-        ));
+        let mut why = format!("{} case(s) with problems", failed.len());
+        if too_slow {
+            let slow: Vec<&str> = rows
+                .iter()
+                .filter(|r| r.during_ms.max(r.after_ms.unwrap_or(0)) > PAGE_LIMIT.as_millis())
+                .map(|r| r.name.as_str())
+                .collect();
+            why.push_str(&format!(
+                "; the page took {max} ms, over the {} ms limit (in {})",
+                PAGE_LIMIT.as_millis(),
+                slow.join(", ")
+            ));
+        }
+        return Err(format!("attack battery against {name} failed: {why}"));
     }
     Ok(())
 }
