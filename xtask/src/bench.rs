@@ -5,9 +5,19 @@
 //! `--runs` runs of `--seconds` seconds, the piñata and its references taking
 //! turns so that drift on the machine hits them alike.
 //!
-//! - **Mutual-TLS handshakes per second** on the bounty server (TLS 1.3 and
-//!   1.2, for P-256 and Ed25519 bounty certificates, and TLS 1.3 with the
-//!   hybrid X25519MLKEM768 on both sides): the hosted piñata
+//! - **The target rows** first: bounty mutual TLS 1.3 with the default
+//!   bounty chain (Ed25519), classical and with X25519MLKEM768 on both
+//!   sides, and the HTTPS page, each against rustls + aws-lc-rs in the same
+//!   windows — with the P-256 chain (the targets' yardstick) and with the
+//!   same chain — and judged per CPU-second. Beside the hosted piñata (the
+//!   `hosted` profile, opt-level 3) runs the **hosted piñata with the
+//!   image's back ends**: the release profile (the image's), the `--cfg`
+//!   soft back ends `.cargo/config.toml` sets for `x86_64-unknown-none`, the
+//!   image's features ([`build_soft`]), so the image's crypto speed is
+//!   measured on the host instead of under TCG.
+//! - **Mutual-TLS handshakes per second** on the bounty server (TLS 1.2,
+//!   TLS 1.3 for the other key types, and TLS 1.3 with the hybrid
+//!   X25519MLKEM768 on both sides): the hosted piñata
 //!   against a plain rustls server with the aws-lc-rs provider
 //!   (`bench/src/bin/refserver.rs`) and `openssl s_server`, each with the
 //!   same certificates and pinned to one core (`taskset -c 0`); the load
@@ -48,15 +58,21 @@ use crate::{image, qemu};
 
 const USAGE: &str = "\
 usage: cargo xtask bench [--seconds S] [--runs R] [--concurrency N] [--quick]
-                         [--no-vm] [--no-memory] [--no-openssl] [--key-types p256,ed25519]
+                         [--no-vm] [--no-memory] [--no-openssl] [--no-soft]
+                         [--targets-only] [--key-types p256,ed25519] [--profile P]
 
   --seconds S      length of one measurement window (default 3)
   --runs R         windows per figure; the median is reported (default 3)
   --concurrency N  load-generator connections in flight (default 4)
-  --quick          1 run of 2 s, P-256 only, no memory bisection
+  --quick          1 run of 2 s, the target rows only, no memory bisection
   --no-vm          hosted figures only (no QEMU)
   --no-memory      skip the smallest---memory bisection
-  --no-openssl     skip openssl s_server";
+  --no-openssl     skip openssl s_server
+  --no-soft        skip the hosted build with the image's soft back ends
+  --targets-only   only the target rows (default chain TLS 1.3, X25519MLKEM768,
+                   the page), not TLS 1.2, the other key types, the short-circuit
+  --key-types L    bounty key types of the detail rows (default p256,ed25519)
+  --profile P      cargo profile of the hosted piñata (default hosted: opt-level 3)";
 
 struct Options {
     seconds: f64,
@@ -65,7 +81,10 @@ struct Options {
     vm: bool,
     memory: bool,
     openssl: bool,
+    soft: bool,
+    details: bool,
     key_types: Vec<String>,
+    profile: String,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -76,7 +95,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
         vm: true,
         memory: true,
         openssl: true,
+        soft: true,
+        details: true,
         key_types: vec!["p256".into(), "ed25519".into()],
+        profile: "hosted".into(),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -95,9 +117,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 o.seconds = 2.0;
                 o.runs = 1;
                 o.memory = false;
-                o.key_types = vec!["p256".into()];
+                o.details = false;
             }
             "--no-vm" => o.vm = false,
+            "--no-soft" => o.soft = false,
+            "--targets-only" => o.details = false,
+            "--profile" => o.profile = value()?,
             "--no-memory" => o.memory = false,
             "--no-openssl" => o.openssl = false,
             "--key-types" => o.key_types = value()?.split(',').map(str::to_string).collect(),
@@ -306,12 +331,13 @@ fn http_get(addr: &str, path: &str, timeout: Duration) -> Option<Vec<u8>> {
 // ---------------------------------------------------------------------------
 // Builds.
 
-fn cargo_json(root: &Path, args: &[&str]) -> Result<String, String> {
+fn cargo_json(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("xtask: cargo {}", args.join(" "));
     let out = Command::new(cargo)
         .args(args)
         .arg("--message-format=json-render-diagnostics")
+        .envs(env.iter().copied())
         .current_dir(root)
         .stderr(Stdio::inherit())
         .output()
@@ -338,23 +364,33 @@ fn executables(messages: &str) -> BTreeMap<String, PathBuf> {
 
 struct Binaries {
     pinata: PathBuf,
+    /// The hosted piñata built with the image's crypto back ends (see
+    /// [`build_soft`]), unless `--no-soft`.
+    soft: Option<PathBuf>,
     loadgen: PathBuf,
     refserver: PathBuf,
 }
 
-fn build(root: &Path) -> Result<Binaries, String> {
+fn build(root: &Path, o: &Options) -> Result<Binaries, String> {
     let hosted = executables(&cargo_json(
         root,
         &[
             "build",
-            "--release",
+            "--profile",
+            &o.profile,
             "--locked",
             "-p",
             "pinata",
             "--bin",
             "pinata",
         ],
+        &[],
     )?);
+    let soft = if o.soft {
+        Some(build_soft(root)?)
+    } else {
+        None
+    };
     let manifest = root.join("bench").join("Cargo.toml");
     let manifest = manifest.to_string_lossy();
     let bench = executables(&cargo_json(
@@ -366,6 +402,7 @@ fn build(root: &Path) -> Result<Binaries, String> {
             "--manifest-path",
             &manifest,
         ],
+        &[],
     )?);
     let get = |m: &BTreeMap<String, PathBuf>, n: &str| {
         m.get(n)
@@ -374,9 +411,103 @@ fn build(root: &Path) -> Result<Binaries, String> {
     };
     Ok(Binaries {
         pinata: get(&hosted, "pinata")?,
+        soft,
         loadgen: get(&bench, "loadgen")?,
         refserver: get(&bench, "refserver")?,
     })
+}
+
+/// The hosted piñata as the image computes: the release profile (the
+/// image's), the `--cfg` back ends `.cargo/config.toml` sets for
+/// `x86_64-unknown-none` (serial curve25519, soft AES, GHASH/POLYVAL,
+/// ChaCha20, Poly1305, SHA-1, SHA-2), and the image's features (no P-256
+/// basepoint table). Built for the host triple in its own target directory
+/// (`<target>/soft-backends`), so the flags reach only the piñata's
+/// code and dependencies, not build scripts, and the usual build is left
+/// alone.
+fn build_soft(root: &Path) -> Result<PathBuf, String> {
+    let config = std::fs::read_to_string(root.join(".cargo").join("config.toml"))
+        .map_err(|e| format!(".cargo/config.toml: {e}"))?;
+    let cfgs = image_cfgs(&config);
+    if cfgs.is_empty() {
+        return Err(
+            ".cargo/config.toml sets no --cfg for x86_64-unknown-none: nothing to build".into(),
+        );
+    }
+    let flags: Vec<String> = cfgs
+        .iter()
+        .flat_map(|c| ["--cfg".to_string(), c.clone()])
+        .collect();
+    let host = host_triple()?;
+    let target_dir = image::target_dir(root).join("soft-backends");
+    let target_dir = target_dir.to_string_lossy();
+    let built = executables(&cargo_json(
+        root,
+        &[
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "pinata",
+            "--bin",
+            "pinata",
+            "--no-default-features",
+            "--features",
+            "std",
+            "--target",
+            &host,
+            "--target-dir",
+            &target_dir,
+        ],
+        &[("CARGO_ENCODED_RUSTFLAGS", &flags.join("\x1f"))],
+    )?);
+    built
+        .get("pinata")
+        .cloned()
+        .ok_or_else(|| "cargo built no soft-back-end `pinata` executable".into())
+}
+
+/// The values of the `--cfg` flags in `config`'s
+/// `[target.x86_64-unknown-none]` `rustflags`.
+fn image_cfgs(config: &str) -> Vec<String> {
+    let mut strings = Vec::new();
+    let mut in_section = false;
+    for line in config.lines() {
+        let line = line.trim();
+        if line.starts_with('[') && !line.starts_with("[\"") {
+            in_section = line == "[target.x86_64-unknown-none]";
+            continue;
+        }
+        if !in_section || line.starts_with('#') {
+            continue;
+        }
+        // The quoted strings of the line: "…" or '…' (TOML literal).
+        let mut rest = line;
+        while let Some(start) = rest.find(['"', '\'']) {
+            let quote = rest[start..].chars().next().unwrap_or('"');
+            let after = &rest[start + 1..];
+            let Some(end) = after.find(quote) else { break };
+            strings.push(after[..end].to_string());
+            rest = &after[end + 1..];
+        }
+    }
+    strings
+        .windows(2)
+        .filter(|w| w[0] == "--cfg")
+        .map(|w| w[1].clone())
+        .collect()
+}
+
+fn host_triple() -> Result<String, String> {
+    let out = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .map_err(|e| format!("cannot run rustc -vV: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_string)
+        .ok_or_else(|| "rustc -vV names no host".into())
 }
 
 // ---------------------------------------------------------------------------
@@ -591,9 +722,21 @@ struct Hosted {
     ids: PathBuf,
 }
 
-fn start_hosted(b: &Binaries, key_type: &str, dir: &Path) -> Result<Hosted, String> {
-    let ids = dir.join(format!("ids-{key_type}"));
-    let mut cmd = pinned(0, &b.pinata);
+impl Hosted {
+    /// The loopback address of `service` (as the ready lines name it).
+    fn addr(&self, service: &str) -> String {
+        format!(
+            "127.0.0.1:{}",
+            self.ports.get(service).copied().unwrap_or(0)
+        )
+    }
+}
+
+/// Starts `program` (a hosted piñata) on free ports with `key_type`
+/// bounty certificates, exporting its identities to `<dir>/ids-<name>`.
+fn start_hosted(program: &Path, key_type: &str, dir: &Path, name: &str) -> Result<Hosted, String> {
+    let ids = dir.join(format!("ids-{name}"));
+    let mut cmd = pinned(0, program);
     cmd.args(["--bind", "127.0.0.1"]);
     for flag in [
         "--http-port",
@@ -724,6 +867,239 @@ fn loadgen_args(
     v
 }
 
+/// The bounty key type a piñata uses unless told otherwise
+/// (`KeyType::default()`): the "default bounty config" of the targets.
+const DEFAULT_KEY_TYPE: &str = "ed25519";
+
+/// Labels of the servers in the tables.
+const PINATA: &str = "hosted piñata";
+const PINATA_SOFT: &str = "hosted piñata, image back ends";
+const REFERENCE: &str = "rustls + aws-lc-rs";
+const REFERENCE_P256: &str = "rustls + aws-lc-rs, P-256 chain";
+const OPENSSL: &str = "openssl s_server";
+
+/// The running servers of the hosted comparison, started when first
+/// needed, stopped (by their own pids) when dropped.
+struct Servers<'b> {
+    b: &'b Binaries,
+    dir: PathBuf,
+    /// Hosted piñatas by key type.
+    pinatas: BTreeMap<String, Hosted>,
+    /// The piñata with the image's back ends (default key type).
+    soft: Option<Hosted>,
+    /// Reference bounty servers by key type (that piñata's identities).
+    references: BTreeMap<String, (Proc, String)>,
+    /// `openssl s_server -Verify 1` by key type.
+    openssl: BTreeMap<String, (Proc, String)>,
+    openssl_ok: bool,
+}
+
+impl<'b> Servers<'b> {
+    fn pinata(&mut self, key_type: &str) -> Result<&Hosted, String> {
+        if !self.pinatas.contains_key(key_type) {
+            let h = start_hosted(&self.b.pinata, key_type, &self.dir, key_type)?;
+            self.pinatas.insert(key_type.into(), h);
+        }
+        Ok(&self.pinatas[key_type])
+    }
+
+    fn reference(&mut self, key_type: &str) -> Result<String, String> {
+        if !self.references.contains_key(key_type) {
+            let ids = self.pinata(key_type)?.ids.clone();
+            let r = start_refserver(self.b, "server", &ids, "server", None, &[])?;
+            self.references.insert(key_type.into(), r);
+        }
+        Ok(self.references[key_type].1.clone())
+    }
+
+    fn openssl(&mut self, key_type: &str) -> Result<Option<String>, String> {
+        if !self.openssl_ok {
+            return Ok(None);
+        }
+        if !self.openssl.contains_key(key_type) {
+            let ids = self.pinata(key_type)?.ids.clone();
+            let s = start_openssl(&ids, "server", true, None)?;
+            self.openssl.insert(key_type.into(), s);
+        }
+        Ok(Some(self.openssl[key_type].1.clone()))
+    }
+}
+
+/// Servers of one bounty comparison: the piñata of `key_type` (and, for the
+/// default key type, the soft-back-end one), the reference with the same
+/// chain, for the default key type also the reference with the P-256 chain
+/// (the targets' yardstick), and openssl unless `pq` (OpenSSL 3.0 has no
+/// ML-KEM).
+fn bounty_servers<'s>(
+    s: &'s mut Servers<'_>,
+    key_type: &str,
+    tls: &str,
+    pq: bool,
+) -> Result<(Vec<Server<'s>>, usize), String> {
+    let groups: &[&str] = if pq {
+        &["--groups", "x25519mlkem768"]
+    } else {
+        &[]
+    };
+    let default = key_type == DEFAULT_KEY_TYPE;
+    // Start what is needed, then borrow it all.
+    s.pinata(key_type)?;
+    let reference = s.reference(key_type)?;
+    let reference_p256 = if default && tls == "13" {
+        s.pinata("p256")?;
+        Some(s.reference("p256")?)
+    } else {
+        None
+    };
+    let openssl = if pq { None } else { s.openssl(key_type)? };
+    let s: &'s Servers<'_> = s;
+    let hosted = &s.pinatas[key_type];
+    let mut servers = vec![Server {
+        label: PINATA.into(),
+        proc: &hosted.proc,
+        loadgen_args: loadgen_args(
+            "bounty",
+            &hosted.addr("server"),
+            &hosted.ids,
+            Some(tls),
+            groups,
+        ),
+        by_log: false,
+    }];
+    if let (true, Some(soft)) = (default && tls == "13", s.soft.as_ref()) {
+        servers.push(Server {
+            label: PINATA_SOFT.into(),
+            proc: &soft.proc,
+            loadgen_args: loadgen_args(
+                "bounty",
+                &soft.addr("server"),
+                &soft.ids,
+                Some(tls),
+                groups,
+            ),
+            by_log: false,
+        });
+    }
+    let ours = servers.len();
+    if let Some(addr) = reference_p256 {
+        servers.push(Server {
+            label: REFERENCE_P256.into(),
+            proc: &s.references["p256"].0,
+            loadgen_args: loadgen_args("bounty", &addr, &s.pinatas["p256"].ids, Some(tls), groups),
+            by_log: false,
+        });
+    }
+    servers.push(Server {
+        label: REFERENCE.into(),
+        proc: &s.references[key_type].0,
+        loadgen_args: loadgen_args("bounty", &reference, &hosted.ids, Some(tls), groups),
+        by_log: false,
+    });
+    if let Some(addr) = openssl {
+        servers.push(Server {
+            label: OPENSSL.into(),
+            proc: &s.openssl[key_type].0,
+            loadgen_args: loadgen_args(
+                "bounty",
+                &addr,
+                &hosted.ids,
+                Some(tls),
+                &["--request", "GET / HTTP/1.0\\r\\n\\r\\n"],
+            ),
+            by_log: false,
+        });
+    }
+    Ok((servers, ours))
+}
+
+/// Measures `servers` in turn and records the rows; the first `ours` are
+/// piñatas, the rest references: a ratio line for each pair. The figures,
+/// by label.
+fn measure(
+    b: &Binaries,
+    o: &Options,
+    r: &mut Results,
+    group: &str,
+    servers: &[Server],
+    ours: usize,
+) -> BTreeMap<String, Figure> {
+    let figures = compare(b, o, servers);
+    for (s, f) in servers.iter().zip(&figures) {
+        r.add(group, &s.label, f.clone());
+    }
+    for (mine, fm) in servers.iter().zip(&figures).take(ours) {
+        for (theirs, ft) in servers.iter().zip(&figures).skip(ours) {
+            r.fact(
+                &format!("{group}: {} / {}", mine.label, theirs.label),
+                ratio_text(fm, ft),
+            );
+        }
+    }
+    r.json.insert(
+        group.into(),
+        json!(servers.iter().zip(&figures).map(|(s, f)| json!({
+            "server": s.label, "rate": f.rate, "per_cpu_second": f.per_cpu, "failed": f.failed, "note": f.note,
+        })).collect::<Vec<_>>()),
+    );
+    servers
+        .iter()
+        .zip(figures)
+        .map(|(s, f)| (s.label.clone(), f))
+        .collect()
+}
+
+/// One target row: `ours` against `theirs`, per CPU-second (the fair
+/// figure, see docs/PERFORMANCE.md), with the wall-clock ratio beside it.
+fn cpu_target(
+    r: &mut Results,
+    name: &str,
+    ours: Option<&Figure>,
+    theirs: Option<&Figure>,
+    goal: f64,
+    extra: &str,
+) {
+    let (Some(ours), Some(theirs)) = (ours, theirs) else {
+        r.target(
+            name,
+            "not measured".into(),
+            &format!("≥ {goal:.1}×"),
+            None,
+            String::new(),
+        );
+        return;
+    };
+    let (Some(a), Some(b)) = (ours.per_cpu, theirs.per_cpu) else {
+        r.target(
+            name,
+            "no CPU time".into(),
+            &format!("≥ {goal:.1}×"),
+            None,
+            String::new(),
+        );
+        return;
+    };
+    let x = a / b.max(1e-9);
+    let wall = ratio(ours.rate, theirs.rate).unwrap_or(0.0);
+    r.target(
+        name,
+        format!("{x:.2}× per CPU-second ({a:.0} vs {b:.0}; wall {wall:.2}×){extra}"),
+        &format!("≥ {goal:.1}×"),
+        Some(x >= goal),
+        if x >= goal {
+            format!("{:+.0} %", (x / goal - 1.0) * 100.0)
+        } else {
+            format!("{:.0} % short", (1.0 - x / goal) * 100.0)
+        },
+    );
+}
+
+fn per_cpu_ratio(ours: Option<&Figure>, theirs: Option<&Figure>) -> String {
+    match (ours.and_then(|f| f.per_cpu), theirs.and_then(|f| f.per_cpu)) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => "n/a".into(),
+    }
+}
+
 fn hosted_figures(
     b: &Binaries,
     o: &Options,
@@ -731,99 +1107,199 @@ fn hosted_figures(
     r: &mut Results,
 ) -> Result<BTreeMap<String, f64>, String> {
     let mut key_figures = BTreeMap::new();
-    let openssl_ok = o.openssl && Command::new("openssl").arg("version").output().is_ok();
-    for key_type in &o.key_types {
-        let hosted = start_hosted(b, key_type, dir)?;
-        let ids = hosted.ids.clone();
-        let bounty = format!(
-            "127.0.0.1:{}",
-            hosted.ports.get("server").copied().unwrap_or(0)
-        );
-        let (ref_proc, ref_addr) = start_refserver(b, "server", &ids, "server", None, &[])?;
-        let openssl = if openssl_ok {
-            Some(start_openssl(&ids, "server", true, None)?)
+    let mut s = Servers {
+        b,
+        dir: dir.to_path_buf(),
+        pinatas: BTreeMap::new(),
+        soft: None,
+        references: BTreeMap::new(),
+        openssl: BTreeMap::new(),
+        openssl_ok: o.openssl && Command::new("openssl").arg("version").output().is_ok(),
+    };
+    if let Some(soft) = &b.soft {
+        s.soft = Some(start_hosted(soft, DEFAULT_KEY_TYPE, dir, "soft")?);
+    }
+
+    // The target rows. Bounty mutual TLS 1.3 with the default chain; the
+    // load generator lists X25519 first, so every server uses it.
+    let group = format!("bounty mutual TLS 1.3 {DEFAULT_KEY_TYPE}");
+    let (servers, ours) = bounty_servers(&mut s, DEFAULT_KEY_TYPE, "13", false)?;
+    let classical = measure(b, o, r, &group, &servers, ours);
+    drop(servers);
+    // The same with X25519MLKEM768 on both sides: the load generator offers
+    // only the hybrid, which the piñata and aws-lc-rs both have.
+    let group = format!("bounty mutual TLS 1.3 {DEFAULT_KEY_TYPE} X25519MLKEM768");
+    let (servers, ours) = bounty_servers(&mut s, DEFAULT_KEY_TYPE, "13", true)?;
+    let hybrid = measure(b, o, r, &group, &servers, ours);
+    drop(servers);
+    for (key, figures) in [("13", &classical), ("13pq", &hybrid)] {
+        if let Some(f) = figures.get(PINATA) {
+            key_figures.insert(format!("{DEFAULT_KEY_TYPE}/{key}/pinata"), f.rate);
+        }
+    }
+
+    // The page (P-256 always: port 443's certificate), classical and with
+    // X25519MLKEM768 on both sides (as browsers offer it).
+    let (page_classical, page_hybrid) = {
+        let main = s.pinata(DEFAULT_KEY_TYPE)?;
+        let response =
+            http_get(&main.addr("http"), "/", Duration::from_secs(10)).ok_or("GET / failed")?;
+        let page = dir.join("page.http");
+        std::fs::write(&page, &response).map_err(|e| e.to_string())?;
+        let www = dir.join("www");
+        std::fs::create_dir_all(&www).map_err(|e| e.to_string())?;
+        let body = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|i| response[i + 4..].to_vec())
+            .unwrap_or_default();
+        std::fs::write(www.join("index.html"), body).map_err(|e| e.to_string())?;
+        let ids = main.ids.clone();
+        let (ref_proc, ref_addr) = start_refserver(b, "https", &ids, "web", Some(&page), &[])?;
+        let openssl = if s.openssl_ok {
+            Some(start_openssl(&ids, "web", false, Some(&www))?)
         } else {
             None
         };
-        // The classical rows (the load generator lists X25519 first, so
-        // both servers use it), then TLS 1.3 with X25519MLKEM768 on both
-        // sides: the load generator offers only the hybrid, which the
-        // piñata and aws-lc-rs both have (OpenSSL 3.0 does not).
-        for (tls, pq) in [("13", false), ("12", false), ("13", true)] {
-            let suffix = if pq { " X25519MLKEM768" } else { "" };
-            let group = format!("bounty mutual TLS 1.{} {key_type}{suffix}", &tls[1..]);
-            let groups: &[&str] = if pq {
-                &["--groups", "x25519mlkem768"]
-            } else {
-                &[]
-            };
-            let mut servers = vec![
-                Server {
-                    label: "hosted piñata".into(),
-                    proc: &hosted.proc,
-                    loadgen_args: loadgen_args("bounty", &bounty, &ids, Some(tls), groups),
-                    by_log: false,
-                },
-                Server {
-                    label: "rustls + aws-lc-rs".into(),
-                    proc: &ref_proc,
-                    loadgen_args: loadgen_args("bounty", &ref_addr, &ids, Some(tls), groups),
-                    by_log: false,
-                },
-            ];
-            if let Some((p, addr)) = openssl.as_ref().filter(|_| !pq) {
+        let main = &s.pinatas[DEFAULT_KEY_TYPE];
+        let page_servers = |groups: &'static [&'static str], with_openssl: bool| {
+            let mut servers = vec![Server {
+                label: PINATA.into(),
+                proc: &main.proc,
+                loadgen_args: loadgen_args(
+                    "https",
+                    &main.addr("https"),
+                    &main.ids,
+                    Some("13"),
+                    groups,
+                ),
+                by_log: false,
+            }];
+            if let Some(soft) = &s.soft {
                 servers.push(Server {
-                    label: "openssl s_server".into(),
-                    proc: p,
+                    label: PINATA_SOFT.into(),
+                    proc: &soft.proc,
                     loadgen_args: loadgen_args(
-                        "bounty",
-                        addr,
-                        &ids,
-                        Some(tls),
-                        &["--request", "GET / HTTP/1.0\\r\\n\\r\\n"],
+                        "https",
+                        &soft.addr("https"),
+                        &soft.ids,
+                        Some("13"),
+                        groups,
                     ),
                     by_log: false,
                 });
             }
-            let figures = compare(b, o, &servers);
-            for (s, f) in servers.iter().zip(&figures) {
-                r.add(&group, &s.label, f.clone());
+            let ours = servers.len();
+            servers.push(Server {
+                label: REFERENCE.into(),
+                proc: &ref_proc,
+                loadgen_args: loadgen_args("https", &ref_addr, &ids, Some("13"), groups),
+                by_log: false,
+            });
+            if let (true, Some((p, addr))) = (with_openssl, &openssl) {
+                servers.push(Server {
+                    label: OPENSSL.into(),
+                    proc: p,
+                    loadgen_args: loadgen_args(
+                        "https",
+                        addr,
+                        &ids,
+                        Some("13"),
+                        &["--request", "GET /index.html HTTP/1.0\\r\\n\\r\\n"],
+                    ),
+                    by_log: false,
+                });
             }
-            let base = &figures[0];
-            r.json.insert(
-                group.clone(),
-                json!(servers.iter().zip(&figures).map(|(s, f)| json!({
-                    "server": s.label, "rate": f.rate, "per_cpu_second": f.per_cpu, "failed": f.failed, "note": f.note,
-                })).collect::<Vec<_>>()),
-            );
-            for (s, f) in servers.iter().zip(&figures).skip(1) {
-                r.fact(
-                    &format!("{group}: piñata / {}", s.label),
-                    ratio_text(base, f),
-                );
-            }
-            let tls = format!("{tls}{}", if pq { "pq" } else { "" });
-            key_figures.insert(format!("{key_type}/{tls}/pinata"), base.rate);
-            key_figures.insert(format!("{key_type}/{tls}/reference"), figures[1].rate);
-            key_figures.insert(
-                format!("{key_type}/{tls}/pinata_cpu"),
-                base.per_cpu.unwrap_or(0.0),
-            );
-            key_figures.insert(
-                format!("{key_type}/{tls}/reference_cpu"),
-                figures[1].per_cpu.unwrap_or(0.0),
-            );
-        }
-        drop(openssl);
-        drop(ref_proc);
-
-        // The short-circuit: 10000 joined to 10002, counted by the server's log.
-        let client_role = format!(
-            "127.0.0.1:{}",
-            hosted.ports.get("client").copied().unwrap_or(0)
+            (servers, ours)
+        };
+        let (servers, ours) = page_servers(&[], true);
+        let classical = measure(b, o, r, "HTTPS page TLS 1.3 (P-256)", &servers, ours);
+        let (servers, ours) = page_servers(&["--groups", "x25519mlkem768"], false);
+        let hybrid = measure(
+            b,
+            o,
+            r,
+            "HTTPS page TLS 1.3 (P-256) X25519MLKEM768",
+            &servers,
+            ours,
         );
-        // Both short-circuits run X25519MLKEM768: the piñata's client role
-        // offers it first, so the reference's client role does too.
+        (classical, hybrid)
+    };
+    if let Some(f) = page_classical.get(PINATA) {
+        key_figures.insert("https/pinata".into(), f.rate);
+    }
+
+    cpu_target(
+        r,
+        "bounty mutual TLS 1.3, default chain (Ed25519), against rustls + aws-lc-rs with P-256",
+        classical.get(PINATA),
+        classical.get(REFERENCE_P256),
+        1.0,
+        &format!(
+            "; {} against the reference with the same chain",
+            per_cpu_ratio(classical.get(PINATA), classical.get(REFERENCE))
+        ),
+    );
+    cpu_target(
+        r,
+        "the same, the image's soft back ends on the host",
+        classical.get(PINATA_SOFT),
+        classical.get(REFERENCE_P256),
+        0.8,
+        &format!(
+            "; {} against the reference with the same chain",
+            per_cpu_ratio(classical.get(PINATA_SOFT), classical.get(REFERENCE))
+        ),
+    );
+    cpu_target(
+        r,
+        "bounty mutual TLS 1.3, default chain, X25519MLKEM768 both sides, against rustls + aws-lc-rs with P-256 and X25519MLKEM768",
+        hybrid.get(PINATA),
+        hybrid.get(REFERENCE_P256),
+        1.0,
+        &format!(
+            "; {} against the reference with the same chain; image back ends {}",
+            per_cpu_ratio(hybrid.get(PINATA), hybrid.get(REFERENCE)),
+            per_cpu_ratio(hybrid.get(PINATA_SOFT), hybrid.get(REFERENCE_P256)),
+        ),
+    );
+    cpu_target(
+        r,
+        "HTTPS page, TLS 1.3 (P-256 web certificate), against rustls + aws-lc-rs",
+        page_classical.get(PINATA),
+        page_classical.get(REFERENCE),
+        1.0,
+        &format!(
+            "; with X25519MLKEM768 {}; image back ends {}",
+            per_cpu_ratio(page_hybrid.get(PINATA), page_hybrid.get(REFERENCE)),
+            per_cpu_ratio(
+                page_classical.get(PINATA_SOFT),
+                page_classical.get(REFERENCE)
+            ),
+        ),
+    );
+    if !o.details {
+        return Ok(key_figures);
+    }
+
+    // The detail rows: TLS 1.2, the other key types, the short-circuit.
+    for key_type in &o.key_types {
+        let mut rows = vec![("12", false)];
+        if key_type != DEFAULT_KEY_TYPE {
+            rows.extend([("13", false), ("13", true)]);
+        }
+        for (tls, pq) in rows {
+            let suffix = if pq { " X25519MLKEM768" } else { "" };
+            let group = format!("bounty mutual TLS 1.{} {key_type}{suffix}", &tls[1..]);
+            let (servers, ours) = bounty_servers(&mut s, key_type, tls, pq)?;
+            measure(b, o, r, &group, &servers, ours);
+        }
+        // The short-circuit: 10000 joined to 10002, counted by the server's
+        // log. Both run X25519MLKEM768: the piñata's client role offers it
+        // first, so the reference's client role does too.
+        let hosted = s.pinata(key_type)?;
+        let ids = hosted.ids.clone();
+        let (bounty, client_role) = (hosted.addr("server"), hosted.addr("client"));
         let (ref_server, ref_server_addr) =
             start_refserver(b, "server", &ids, "server", None, &[])?;
         let (_ref_client, ref_client_addr) = start_refserver(
@@ -834,31 +1310,27 @@ fn hosted_figures(
             None,
             &["--groups", "x25519mlkem768,x25519,secp256r1"],
         )?;
+        let short = |target: String, target2: String| {
+            vec![
+                "--mode".into(),
+                "short".into(),
+                "--target".into(),
+                target,
+                "--target2".into(),
+                target2,
+            ]
+        };
         let servers = [
             Server {
-                label: "hosted piñata".into(),
-                proc: &hosted.proc,
-                loadgen_args: vec![
-                    "--mode".into(),
-                    "short".into(),
-                    "--target".into(),
-                    bounty.clone(),
-                    "--target2".into(),
-                    client_role,
-                ],
+                label: PINATA.into(),
+                proc: &s.pinatas[key_type].proc,
+                loadgen_args: short(bounty, client_role),
                 by_log: true,
             },
             Server {
-                label: "rustls + aws-lc-rs".into(),
+                label: REFERENCE.into(),
                 proc: &ref_server,
-                loadgen_args: vec![
-                    "--mode".into(),
-                    "short".into(),
-                    "--target".into(),
-                    ref_server_addr,
-                    "--target2".into(),
-                    ref_client_addr,
-                ],
+                loadgen_args: short(ref_server_addr, ref_client_addr),
                 by_log: true,
             },
         ];
@@ -868,7 +1340,7 @@ fn hosted_figures(
             // CPU time: only the server side's process is sampled for the
             // reference (its client role is another process), so leave it out.
             let mut f = f.clone();
-            if s.label != "hosted piñata" {
+            if s.label != PINATA {
                 f.per_cpu = None;
             }
             r.add(&group, &s.label, f);
@@ -888,110 +1360,6 @@ fn hosted_figures(
             group,
             json!(servers.iter().zip(&figures).map(|(s, f)| json!({"server": s.label, "rate": f.rate, "per_cpu_second": f.per_cpu})).collect::<Vec<_>>()),
         );
-
-        // The HTTPS page (P-256 always: port 443's certificate).
-        if key_type == &o.key_types[0] {
-            let http = format!(
-                "127.0.0.1:{}",
-                hosted.ports.get("http").copied().unwrap_or(0)
-            );
-            let https = format!(
-                "127.0.0.1:{}",
-                hosted.ports.get("https").copied().unwrap_or(0)
-            );
-            let response = http_get(&http, "/", Duration::from_secs(10)).ok_or("GET / failed")?;
-            let page = dir.join("page.http");
-            std::fs::write(&page, &response).map_err(|e| e.to_string())?;
-            let www = dir.join("www");
-            std::fs::create_dir_all(&www).map_err(|e| e.to_string())?;
-            let body = response
-                .windows(4)
-                .position(|w| w == b"\r\n\r\n")
-                .map(|i| response[i + 4..].to_vec())
-                .unwrap_or_default();
-            std::fs::write(www.join("index.html"), body).map_err(|e| e.to_string())?;
-            let (ref_proc, ref_addr) = start_refserver(b, "https", &ids, "web", Some(&page), &[])?;
-            let openssl = if openssl_ok {
-                Some(start_openssl(&ids, "web", false, Some(&www))?)
-            } else {
-                None
-            };
-            let mut servers = vec![
-                Server {
-                    label: "hosted piñata".into(),
-                    proc: &hosted.proc,
-                    loadgen_args: loadgen_args("https", &https, &ids, Some("13"), &[]),
-                    by_log: false,
-                },
-                Server {
-                    label: "rustls + aws-lc-rs".into(),
-                    proc: &ref_proc,
-                    loadgen_args: loadgen_args("https", &ref_addr, &ids, Some("13"), &[]),
-                    by_log: false,
-                },
-            ];
-            if let Some((p, addr)) = &openssl {
-                servers.push(Server {
-                    label: "openssl s_server".into(),
-                    proc: p,
-                    loadgen_args: loadgen_args(
-                        "https",
-                        addr,
-                        &ids,
-                        Some("13"),
-                        &["--request", "GET /index.html HTTP/1.0\\r\\n\\r\\n"],
-                    ),
-                    by_log: false,
-                });
-            }
-            let group = "HTTPS page TLS 1.3 (P-256)";
-            let figures = compare(b, o, &servers);
-            for (s, f) in servers.iter().zip(&figures) {
-                r.add(group, &s.label, f.clone());
-            }
-            for (s, f) in servers.iter().zip(&figures).skip(1) {
-                r.fact(
-                    &format!("{group}: piñata / {}", s.label),
-                    ratio_text(&figures[0], f),
-                );
-            }
-            key_figures.insert("https/pinata".into(), figures[0].rate);
-            r.json.insert(
-                group.into(),
-                json!(servers.iter().zip(&figures).map(|(s, f)| json!({"server": s.label, "rate": f.rate, "per_cpu_second": f.per_cpu})).collect::<Vec<_>>()),
-            );
-
-            // The page with X25519MLKEM768 on both sides (as a browser
-            // offers it), against the reference only.
-            let pq = ["--groups", "x25519mlkem768"];
-            let servers = [
-                Server {
-                    label: "hosted piñata".into(),
-                    proc: &hosted.proc,
-                    loadgen_args: loadgen_args("https", &https, &ids, Some("13"), &pq),
-                    by_log: false,
-                },
-                Server {
-                    label: "rustls + aws-lc-rs".into(),
-                    proc: &ref_proc,
-                    loadgen_args: loadgen_args("https", &ref_addr, &ids, Some("13"), &pq),
-                    by_log: false,
-                },
-            ];
-            let group = "HTTPS page TLS 1.3 (P-256) X25519MLKEM768";
-            let figures = compare(b, o, &servers);
-            for (s, f) in servers.iter().zip(&figures) {
-                r.add(group, &s.label, f.clone());
-            }
-            r.fact(
-                &format!("{group}: piñata / rustls + aws-lc-rs"),
-                ratio_text(&figures[0], &figures[1]),
-            );
-            r.json.insert(
-                group.into(),
-                json!(servers.iter().zip(&figures).map(|(s, f)| json!({"server": s.label, "rate": f.rate, "per_cpu_second": f.per_cpu})).collect::<Vec<_>>()),
-            );
-        }
     }
     Ok(key_figures)
 }
@@ -1382,7 +1750,7 @@ fn machine() -> String {
 
 pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
     let o = parse(args)?;
-    let b = build(root)?;
+    let b = build(root, &o)?;
     let dir = std::env::temp_dir().join(format!("pinata-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut r = Results::default();
@@ -1399,74 +1767,6 @@ pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
     );
     let result = (|| -> Result<(), String> {
         let hosted = hosted_figures(&b, &o, &dir, &mut r)?;
-        // The handshake target: P-256, ≥ 1.0 × the reference, per TLS version.
-        for tls in ["13", "12"] {
-            if let (Some(p), Some(rf)) = (
-                hosted.get(&format!("p256/{tls}/pinata")),
-                hosted.get(&format!("p256/{tls}/reference")),
-            ) {
-                let x = p / rf.max(1e-9);
-                let pc = hosted
-                    .get(&format!("p256/{tls}/pinata_cpu"))
-                    .copied()
-                    .unwrap_or(0.0);
-                let rc = hosted
-                    .get(&format!("p256/{tls}/reference_cpu"))
-                    .copied()
-                    .unwrap_or(0.0);
-                r.target(
-                    &format!("bounty handshakes/s, P-256, TLS 1.{}", &tls[1..]),
-                    format!(
-                        "{x:.2}× rustls + aws-lc-rs ({p:.1}/s vs {rf:.1}/s; per CPU-second {:.2}×)",
-                        pc / rc.max(1e-9)
-                    ),
-                    "≥ 1.0×",
-                    Some(x >= 1.0),
-                    if x >= 1.0 {
-                        "met".into()
-                    } else {
-                        format!("{:.0} % short", (1.0 - x) * 100.0)
-                    },
-                );
-            }
-            if let (Some(e), Some(rf)) = (
-                hosted.get(&format!("ed25519/{tls}/pinata")),
-                hosted.get(&format!("p256/{tls}/reference")),
-            ) {
-                r.fact(
-                    &format!(
-                        "bounty TLS 1.{}: piñata Ed25519 / reference P-256",
-                        &tls[1..]
-                    ),
-                    format!("{:.2}× ({e:.1}/s vs {rf:.1}/s)", e / rf.max(1e-9)),
-                );
-            }
-        }
-        // X25519MLKEM768 on both sides, per CPU-second: the piñata's
-        // default chain (Ed25519, P-256 if only that ran) against the
-        // reference with P-256, as the classical target compares.
-        let pq_key = if hosted.contains_key("ed25519/13pq/pinata_cpu") {
-            "ed25519"
-        } else {
-            "p256"
-        };
-        if let (Some(pc), Some(rc)) = (
-            hosted.get(&format!("{pq_key}/13pq/pinata_cpu")),
-            hosted.get("p256/13pq/reference_cpu"),
-        ) {
-            let x = pc / rc.max(1e-9);
-            r.target(
-                &format!("bounty handshakes per CPU-second, TLS 1.3, X25519MLKEM768 both sides, piñata {pq_key} / reference P-256"),
-                format!("{x:.2}× rustls + aws-lc-rs ({pc:.1} vs {rc:.1})"),
-                "≥ 1.0×",
-                Some(x >= 1.0),
-                if x >= 1.0 {
-                    "met".into()
-                } else {
-                    format!("{:.0} % short", (1.0 - x) * 100.0)
-                },
-            );
-        }
         if o.vm {
             vm_figures(&b, &o, &dir, &hosted, &mut r)?;
         }
@@ -1571,6 +1871,32 @@ mod tests {
         assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
         assert_eq!(median(vec![]), 0.0);
+    }
+
+    #[test]
+    fn image_cfgs_come_from_the_bare_metal_target_only() {
+        let config = r#"
+[target.x86_64-unknown-linux-gnu]
+rustflags = ["--cfg", "not_this"]
+[target.x86_64-unknown-none]
+rustflags = [
+    "--cfg", 'curve25519_dalek_backend="serial"',
+    # "--cfg", "commented_out",
+    "--cfg", "aes_force_soft",
+    "-C", "link-arg=--build-id=none",
+]
+[alias]
+xtask = "run"
+"#;
+        assert_eq!(
+            image_cfgs(config),
+            ["curve25519_dalek_backend=\"serial\"", "aes_force_soft"]
+        );
+        // The real file: the back ends DESIGN.md names are there.
+        let real = std::fs::read_to_string(crate::root().join(".cargo/config.toml")).unwrap();
+        let cfgs = image_cfgs(&real);
+        assert!(cfgs.contains(&"curve25519_dalek_backend=\"serial\"".to_string()));
+        assert!(cfgs.contains(&"sha2_backend=\"soft\"".to_string()));
     }
 
     #[test]
