@@ -99,6 +99,7 @@ pub struct Pinata {
     bounty_server: Arc<ServerConfig>,
     bounty_client: Arc<ClientConfig>,
     memory_gauge: Option<MemoryGauge>,
+    page_frame: page::Frame,
 }
 
 impl fmt::Debug for Pinata {
@@ -168,6 +169,7 @@ impl Pinata {
         };
         let ca_pem = pki.ca_pem();
         drop(pki);
+        let page_frame = page::Frame::new(config.prize.as_ref(), &ca_pem);
         Ok(Pinata {
             prize: config.prize,
             wire_secret,
@@ -181,6 +183,7 @@ impl Pinata {
             bounty_server: Arc::new(bounty_server),
             bounty_client: Arc::new(bounty_client),
             memory_gauge: None,
+            page_frame,
         })
     }
 
@@ -195,6 +198,11 @@ impl Pinata {
     pub fn with_memory_gauge(mut self, gauge: MemoryGauge) -> Pinata {
         self.memory_gauge = Some(gauge);
         self
+    }
+
+    /// The parts of the page that never change (see [`page::Frame`]).
+    pub(crate) fn page_frame(&self) -> &page::Frame {
+        &self.page_frame
     }
 
     /// The platform's memory figures, if it has a gauge.
