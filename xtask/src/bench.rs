@@ -56,10 +56,13 @@ use serde_json::{Value, json};
 
 use crate::{image, qemu};
 
+mod profile;
+
 const USAGE: &str = "\
 usage: cargo xtask bench [--seconds S] [--runs R] [--concurrency N] [--quick]
                          [--no-vm] [--no-memory] [--no-openssl] [--no-soft]
                          [--targets-only] [--key-types p256,ed25519] [--profile P]
+                         [--perf]
 
   --seconds S      length of one measurement window (default 3)
   --runs R         windows per figure; the median is reported (default 3)
@@ -72,7 +75,11 @@ usage: cargo xtask bench [--seconds S] [--runs R] [--concurrency N] [--quick]
   --targets-only   only the target rows (default chain TLS 1.3, X25519MLKEM768,
                    the page), not TLS 1.2, the other key types, the short-circuit
   --key-types L    bounty key types of the detail rows (default p256,ed25519)
-  --profile P      cargo profile of the hosted piñata (default hosted: opt-level 3)";
+  --profile P      cargo profile of the hosted piñata (default hosted: opt-level 3)
+  --perf           instead of the bench: profile the hosted piñata under the target
+                   rows' loads with Linux perf (one --seconds window each); top
+                   symbols, collapsed stacks, flame graphs (with inferno) and a
+                   summary in <target>/bench/profile/";
 
 struct Options {
     seconds: f64,
@@ -85,6 +92,7 @@ struct Options {
     details: bool,
     key_types: Vec<String>,
     profile: String,
+    perf: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -99,6 +107,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         details: true,
         key_types: vec!["p256".into(), "ed25519".into()],
         profile: "hosted".into(),
+        perf: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -123,6 +132,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--no-soft" => o.soft = false,
             "--targets-only" => o.details = false,
             "--profile" => o.profile = value()?,
+            "--perf" => o.perf = true,
             "--no-memory" => o.memory = false,
             "--no-openssl" => o.openssl = false,
             "--key-types" => o.key_types = value()?.split(',').map(str::to_string).collect(),
@@ -1749,8 +1759,14 @@ fn machine() -> String {
 }
 
 pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
-    let o = parse(args)?;
+    let mut o = parse(args)?;
+    if o.perf {
+        o.soft = false;
+    }
     let b = build(root, &o)?;
+    if o.perf {
+        return profile::main(root, &o, &b.loadgen);
+    }
     let dir = std::env::temp_dir().join(format!("pinata-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut r = Results::default();
