@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 
 use crate::http::{Request, Response, Status as HttpStatus};
 pub use crate::limits::Limits;
-use crate::memory::{self, MemoryGauge, MemoryUsage};
+use crate::memory::{self, ConnectionMemory, MemoryGauge, MemoryUsage};
 use crate::metrics;
 use crate::page;
 use crate::pki::{self, Pki};
@@ -100,6 +100,7 @@ pub struct Pinata {
     bounty_client: Arc<ClientConfig>,
     memory_gauge: Option<MemoryGauge>,
     page_frame: page::Frame,
+    connection_memory: ConnectionMemory,
 }
 
 impl fmt::Debug for Pinata {
@@ -184,6 +185,7 @@ impl Pinata {
             bounty_client: Arc::new(bounty_client),
             memory_gauge: None,
             page_frame,
+            connection_memory: ConnectionMemory::default(),
         })
     }
 
@@ -208,6 +210,12 @@ impl Pinata {
     /// The platform's memory figures, if it has a gauge.
     pub fn memory(&self) -> Option<MemoryUsage> {
         self.memory_gauge.and_then(|gauge| gauge())
+    }
+
+    /// What the event loop's connections hold and their budget (the loop
+    /// sets it; `/stats.json` shows it).
+    pub fn connection_memory(&self) -> &ConnectionMemory {
+        &self.connection_memory
     }
 
     /// The limits in force.
@@ -390,6 +398,8 @@ impl Pinata {
             self.stats.open_connections()
         );
         memory::write_json(self.memory(), &mut out);
+        out.push(',');
+        memory::write_connections_json(&self.connection_memory, &mut out);
         out.push_str(",\"limits\":");
         self.limits.write_json(&mut out);
         out.push_str(",\"failures\":");
