@@ -27,10 +27,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::{
-    Hosted, Options, cargo_json, cpu_seconds, executables, host_triple, loadgen_args, pinned,
-    start_hosted,
-};
+use super::Options;
+use super::builds::{cargo_json, executables, host_triple};
+use super::process::{cpu_seconds, pinned};
+use super::servers::{DEFAULT_KEY_TYPE, Hosted, loadgen_args, start_hosted};
 use crate::image;
 
 /// What a sample is spent on, by the frames of its stack: the first rule
@@ -178,7 +178,7 @@ pub(super) fn main(root: &Path, o: &Options, loadgen: &Path) -> Result<(), Strin
     );
     let result = (|| -> Result<(), String> {
         for s in SCENARIOS {
-            let hosted = start_hosted(&pinata, super::DEFAULT_KEY_TYPE, &scratch, s.name)?;
+            let hosted = start_hosted(&pinata, DEFAULT_KEY_TYPE, &scratch, s.name)?;
             let (rate, stacks, top) = record(o, loadgen, &hosted, s, &scratch)?;
             drop(hosted);
             std::fs::write(out.join(format!("{}.top.txt", s.name)), &top)
