@@ -20,17 +20,26 @@ use crate::time::Instant;
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    push_escaped(&mut out, text);
     out
+}
+
+/// [`escape`] appended to `out`: no string of its own, and the runs
+/// without markup copied whole (the per-request part of the page).
+fn push_escaped(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => "&#39;",
+        });
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:52em;margin:2em auto;padding:0 1em;line-height:1.45;color:#222}\
@@ -96,11 +105,12 @@ pub fn render(app: &Pinata, now: Instant) -> String {
     for reason in FailureReason::HEADLINE.iter().chain(others) {
         let _ = write!(
             page,
-            "<tr><td><code>{}</code></td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+            "<tr><td><code>{}</code></td><td>{}</td><td style=\"text-align:left\">",
             reason.name(),
             app.stats().total(|s| s.failures(*reason)),
-            escape(reason.description())
         );
+        push_escaped(&mut page, reason.description());
+        page.push_str("</td></tr>");
     }
     page.push_str("</table>\n");
     if let Some(memory) = app.memory() {
@@ -224,5 +234,11 @@ mod tests {
             escape("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
+        assert_eq!(
+            escape("piñata <b>ünï</b> & text"),
+            "piñata &lt;b&gt;ünï&lt;/b&gt; &amp; text"
+        );
+        assert_eq!(escape("no markup"), "no markup");
+        assert_eq!(escape(""), "");
     }
 }
