@@ -154,7 +154,7 @@ pub(super) fn build_soft(root: &Path) -> Result<PathBuf, String> {
 
 /// The values of the `--cfg` flags in `config`'s
 /// `[target.x86_64-unknown-none]` `rustflags`.
-pub(super) fn image_cfgs(config: &str) -> Vec<String> {
+fn image_cfgs(config: &str) -> Vec<String> {
     let mut strings = Vec::new();
     let mut in_section = false;
     for line in config.lines() {

@@ -58,7 +58,7 @@ pub(super) fn measure(
 
 /// One target row: `ours` against `theirs`, per CPU-second (the fair
 /// figure, see docs/PERFORMANCE.md), with the wall-clock ratio beside it.
-pub(super) fn cpu_target(
+fn cpu_target(
     r: &mut Results,
     name: &str,
     ours: Option<&Figure>,
@@ -101,7 +101,7 @@ pub(super) fn cpu_target(
     );
 }
 
-pub(super) fn per_cpu_ratio(ours: Option<&Figure>, theirs: Option<&Figure>) -> String {
+fn per_cpu_ratio(ours: Option<&Figure>, theirs: Option<&Figure>) -> String {
     match (ours.and_then(|f| f.per_cpu), theirs.and_then(|f| f.per_cpu)) {
         (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
         _ => "n/a".into(),

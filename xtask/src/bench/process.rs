@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 /// are collected by background threads.
 pub(super) struct Proc {
     pub(super) child: Child,
-    pub(super) lines: Receiver<String>,
+    lines: Receiver<String>,
     pub(super) seen: Vec<String>,
     /// `outcome=secret_sent` lines seen so far (matching `count_filter`).
-    pub(super) secrets: Arc<Mutex<u64>>,
+    secrets: Arc<Mutex<u64>>,
     /// `reason=` of the `outcome=failed` lines seen so far, counted.
-    pub(super) failures: Arc<Mutex<BTreeMap<String, u64>>>,
+    failures: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl Proc {

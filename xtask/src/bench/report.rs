@@ -14,7 +14,7 @@ use super::measure::Figure;
 #[derive(Default)]
 pub(super) struct Results {
     pub(super) rows: Vec<(String, String, Figure)>,
-    pub(super) facts: Vec<(String, String)>,
+    facts: Vec<(String, String)>,
     pub(super) targets: Vec<Value>,
     pub(super) json: serde_json::Map<String, Value>,
 }

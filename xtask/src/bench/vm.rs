@@ -16,18 +16,18 @@ use super::process::{Proc, free_port, http_get, pinned};
 use super::report::Results;
 use super::servers::loadgen_args;
 
-pub(super) struct Vm {
-    pub(super) proc: Proc,
-    pub(super) ports: [u16; 5],
-    pub(super) started: Instant,
+struct Vm {
+    proc: Proc,
+    ports: [u16; 5],
+    started: Instant,
 }
 
 /// A worthless prize for the guest: private key 1 (a famous test vector),
 /// testnet WIF, read as regtest. Without a prize the bounty ports send no
 /// secret, and the short-circuit counts secrets.
-pub(super) const BENCH_WIF: &str = "cMahea7zqjxrtgAbB7LSGbcQUr1uX1ojuat9jZodMN87JcbXMTcA";
+const BENCH_WIF: &str = "cMahea7zqjxrtgAbB7LSGbcQUr1uX1ojuat9jZodMN87JcbXMTcA";
 
-pub(super) fn boot_vm(image: &Path, memory_mib: u32, append: &[&str]) -> Result<Vm, String> {
+fn boot_vm(image: &Path, memory_mib: u32, append: &[&str]) -> Result<Vm, String> {
     let ports: [u16; 5] = std::array::from_fn(|_| free_port());
     let secret = std::env::temp_dir().join(format!("pinata-bench-{}.wif", std::process::id()));
     std::fs::write(&secret, format!("{BENCH_WIF}\n")).map_err(|e| e.to_string())?;
@@ -55,13 +55,13 @@ pub(super) fn boot_vm(image: &Path, memory_mib: u32, append: &[&str]) -> Result<
 }
 
 impl Vm {
-    pub(super) fn http(&self) -> String {
+    fn http(&self) -> String {
         format!("127.0.0.1:{}", self.ports[0])
     }
 
     /// Polls GET / until a 200 (or the VM exits / the limit passes); the
     /// wall time from starting QEMU.
-    pub(super) fn first_200(&mut self, limit: Duration) -> Option<Duration> {
+    fn first_200(&mut self, limit: Duration) -> Option<Duration> {
         let deadline = self.started + limit;
         // QEMU's forwarder accepts a probe before the guest listens and
         // holds it until the probe's timeout (5.1 s reported for 0.42 s):
@@ -85,7 +85,7 @@ impl Vm {
     }
 
     /// The guest's "N ms from PVH entry to listening".
-    pub(super) fn guest_ms(&mut self) -> Option<f64> {
+    fn guest_ms(&mut self) -> Option<f64> {
         let line = self
             .proc
             .wait_for("ready line", Duration::from_secs(5), |l| {
@@ -98,7 +98,7 @@ impl Vm {
 }
 
 /// Static addressing, so that DHCP is left out of the boot figure.
-pub(super) const STATIC_IP: [&str; 3] = ["network=regtest", "ip=10.0.2.15/24", "gw=10.0.2.2"];
+const STATIC_IP: [&str; 3] = ["network=regtest", "ip=10.0.2.15/24", "gw=10.0.2.2"];
 
 pub(super) fn vm_figures(
     b: &Binaries,
@@ -322,9 +322,9 @@ pub(super) fn vm_figures(
 /// The smallest memory (MiB) at which the VM boots and serves a page:
 /// bisection between 2 and 128 MiB.
 /// Memory sizes tried, and whether the VM served at each.
-pub(super) type Tried = Vec<(u32, bool)>;
+type Tried = Vec<(u32, bool)>;
 
-pub(super) fn bisect_memory(image: &Path) -> Result<(Option<u32>, Tried), String> {
+fn bisect_memory(image: &Path) -> Result<(Option<u32>, Tried), String> {
     let mut tried = Vec::new();
     let mut serves = |m: u32| -> Result<bool, String> {
         let mut vm = boot_vm(image, m, &STATIC_IP)?;
