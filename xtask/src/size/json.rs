@@ -37,6 +37,7 @@ fn binary_json(bin: &Binary) -> Value {
             }))).collect::<serde_json::Map<_, _>>(),
             "build_time_only": bin.tcb.build_time,
             "other_files": bin.tcb.other_files,
+            "not_lexed": bin.tcb.not_lexed,
         },
     })
 }

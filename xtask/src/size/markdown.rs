@@ -246,5 +246,12 @@ fn binary_markdown(w: &mut String, bin: &Binary) {
             bin.tcb.other_files.len()
         );
     }
+    if !bin.tcb.not_lexed.is_empty() {
+        let _ = writeln!(
+            w,
+            "\nRust files the lexer refused, counted whole (every non-blank line): {}.",
+            bin.tcb.not_lexed.join("; ")
+        );
+    }
     let _ = writeln!(w);
 }

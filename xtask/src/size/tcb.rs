@@ -19,6 +19,8 @@ pub struct Tcb {
     pub crates: BTreeMap<String, CrateLoc>,
     pub build_time: BTreeSet<String>,
     pub other_files: Vec<String>,
+    /// Rust files the lexer refused ("path: error"), counted whole.
+    pub not_lexed: Vec<String>,
 }
 
 #[derive(Default, Clone)]
@@ -67,13 +69,7 @@ pub fn tcb(units: &[Unit], messages_text: &str, root: &Path) -> Tcb {
                 tcb.other_files.push(shown.display().to_string());
                 continue;
             };
-            let Ok(text) = fs::read(&file) else {
-                continue;
-            };
-            entry.files += 1;
-            entry
-                .counts
-                .add(&loc::count(kind, &String::from_utf8_lossy(&text)));
+            count_file(entry, kind, &file, &mut tcb.not_lexed);
         }
     }
     // C and assembly that build scripts compiled into static libraries
@@ -110,9 +106,6 @@ pub fn tcb(units: &[Unit], messages_text: &str, root: &Path) -> Tcb {
             let Some(kind) = loc::Lang::of(&source_file) else {
                 continue;
             };
-            let Ok(text) = fs::read(&source_file) else {
-                continue;
-            };
             let entry = tcb
                 .crates
                 .entry(package.clone())
@@ -121,10 +114,7 @@ pub fn tcb(units: &[Unit], messages_text: &str, root: &Path) -> Tcb {
                     source: source.clone(),
                     ..CrateLoc::default()
                 });
-            entry.files += 1;
-            entry
-                .counts
-                .add(&loc::count(kind, &String::from_utf8_lossy(&text)));
+            count_file(entry, kind, &source_file, &mut tcb.not_lexed);
         }
     }
     // A package built only at build time is not "build-time only" if it is
@@ -134,6 +124,20 @@ pub fn tcb(units: &[Unit], messages_text: &str, root: &Path) -> Tcb {
     // cargo reports units in the order they finish: sort for a stable report.
     tcb.other_files.sort();
     tcb
+}
+
+/// Adds one file's lines to its crate's (a file that cannot be read any
+/// more is skipped).
+fn count_file(entry: &mut CrateLoc, kind: loc::Lang, file: &Path, not_lexed: &mut Vec<String>) {
+    let Ok(text) = fs::read(file) else {
+        return;
+    };
+    let (counts, error) = loc::count(kind, &String::from_utf8_lossy(&text));
+    if let Some(error) = error {
+        not_lexed.push(format!("{}: {}", file.display(), error.0));
+    }
+    entry.files += 1;
+    entry.counts.add(&counts);
 }
 
 /// The directory holding `Cargo.toml` above a source file.
