@@ -176,8 +176,10 @@ fn dep_info_for(filenames: &[PathBuf], crate_name: &str, target_subdir: &Path) -
         .max_by_key(|p| fs::metadata(p).and_then(|m| m.modified()).ok())
 }
 
-/// The source files listed in a rustc dep-info file.
-pub fn dep_info_files(d: &Path) -> Vec<PathBuf> {
+/// The source files listed in a rustc dep-info file. rustc writes them as
+/// cargo passed them: workspace members' relative to the workspace `root`
+/// (where cargo runs rustc for them), dependencies' absolute.
+pub fn dep_info_files(d: &Path, root: &Path) -> Vec<PathBuf> {
     let Ok(text) = fs::read_to_string(d) else {
         return Vec::new();
     };
@@ -191,7 +193,7 @@ pub fn dep_info_files(d: &Path) -> Vec<PathBuf> {
         if let Some(path) = line.strip_suffix(':') {
             let path = path.replace("\\ ", " ");
             if !path.ends_with(".d") && !path.ends_with(".rlib") && !path.ends_with(".rmeta") {
-                files.insert(PathBuf::from(path));
+                files.insert(root.join(path));
             }
         }
     }

@@ -39,6 +39,16 @@ fn binary_json(bin: &Binary) -> Value {
             "other_files": bin.tcb.other_files,
             "not_lexed": bin.tcb.not_lexed,
         },
+        "linked": bin.linked.as_ref().map(|l| json!({
+            "lines": l.total(),
+            "toolchain_lines": l.toolchain,
+            "unmatched_lines": l.unmatched,
+            "unmatched_examples": l.unmatched_examples,
+            "text_same_as_image": l.same_text,
+            "text_bytes": l.text_bytes,
+            "image_text_bytes": l.image_text_bytes,
+            "crates": l.crates,
+        })),
     })
 }
 
@@ -80,6 +90,16 @@ pub fn print_summary(report: &Value) {
         "size-report: compiled TCB {} lines (Rust {}, C {}, asm {}), unsafe: {}",
         tcb["lines"], tcb["rust"], tcb["c"], tcb["asm"], tcb["unsafe"]
     );
+    let linked = &image["linked"];
+    if !linked.is_null() {
+        println!(
+            "size-report: lines linked into the image {} (core/alloc apart: {}; .text of the line-table build {} B, the image's {} B)",
+            linked["lines"],
+            linked["toolchain_lines"],
+            linked["text_bytes"],
+            linked["image_text_bytes"]
+        );
+    }
     for t in report["targets"].as_array().into_iter().flatten() {
         let verdict = match t["met"].as_bool() {
             Some(true) => "met",

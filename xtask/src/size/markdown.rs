@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::attribution::CrateBytes;
+use super::linked::Linked;
 use super::numbers::{ratio, thousands};
 use super::targets::{met_text, reference, verdicts};
 use super::{Binary, loc};
@@ -67,6 +68,13 @@ pub fn report(image: &Binary, hosted: Option<&Binary>) -> String {
         thousands(reference::LINUX_OPENSSL_LINES),
         ratio(total.code(), reference::LINUX_OPENSSL_LINES)
     );
+    if let Some(linked) = &image.linked {
+        let _ = writeln!(
+            w,
+            "| … of which linked into the image (lines with code in `.text`) | {} lines | | | | |",
+            thousands(linked.total())
+        );
+    }
     let _ = writeln!(
         w,
         "| … of which C | {} lines | {} lines | {:.3} | | |",
@@ -125,6 +133,9 @@ pub fn report(image: &Binary, hosted: Option<&Binary>) -> String {
     }
     let _ = writeln!(w, "## How lines are counted\n");
     let _ = writeln!(w, "{}", loc::RULES);
+    if image.linked.is_some() {
+        let _ = writeln!(w, "{}", super::linked::RULES);
+    }
     md
 }
 
@@ -199,13 +210,20 @@ fn binary_markdown(w: &mut String, bin: &Binary) {
         total.unsafe_attrs,
         thousands(total.test_lines)
     );
+    if let Some(linked) = &bin.linked {
+        linked_markdown(w, linked, total.code());
+    }
+    let linked_of = |name: &str| match &bin.linked {
+        Some(l) => thousands(l.crates.get(name).copied().unwrap_or(0)),
+        None => "–".into(),
+    };
     let _ = writeln!(
         w,
-        "| crate | version | source | files | Rust | C | asm | total | unsafe blocks | unsafe fns | unsafe impls | other unsafe |"
+        "| crate | version | source | files | Rust | C | asm | total | linked | unsafe blocks | unsafe fns | unsafe impls | other unsafe |"
     );
     let _ = writeln!(
         w,
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     let mut crates: Vec<_> = bin.tcb.crates.iter().collect();
     crates.sort_by_key(|(_, c)| std::cmp::Reverse(c.counts.code()));
@@ -213,7 +231,7 @@ fn binary_markdown(w: &mut String, bin: &Binary) {
         let n = &c.counts;
         let _ = writeln!(
             w,
-            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             c.version,
             c.source,
             c.files,
@@ -221,6 +239,7 @@ fn binary_markdown(w: &mut String, bin: &Binary) {
             thousands(n.c),
             thousands(n.asm),
             thousands(n.code()),
+            linked_of(name),
             n.unsafe_blocks,
             n.unsafe_fns,
             n.unsafe_impls,
@@ -254,4 +273,40 @@ fn binary_markdown(w: &mut String, bin: &Binary) {
         );
     }
     let _ = writeln!(w);
+}
+
+/// The paragraph on lines linked into the binary.
+fn linked_markdown(w: &mut String, linked: &Linked, compiled: u64) {
+    let _ = writeln!(
+        w,
+        "Linked into the binary: **{}** lines, {:.1} % of the compiled lines: distinct source lines that own \
+         machine code in `.text`, from the DWARF line tables of the same build with \
+         `CARGO_PROFILE_RELEASE_DEBUG=line-tables-only` (column \"linked\"). Rust's `core`/`alloc` lines with code, \
+         apart as above: {}.{}{}\n",
+        thousands(linked.total()),
+        100.0 * linked.total() as f64 / compiled.max(1) as f64,
+        thousands(linked.toolchain),
+        match (linked.same_text, linked.image_text_bytes) {
+            (Some(true), _) =>
+                " The line-table build's `.text` is byte for byte the image's.".to_string(),
+            (_, Some(image)) => format!(
+                " The line-table build's `.text` is {} bytes, the image's {} ({:+} bytes, {:.2} %): the same code but for \
+                 a few inlining decisions.",
+                thousands(linked.text_bytes),
+                thousands(image),
+                linked.text_bytes as i64 - image as i64,
+                100.0 * (linked.text_bytes as f64 - image as f64).abs() / image.max(1) as f64
+            ),
+            _ => String::new(),
+        },
+        if linked.unmatched > 0 {
+            format!(
+                " Lines in files no crate's dep-info lists: {} (e.g. {}).",
+                thousands(linked.unmatched),
+                linked.unmatched_examples.join(", ")
+            )
+        } else {
+            String::new()
+        }
+    );
 }

@@ -45,6 +45,7 @@
 mod attribution;
 mod cargo;
 mod json;
+mod linked;
 mod loc;
 mod markdown;
 mod numbers;
@@ -61,19 +62,37 @@ use serde_json::Value;
 
 use crate::image;
 
+use object::{Object, ObjectSection};
+
 use attribution::CrateBytes;
+use linked::Linked;
 use sizes::Sizes;
 use tcb::Tcb;
 
-const USAGE: &str = "usage: cargo xtask size-report [--no-hosted] [--out DIR]";
+const USAGE: &str = "usage: cargo xtask size-report [--no-hosted] [--no-linked] [--out DIR]
+
+  --no-hosted  leave out the hosted binary
+  --no-linked  leave out the lines linked into the image (skips the second,
+               line-table build of the image)";
+
+/// What to put in the report.
+#[derive(Clone, Copy)]
+struct Options {
+    hosted: bool,
+    linked: bool,
+}
 
 pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
-    let mut hosted = true;
+    let mut options = Options {
+        hosted: true,
+        linked: true,
+    };
     let mut out = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--no-hosted" => hosted = false,
+            "--no-hosted" => options.hosted = false,
+            "--no-linked" => options.linked = false,
             "--out" => out = Some(PathBuf::from(args.next().ok_or("--out needs a value")?)),
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -83,7 +102,7 @@ pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
         }
     }
     let out = out.unwrap_or_else(|| target_dir(root).join("size-report"));
-    let report = generate(root, hosted, &out)?;
+    let report = generate(root, options, &out)?;
     json::print_summary(&report);
     Ok(())
 }
@@ -92,7 +111,11 @@ pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
 /// artefact. Numbers never fail it; only being unable to write it does.
 pub fn ci(root: &Path) -> Result<(), String> {
     let out = target_dir(root).join("size-report");
-    let report = generate(root, true, &out)?;
+    let options = Options {
+        hosted: true,
+        linked: true,
+    };
+    let report = generate(root, options, &out)?;
     json::print_summary(&report);
     Ok(())
 }
@@ -110,18 +133,23 @@ pub struct Binary {
     pub sections: Vec<(String, u64, bool)>,
     pub crates: BTreeMap<String, CrateBytes>,
     pub tcb: Tcb,
+    /// Lines with code in the binary (the image only).
+    pub linked: Option<Linked>,
 }
 
-fn generate(root: &Path, hosted: bool, out: &Path) -> Result<Value, String> {
+fn generate(root: &Path, options: Options, out: &Path) -> Result<Value, String> {
     let (image_path, image_messages) = image::build_image_messages(root)?;
-    let image = analyse(
+    let mut image = analyse(
         "unikernel image",
         &image_path,
         &image_messages,
         &target_dir(root).join(image::TARGET),
         root,
     )?;
-    let hosted = if hosted {
+    if options.linked {
+        image.linked = Some(linked_lines(root, &image_path)?);
+    }
+    let hosted = if options.hosted {
         let triple = cargo::host_triple()?;
         let (path, msgs) = cargo::build_hosted(root, &triple)?;
         Some(analyse(
@@ -178,5 +206,35 @@ fn analyse(
         sections,
         crates,
         tcb,
+        linked: None,
     })
 }
+
+/// Builds the image again with line tables, into its own target directory,
+/// and counts the lines linked into it ([`linked`]).
+fn linked_lines(root: &Path, shipped: &Path) -> Result<Linked, String> {
+    let lines_target = target_dir(root).join("size-report-lines");
+    let env = [(LINE_TABLES.0, LINE_TABLES.1)];
+    eprintln!(
+        "xtask: the image again with line tables ({}={}, target dir {})",
+        LINE_TABLES.0,
+        LINE_TABLES.1,
+        lines_target.display()
+    );
+    let (path, messages) = image::build_image_with(root, Some(&lines_target), &env)?;
+    let elf = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let shipped = fs::read(shipped).map_err(|e| format!("{}: {e}", shipped.display()))?;
+    let shipped = object::File::parse(&*shipped).map_err(|e| format!("{e}"))?;
+    let shipped_text = shipped.section_by_name(".text").and_then(|s| s.data().ok());
+    let units = cargo::units(&messages, &lines_target.join(image::TARGET));
+    let remap = linked::Remap {
+        root: root.to_path_buf(),
+        target_dir: lines_target,
+        cargo_home: crate::repro::cargo_home(),
+    };
+    linked::count(&elf, &units, &remap, shipped_text)
+}
+
+/// The profile override of the line-table build: the release profile with
+/// line tables only (no types, no variables), nothing else changed.
+const LINE_TABLES: (&str, &str) = ("CARGO_PROFILE_RELEASE_DEBUG", "line-tables-only");

@@ -60,7 +60,7 @@ pub fn tcb(units: &[Unit], messages_text: &str, root: &Path) -> Tcb {
                 source: unit.source.clone(),
                 ..CrateLoc::default()
             });
-        for file in dep_info_files(d) {
+        for file in dep_info_files(d, root) {
             if !seen.insert(file.clone()) {
                 continue;
             }
@@ -97,7 +97,7 @@ pub fn tcb(units: &[Unit], messages_text: &str, root: &Path) -> Tcb {
             .iter()
             .find(|u| u.package == package)
             .and_then(|u| u.dep_info.as_ref())
-            .and_then(|d| dep_info_files(d).into_iter().next())
+            .and_then(|d| dep_info_files(d, root).into_iter().next())
             .and_then(|f| package_root(&f));
         for source_file in build_script_sources(Path::new(out_dir), manifest_dir.as_deref()) {
             if !seen.insert(source_file.clone()) {
