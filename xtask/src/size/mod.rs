@@ -28,8 +28,12 @@
 //!   image and are listed by name only. Rust's `core`, `alloc` and
 //!   `compiler_builtins` arrive precompiled with the toolchain (no dep-info):
 //!   their bytes are in the per-crate table, their lines are not counted.
+//! - **Lines linked into the image** ([`linked`]): of those lines, the ones
+//!   that own machine code in the image's `.text`, from the DWARF line tables
+//!   of a second build of the image with line tables on (its own target
+//!   directory; the shipped image is untouched). Per crate and in total.
 //! - **Comparison** with the original MirageOS piñata and with Linux + glibc
-//!   + OpenSSL, as ratios, and the size/TCB targets, met or missed.
+//!   + OpenSSL, as ratios, and the size and TCB targets, met or missed.
 //!
 //! It fails only when it cannot produce the report (a build fails, the ELF
 //! cannot be read); numbers never fail it. Missing `objcopy`/`xz` leave their
@@ -39,7 +43,7 @@
 //! messages, the compiled units and their dep-info), [`sizes`] (whole-file
 //! sizes and sections), [`attribution`] (bytes per crate), [`tcb`] (which
 //! files the compiled trusted code base holds), [`loc`] (how their lines and
-//! `unsafe` are counted), [`targets`] (the original's figures and the
+//! `unsafe` are counted), [`linked`] (lines with code in the image), [`targets`] (the original's figures and the
 //! targets), and the renderings [`markdown`], [`json`] and [`svg`].
 
 mod attribution;

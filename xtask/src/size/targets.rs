@@ -5,7 +5,7 @@ use super::Binary;
 use super::numbers::thousands;
 
 /// Figures of the original piñata and of the traditional stack, as quoted in
-/// `../shared/DESIGN.md` and issue 6 (from the MirageOS piñata's 2015
+/// `docs/DESIGN.md` (from the MirageOS piñata's 2015
 /// announcement and its 2018 retrospective).
 pub mod reference {
     /// The original's Xen image, unpacked (2015).
@@ -20,7 +20,7 @@ pub mod reference {
     pub const LINUX_OPENSSL_LINES: u64 = 2_560_000;
     /// Where the figures come from.
     pub const CITATION: &str = "MirageOS Bitcoin Piñata (2015 announcement, 2018 retrospective), \
-        as quoted in ../shared/DESIGN.md and issue 6";
+        as quoted in docs/DESIGN.md";
 }
 
 // The targets for the figures this report measures.
