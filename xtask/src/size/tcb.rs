@@ -1,7 +1,7 @@
 //! The compiled trusted code base: every source file rustc read for a
 //! crate of the binary's build (from its dep-info), plus the C and assembly
 //! that build scripts compiled into static libraries linked into it; counted
-//! per crate by [`loc`](super::loc).
+//! per crate by [`loc`] (rules there).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
