@@ -1,11 +1,12 @@
 //! Shared helpers of the bench binaries (`loadgen`, `refserver`): flag
-//! parsing and PEM loading. Both use rustls with its default aws-lc-rs
-//! provider.
+//! parsing, PEM loading and the key-exchange groups. Both use rustls with
+//! its aws-lc-rs provider.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use rustls::RootCertStore;
+use rustls::crypto::{CryptoProvider, SupportedKxGroup, aws_lc_rs};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -89,4 +90,48 @@ pub fn versions(
         Some("13" | "1.3") => Ok(V13),
         Some(other) => Err(format!("--tls: `{other}` is not 12 or 13")),
     }
+}
+
+/// The aws-lc-rs provider with the key-exchange groups `--groups` names
+/// (comma-separated, in order of preference: `x25519mlkem768`, `x25519`,
+/// `secp256r1`, `secp384r1`), or its defaults (X25519 first, the hybrid
+/// last: this crate leaves out rustls's `prefer-post-quantum`) without it.
+pub fn provider(groups: Option<&str>) -> Result<Arc<CryptoProvider>, String> {
+    let mut provider = aws_lc_rs::default_provider();
+    if let Some(groups) = groups {
+        provider.kx_groups = groups
+            .split(',')
+            .map(|name| kx_group(name.trim()))
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(Arc::new(provider))
+}
+
+fn kx_group(name: &str) -> Result<&'static dyn SupportedKxGroup, String> {
+    use aws_lc_rs::kx_group;
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "x25519mlkem768" => kx_group::X25519MLKEM768,
+        "x25519" => kx_group::X25519,
+        "secp256r1" | "p256" => kx_group::SECP256R1,
+        "secp384r1" | "p384" => kx_group::SECP384R1,
+        _ => return Err(format!("--groups: unknown group `{name}`")),
+    })
+}
+
+/// What a completed handshake agreed on, for the log: group, version and
+/// whether a HelloRetryRequest was needed.
+pub fn negotiated(conn: &rustls::CommonState) -> String {
+    let group = conn
+        .negotiated_key_exchange_group()
+        .map(|g| format!("{:?}", g.name()))
+        .unwrap_or_else(|| "none".into());
+    let version = conn
+        .protocol_version()
+        .map(|v| format!("{v:?}"))
+        .unwrap_or_else(|| "none".into());
+    let retry = match conn.handshake_kind() {
+        Some(rustls::HandshakeKind::FullWithHelloRetryRequest) => " hello_retry",
+        _ => "",
+    };
+    format!("group={group} version={version}{retry}")
 }

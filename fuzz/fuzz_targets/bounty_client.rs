@@ -1,4 +1,4 @@
-//! `bounty_client`: see `pinata::fuzzing::targets::bounty_client` (the body, shared with the
+//! `bounty_client`: see `fuzzkit::targets::bounty_client` (the body, shared with the
 //! regression test) and docs/TESTING.md "Fuzzing".
 #![no_main]
 

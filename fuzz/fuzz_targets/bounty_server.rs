@@ -1,4 +1,4 @@
-//! `bounty_server`: see `pinata::fuzzing::targets::bounty_server` (the body, shared with the
+//! `bounty_server`: see `fuzzkit::targets::bounty_server` (the body, shared with the
 //! regression test) and docs/TESTING.md "Fuzzing".
 #![no_main]
 

@@ -1,4 +1,4 @@
-//! `handshake_transcript`: see `pinata::fuzzing::targets::handshake_transcript` (the body, shared with the
+//! `handshake_transcript`: see `fuzzkit::targets::handshake_transcript` (the body, shared with the
 //! regression test) and docs/TESTING.md "Fuzzing".
 #![no_main]
 

@@ -1,4 +1,4 @@
-//! `http_request`: see `pinata::fuzzing::targets::http_request` (the body, shared with the
+//! `http_request`: see `fuzzkit::targets::http_request` (the body, shared with the
 //! regression test) and docs/TESTING.md "Fuzzing".
 #![no_main]
 

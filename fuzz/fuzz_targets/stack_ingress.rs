@@ -1,4 +1,4 @@
-//! `stack_ingress`: see `pinata::fuzzing::network` (the body, shared with
+//! `stack_ingress`: see `fuzzkit::network` (the body, shared with
 //! the regression test) and docs/TESTING.md "Fuzzing".
 #![no_main]
 

@@ -1,6 +1,6 @@
-//! What the fuzz targets share: the target bodies (re-exported from
-//! `pinata::fuzzing`, where the regression test uses them too) and an
-//! allocation limit.
+//! What the fuzz targets share: the target bodies (re-exported from the
+//! fuzz kit, `fuzzkit::targets`, where the regression test uses them too)
+//! and an allocation limit.
 //!
 //! # Why a counting allocator
 //!
@@ -18,7 +18,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-pub use pinata::fuzzing::targets;
+pub use fuzzkit::targets;
 
 /// Largest single allocation allowed, in bytes.
 pub const MAX_ALLOCATION: usize = 32 << 20;

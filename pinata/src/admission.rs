@@ -11,11 +11,11 @@
 //!               └─ Refuse(reason)   close it at once; counted `over_capacity`
 //! ```
 //!
-//! Both backends keep one [`Admission`] beside their connections — the hosted
-//! runner behind a mutex shared by its connection threads, the unikernel's
-//! event loop as a plain field — and tell it when each connection moved bytes
-//! ([`Admission::touch`]) and when it ended ([`Admission::release`]). It only
-//! decides; the glue closes what it is told to.
+//! The event loop ([`crate::netloop`], the same on both backends) keeps one
+//! [`Admission`] beside its connections and tells it when each connection
+//! moved bytes ([`Admission::touch`]) and when it ended
+//! ([`Admission::release`]). It only decides; the loop closes what it is
+//! told to.
 //!
 //! # The rules
 //!
@@ -28,8 +28,8 @@
 //!   (or a real attempt) out: the flood's oldest connection goes first. With
 //!   nothing to evict (a limit of 0), refused.
 //!
-//! The key `K` names a connection in the glue's own terms (a counter in the
-//! hosted runner, the stack's connection id in the unikernel).
+//! The key `K` names a connection in the caller's terms (the transport's
+//! connection id in the event loop).
 
 use alloc::vec::Vec;
 use core::net::IpAddr;

@@ -12,7 +12,6 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt::{self, Write as _};
 use core::net::{IpAddr, SocketAddr};
-use core::time::Duration;
 
 use rustls::RootCertStore;
 use rustls::crypto::CryptoProvider;
@@ -23,62 +22,15 @@ use wallet::PrizeKey;
 use zeroize::Zeroizing;
 
 use crate::http::{Request, Response, Status as HttpStatus};
+pub use crate::limits::Limits;
 use crate::memory::{self, MemoryGauge, MemoryUsage};
+use crate::metrics;
 use crate::page;
 use crate::pki::{self, Pki};
-use crate::session::Session;
+use crate::session::{Outcome, OutcomeKind, Session};
 use crate::stats::{FailureReason, Service, Stats};
 use crate::time::{Instant, TimeProvider};
 use crate::tls::TlsStream;
-
-/// Bounds that keep one peer, or many, from exhausting the appliance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// Most connections open at once, all services together. The glue refuses
-    /// (closes at once) beyond this and counts `over_capacity`.
-    pub max_connections: usize,
-    /// Most connections open at once from one IP address.
-    pub max_connections_per_peer: usize,
-    /// Time allowed from accept to a completed TLS handshake.
-    pub handshake_timeout: Duration,
-    /// Time allowed for an HTTP request (or, after a handshake, for the rest
-    /// of the exchange).
-    pub request_timeout: Duration,
-    /// Time allowed for a connect-back dial to be answered.
-    pub connect_timeout: Duration,
-    /// Time a connection may stay silent (no byte from the peer) before it
-    /// is closed, whatever its phase's deadline.
-    pub idle_timeout: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_connections: 512,
-            max_connections_per_peer: 64,
-            handshake_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(10),
-            connect_timeout: Duration::from_secs(5),
-            idle_timeout: Duration::from_secs(5),
-        }
-    }
-}
-
-impl fmt::Display for Limits {
-    /// The form the console shows at start: `key=value` words.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "max_connections={} max_connections_per_peer={} handshake_timeout={}s request_timeout={}s idle_timeout={}s connect_timeout={}s",
-            self.max_connections,
-            self.max_connections_per_peer,
-            self.handshake_timeout.as_secs(),
-            self.request_timeout.as_secs(),
-            self.idle_timeout.as_secs(),
-            self.connect_timeout.as_secs()
-        )
-    }
-}
 
 /// What the operator chooses at start.
 pub struct Config {
@@ -103,9 +55,20 @@ impl fmt::Display for SetupError {
 
 impl core::error::Error for SetupError {}
 
+impl SetupError {
+    /// An error saying `what`.
+    pub fn new(what: impl Into<String>) -> SetupError {
+        SetupError(what.into())
+    }
+}
+
 fn setup_error(what: &str, error: impl fmt::Display) -> SetupError {
     SetupError(alloc::format!("{what}: {error}"))
 }
+
+/// The port connect-back dials on the caller unless the operator says
+/// otherwise (the original piñata's).
+pub const DEFAULT_CONNECT_BACK_PORT: u16 = 40001;
 
 /// What to do with a connection just accepted on a service's port.
 pub enum Accepted {
@@ -117,6 +80,9 @@ pub enum Accepted {
         /// The caller's address, port replaced by the connect-back port.
         target: SocketAddr,
     },
+    /// Close the connection; nothing runs. The outcome is counted already:
+    /// log it.
+    Closed(Outcome),
 }
 
 /// The application state shared by all sessions.
@@ -210,7 +176,7 @@ impl Pinata {
             limits: config.limits,
             stats: Stats::new(),
             started: now,
-            connect_back_port: 40001,
+            connect_back_port: DEFAULT_CONNECT_BACK_PORT,
             https: Arc::new(https),
             bounty_server: Arc::new(bounty_server),
             bounty_client: Arc::new(bounty_client),
@@ -218,7 +184,8 @@ impl Pinata {
         })
     }
 
-    /// Sets the port that connect-back dials on the caller (default 40001).
+    /// Sets the port that connect-back dials on the caller (default
+    /// [`DEFAULT_CONNECT_BACK_PORT`]).
     pub fn with_connect_back_port(mut self, port: u16) -> Pinata {
         self.connect_back_port = port;
         self
@@ -269,7 +236,10 @@ impl Pinata {
         self.wire_secret.as_deref().map(|v| v.as_slice())
     }
 
-    /// A connection was accepted on `service`'s port from `peer`.
+    /// A connection was accepted on `service`'s port from `peer` (and
+    /// admitted under the limits): what to run over it. Connect-back is
+    /// only a request to dial the caller, and only a caller whose address
+    /// may be dialled ([`Accepted::Closed`] otherwise).
     pub fn accept(self: &Arc<Self>, service: Service, peer: SocketAddr, now: Instant) -> Accepted {
         let session = match service {
             Service::Http => Session::http(self.clone(), service, peer, now),
@@ -289,9 +259,15 @@ impl Pinata {
             ),
             Service::Client => self.client_session(service, peer, now),
             Service::ConnectBack => {
-                return Accepted::ConnectBack {
-                    target: SocketAddr::new(peer.ip(), self.connect_back_port),
-                };
+                let target = SocketAddr::new(peer.ip(), self.connect_back_port);
+                if !connect_back_allowed(target.ip()) {
+                    return Accepted::Closed(self.dial_failed(
+                        target,
+                        Some("address not allowed"),
+                        0,
+                    ));
+                }
+                return Accepted::ConnectBack { target };
             }
         };
         Accepted::Session(Box::new(session))
@@ -316,25 +292,38 @@ impl Pinata {
         Session::tls(self.clone(), service, peer, now, tls)
     }
 
-    /// Counts a connection refused before a session existed (limits reached).
-    pub fn refused(&self, service: Service, reason: FailureReason) {
+    /// A connection refused before a session existed (the limits): counted
+    /// under `reason`; the outcome is the line to log.
+    pub fn refuse(&self, service: Service, peer: SocketAddr, reason: FailureReason) -> Outcome {
         self.stats.connection(service);
         self.stats.failure(service, reason);
+        Outcome {
+            service,
+            peer,
+            result: OutcomeKind::Failed(reason, None),
+            tls_version: None,
+            duration_ms: 0,
+        }
     }
 
-    /// Counts a connect-back dial that failed.
-    pub fn connect_back_failed(&self) {
+    /// A connect-back dial to `target` that failed (refused, unanswered,
+    /// not allowed) after `duration_ms`: counted as the service's
+    /// connection and a `connect_failed`; the outcome is the line to log.
+    pub fn dial_failed(
+        &self,
+        target: SocketAddr,
+        detail: Option<&str>,
+        duration_ms: u64,
+    ) -> Outcome {
+        let reason = FailureReason::ConnectFailed;
         self.stats.connection(Service::ConnectBack);
-        self.stats
-            .failure(Service::ConnectBack, FailureReason::ConnectFailed);
-    }
-
-    /// Whether `ip` is an address connect-back may dial: never the
-    /// unspecified or a multicast/broadcast address.
-    pub fn connect_back_allowed(ip: IpAddr) -> bool {
-        match ip {
-            IpAddr::V4(v4) => !(v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast()),
-            IpAddr::V6(v6) => !(v6.is_unspecified() || v6.is_multicast()),
+        self.stats.failure(Service::ConnectBack, reason);
+        Outcome {
+            service: Service::ConnectBack,
+            peer: target,
+            result: OutcomeKind::Failed(reason, detail.map(String::from)),
+            tls_version: None,
+            duration_ms,
         }
     }
 
@@ -358,6 +347,12 @@ impl Pinata {
                 content_type: "application/json",
                 cacheable: false,
                 body: self.stats_json(now).into_bytes(),
+            },
+            "/metrics" => Response {
+                status: HttpStatus::Ok,
+                content_type: metrics::CONTENT_TYPE,
+                cacheable: false,
+                body: metrics::render(self, now).into_bytes(),
             },
             _ => Response::error(HttpStatus::NotFound),
         }
@@ -387,23 +382,23 @@ impl Pinata {
             self.stats.open_connections()
         );
         memory::write_json(self.memory(), &mut out);
-        let limits = &self.limits;
-        let _ = write!(
-            out,
-            ",\"limits\":{{\"max_connections\":{},\"max_connections_per_peer\":{},\"handshake_timeout_s\":{},\"request_timeout_s\":{},\"connect_timeout_s\":{},\"idle_timeout_s\":{}}}",
-            limits.max_connections,
-            limits.max_connections_per_peer,
-            limits.handshake_timeout.as_secs(),
-            limits.request_timeout.as_secs(),
-            limits.connect_timeout.as_secs(),
-            limits.idle_timeout.as_secs()
-        );
+        out.push_str(",\"limits\":");
+        self.limits.write_json(&mut out);
         out.push_str(",\"failures\":");
         self.stats.write_failure_totals_json(&mut out);
         out.push_str(",\"services\":");
         self.stats.write_services_json(&mut out);
         out.push('}');
         out
+    }
+}
+
+/// Whether `ip` is an address connect-back may dial: never the unspecified
+/// or a multicast/broadcast address.
+fn connect_back_allowed(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => !(v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast()),
+        IpAddr::V6(v6) => !(v6.is_unspecified() || v6.is_multicast()),
     }
 }
 

@@ -5,14 +5,8 @@
 //! This crate is the whole application, as sans-IO state machines over byte
 //! streams, `no_std + alloc`, so the same code runs as a Linux process (the
 //! `std` feature's [`hosted`] runner, for development, tests and fuzzing) and
-//! as the unikernel. Data flow:
-//!
-//! ```text
-//! socket / smoltcp ──bytes──▶ Session (session.rs) ──▶ TlsStream (tls.rs) ──▶ rustls unbuffered
-//!                                 │                         ▲
-//!                                 ├─ http.rs / page.rs       └─ provider/ (RustCrypto CryptoProvider)
-//!                                 └─ app.rs: Pinata (configs from pki.rs, prize from `wallet`, stats.rs)
-//! ```
+//! as the unikernel. Where it sits in the data flow, from NIC or socket to
+//! the [`Pinata`]: see "Layout" in `docs/DESIGN.md`.
 //!
 //! - [`pki`] makes the CA and the piñata's certificates at start, then erases
 //!   the CA key;
@@ -26,12 +20,16 @@
 //! - [`http`] and [`page`] serve the page; [`stats`] counts;
 //! - [`random`] and [`time`] are the platform seams (entropy, clocks);
 //! - [`admission`] decides which connections are taken, refused or evicted
-//!   under the operator's [`Limits`], for both backends;
+//!   under the operator's [`Limits`] ([`limits`]: one parser for flags and
+//!   command line);
+//! - [`setup`] builds the [`Pinata`] at start, the same way on both
+//!   backends;
 //! - [`memory`] is what `/stats.json` says of memory (the platform's gauge);
+//! - [`metrics`] renders the counters for Prometheus (`/metrics`);
 //! - [`syslog`] formats the connection log lines as RFC 5424 datagrams;
-//! - `netloop` (feature `netstack`) is the appliance's event loop: the
-//!   sessions over the `stack` crate's TCP connections, as the unikernel
-//!   runs it.
+//! - [`netloop`] is the event loop: the sessions over a TCP
+//!   [`transport::Transport`] — the unikernel's `stack`, or the hosted
+//!   runner's `hostnet` — the same loop on both backends.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -43,28 +41,25 @@ extern crate std;
 pub mod admission;
 pub mod app;
 pub mod client_hello;
-// The deterministic fuzzing mode (fuzz targets, oracle, test-only crypto):
-// a non-default feature, never in the appliance or in release builds.
-#[cfg(feature = "fuzzing")]
-pub mod fuzzing;
 #[cfg(feature = "std")]
 pub mod hosted;
 pub mod http;
+pub mod limits;
 pub mod memory;
-// The appliance's event loop over `stack` (the unikernel's, and the one the
-// `stack_ingress` fuzz target drives).
-#[cfg(feature = "netstack")]
+pub mod metrics;
 pub mod netloop;
 pub mod page;
 pub mod pki;
 pub mod provider;
 pub mod random;
 pub mod session;
+pub mod setup;
 pub mod stats;
 pub mod syslog;
 pub mod time;
 pub mod tls;
 
-pub use app::{Accepted, Config, Limits, Pinata};
+pub use app::{Accepted, Config, DEFAULT_CONNECT_BACK_PORT, Pinata};
+pub use limits::Limits;
 pub use session::{Outcome, Session, Status};
 pub use stats::{FailureReason, Service};

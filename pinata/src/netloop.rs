@@ -1,59 +1,66 @@
-//! The appliance's event loop: the piñata's sessions over the library-OS
-//! network stack (cargo feature `netstack`).
+//! The piñata's event loop: its sessions over a TCP [`Transport`], the
+//! same loop on both backends.
 //!
-//! # Where it sits
+//! Where it sits in the data flow: see "Layout" in `docs/DESIGN.md`. The
+//! unikernel runs it over `stack::Stack` (smoltcp over its NIC driver),
+//! the hosted runner over `hostnet::HostNet` (the host's sockets through
+//! mio); the `stack_ingress` fuzz target drives it over a `Stack` fed raw
+//! frames.
 //!
-//! ```text
-//! NIC driver ──frames──▶ stack::Stack ──events, bytes──▶ netloop::EventLoop ──bytes──▶ Session ──▶ rustls
-//! (virtio-net, Xen)      (smoltcp: ARP, IP,               (this module: accept,              (every rule of
-//!                         TCP, DHCP; ConnIds)              dial, pump, close, release)         the bounty)
-//! ```
+//! One core, no threads. Each [`EventLoop::turn`]: poll the transport,
+//! take its events (address configured, connection accepted, connect-back
+//! dialled or refused), move bytes between every TCP connection and its
+//! [`Session`], poll again to push out what the sessions queued, and say
+//! when the next turn is due — a session's deadline, the transport's own
+//! timers, or [`MAX_SLEEP_MS`] at the latest. The platform sleeps until
+//! then (or until the network has something: `hlt` on the unikernel,
+//! `epoll_wait` hosted) and calls `turn` again.
 //!
-//! One core, no threads. Each [`EventLoop::turn`]: poll the stack (NIC →
-//! smoltcp), take its events (address configured, connection accepted,
-//! connect-back dialled or refused), move bytes between every TCP connection
-//! and its [`Session`], poll again to push out what the sessions queued, and
-//! say when the next turn is due — a session's deadline, smoltcp's own
-//! timers, or [`MAX_SLEEP_MS`] at the latest. The caller sleeps until then
-//! (or until the NIC has something) and calls `turn` again.
-//!
-//! As in the hosted runner (`pinata::hosted`, a thread per connection over
-//! `std::net`), every decision is the session's. This module only moves
+//! Every decision is the session's or the [`Pinata`]'s: this module moves
 //! bytes, feeds the session end-of-stream, resets and deadlines, makes sure
 //! a finished session's connection is closed and released, and logs each
-//! session's outcome line. A finished connection is handed back to the
-//! stack at once, which sends the last bytes and the FIN itself and lingers
-//! (bounded); a peer that stops reading while the session still has bytes
-//! for it is reset after [`CLOSE_GRACE_MS`].
+//! [`Outcome`] — a session's end, a refusal, a failed dial — as one line
+//! (and one syslog datagram), formatted by `Outcome`'s `Display`. A
+//! finished connection is handed back to the transport at once, which
+//! sends the last bytes and the FIN itself and lingers (bounded, counted
+//! against its capacity); a peer that stops reading while the session
+//! still has bytes for it is reset after [`CLOSE_GRACE_MS`].
 //!
 //! The operator's limits are [`crate::admission`]'s decisions, applied
 //! here: a connection over the per-address limit is reset unserved; when
-//! the table is full, or the stack has no socket left to re-arm a listener,
-//! the connection that has gone longest without a byte from its peer is
-//! evicted (its session ends as `evicted`, its socket is reset at once). A
-//! connect-back dial not answered within the connect timeout is given up.
+//! the table is full, or the transport has no room left for a new
+//! connection, the connection that has gone longest without a byte from
+//! its peer is evicted (its session ends as `evicted`, its socket is reset
+//! at once). A connect-back dial not answered within the connect timeout
+//! is given up.
 //!
-//! # Why it lives here and not in the unikernel
+//! # Listeners
 //!
-//! The unikernel is a bare-metal binary crate the host cannot link. Here,
-//! `no_std + alloc` and generic over [`stack::Nic`], the loop is:
-//! - **host-testable**: `netloop/tests.rs` puts a second `stack::Stack` on an
-//!   in-memory cable and talks to the piñata through it, in simulated time;
-//! - **fuzzed**: the `stack_ingress` target (`pinata::fuzzing::network`)
-//!   drives this very loop with raw Ethernet frames, its leak oracle watching
-//!   through an [`Observer`] — so the loop that ships is the loop that is
-//!   fuzzed, not a copy of it;
-//! - **shipped**: the unikernel's `event_loop.rs` is thin glue — it builds
-//!   the [`Pinata`] and the `Stack` over its NIC at boot, then calls
-//!   [`EventLoop::turn`] with its clock and sleeps until the instant returned.
+//! The transport is built with one listener per service, in
+//! [`Service::ALL`] order (for the appliance's stack, [`listen_ports`]).
+//! Once every listener can be reached, the loop logs one
+//! `pinata: listening service=… addr=…` line per service and then the
+//! `pinata: ready; …` line, which tests and tools wait for.
+//!
+//! # Why it lives here
+//!
+//! `no_std + alloc` and generic over [`Transport`], the loop is:
+//! - **host-testable**: `netloop/tests.rs` runs it over a `stack::Stack` on
+//!   an in-memory cable in simulated time, and over `hostnet` on loopback;
+//! - **fuzzed**: the `stack_ingress` target drives this very loop with raw
+//!   Ethernet frames, its leak oracle watching through an [`Observer`];
+//! - **shipped twice**: the unikernel's `event_loop.rs` and the hosted
+//!   runner (`pinata::hosted`) are glue that build the [`Pinata`] and the
+//!   transport, then call [`EventLoop::turn`] and sleep until the instant
+//!   returned.
 //!
 //! # Seams
 //!
-//! - [`Log`]: where the log lines go (the unikernel's serial console; a no-op
-//!   in the fuzz target). The lines are the hosted runner's format.
+//! - [`Log`]: where the log lines go (the console; a no-op in the fuzz
+//!   target).
 //! - [`EventLoop::set_syslog`]: a remote syslog collector that also gets
-//!   every connection line (outcomes, failed connect-backs) as an RFC 5424
-//!   datagram ([`crate::syslog`]) through the stack, best effort.
+//!   every connection line as an RFC 5424 datagram ([`crate::syslog`])
+//!   through the transport, best effort.
 //! - [`Observer`]: read-only hooks on each connection (bytes taken from a
 //!   session, its end, its release) for the fuzzing oracle and tests. The
 //!   default `()` does nothing and compiles to nothing.
@@ -68,13 +75,12 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::SocketAddr;
 
-pub use stack::ConnId;
-use stack::{ConnState, Nic, Stack, StackEvent};
+pub use transport::{ConnId, ConnState, Event, Transport};
 
 use crate::admission::{Admission, Admit};
 use crate::app::{Accepted, Pinata};
 use crate::session::{Outcome, Session, Status};
-use crate::stats::{FailureReason, Service};
+use crate::stats::Service;
 use crate::syslog::{Severity, Syslog};
 use crate::time::Instant;
 
@@ -82,12 +88,12 @@ use crate::time::Instant;
 /// connection's send buffer (a peer that stops reading) before the
 /// connection is reset.
 pub const CLOSE_GRACE_MS: u64 = 5_000;
-/// Longest sleep between turns while idle: the NIC is polled at least this
-/// often even if its interrupt is missed.
+/// Longest sleep between turns while idle: the network is polled at least
+/// this often even if its wake-up is missed.
 pub const MAX_SLEEP_MS: u64 = 50;
 
 /// Where the loop's log lines go: one call per line, without the newline.
-/// The unikernel passes its console printer; [`no_log`] drops them.
+/// The platform passes its console printer; [`no_log`] drops them.
 pub type Log = fn(fmt::Arguments<'_>);
 
 /// A [`Log`] that drops every line.
@@ -99,8 +105,8 @@ pub fn no_log(_line: fmt::Arguments<'_>) {}
 /// implements none of them, and costs nothing.
 ///
 /// `conn` identifies the connection from the first hook to
-/// [`on_released`](Observer::on_released); the stack may reuse a slot for a
-/// later connection but never the same [`ConnId`].
+/// [`on_released`](Observer::on_released); a transport may reuse a slot for
+/// a later connection but never the same [`ConnId`].
 pub trait Observer {
     /// A session is about to be created for a connection to `service`
     /// (before [`Pinata::accept`], and before
@@ -118,22 +124,23 @@ pub trait Observer {
     /// says. Once per session. Its last bytes may still be waiting for room.
     fn on_finished(&mut self, _conn: ConnId, _session: &Session, _outcome: &Outcome) {}
 
-    /// The connection was handed back to the stack (closed, or reset after
-    /// [`CLOSE_GRACE_MS`]) and the session is about to be dropped; whatever
-    /// it could not send is still in `session.outgoing()`.
+    /// The connection was handed back to the transport (closed, or reset
+    /// after [`CLOSE_GRACE_MS`]) and the session is about to be dropped;
+    /// whatever it could not send is still in `session.outgoing()`.
     fn on_released(&mut self, _conn: ConnId, _session: &Session) {}
 }
 
 /// The observer that observes nothing.
 impl Observer for () {}
 
-/// Which service listens on a guest port.
-pub fn service_for_port(port: u16) -> Option<Service> {
-    Service::ALL.into_iter().find(|s| s.standard_port() == port)
+/// The service behind listener `listener` (listeners are in
+/// [`Service::ALL`] order).
+pub fn service_for_listener(listener: usize) -> Option<Service> {
+    Service::ALL.get(listener).copied()
 }
 
-/// The guest ports the piñata listens on (the `listen_ports` of the
-/// [`stack::StackConfig`] the loop's stack must be built with).
+/// The appliance's ports, one listener per service in [`Service::ALL`]
+/// order: what a `stack::Stack` under the loop listens on.
 pub fn listen_ports() -> Vec<u16> {
     Service::ALL.iter().map(|s| s.standard_port()).collect()
 }
@@ -161,33 +168,42 @@ impl Connection {
     }
 }
 
-/// A syslog line always fits the stack's largest datagram.
-const _: () = assert!(crate::syslog::MAX_DATAGRAM <= stack::MAX_DATAGRAM);
-
 /// The remote syslog collector, and the buffer its datagrams are built in
 /// (reused: one allocation for the loop's life).
 struct RemoteLog {
     syslog: Syslog,
     datagram: Vec<u8>,
+    /// A failed send was reported on the console (once: a collector that is
+    /// down must not flood it).
+    warned: bool,
 }
 
-/// Logs one connection line: `pinata: ` and `line` through `log`, and the
-/// same line to the syslog collector, if one is set. Sending is best
-/// effort: the stack counts what it drops, and the console has the line.
-fn log_connection<N: Nic>(
+/// Logs one outcome: `pinata: ` and the outcome's line through `log`, and
+/// the same line to the syslog collector, if one is set. Sending is best
+/// effort: the console has the line.
+fn log_outcome<T: Transport>(
     log: Log,
     remote: &mut Option<RemoteLog>,
-    stack: &mut Stack<N>,
-    severity: Severity,
-    service: Service,
-    line: fmt::Arguments<'_>,
+    transport: &mut T,
+    outcome: &Outcome,
 ) {
-    log(format_args!("pinata: {line}"));
+    log(format_args!("pinata: {outcome}"));
     if let Some(remote) = remote {
-        remote
-            .syslog
-            .format_now(severity, service.name(), line, &mut remote.datagram);
-        let _ = stack.send_datagram(remote.syslog.target(), &remote.datagram);
+        remote.syslog.format_now(
+            Severity::of_outcome(outcome),
+            outcome.service.name(),
+            outcome,
+            &mut remote.datagram,
+        );
+        if let Err(error) = transport.send_datagram(remote.syslog.target(), &remote.datagram)
+            && !remote.warned
+        {
+            remote.warned = true;
+            log(format_args!(
+                "pinata: syslog: cannot send to {}: {error} (further errors not reported)",
+                remote.syslog.target()
+            ));
+        }
     }
 }
 
@@ -198,10 +214,10 @@ struct Dial {
     started: Instant,
 }
 
-/// The loop's state: the stack, the application, and the connections
+/// The loop's state: the transport, the application, and the connections
 /// between them. See the module docs.
-pub struct EventLoop<N: Nic, O: Observer = ()> {
-    stack: Stack<N>,
+pub struct EventLoop<T: Transport, O: Observer = ()> {
+    transport: T,
     app: Arc<Pinata>,
     log: Log,
     remote_log: Option<RemoteLog>,
@@ -211,23 +227,27 @@ pub struct EventLoop<N: Nic, O: Observer = ()> {
     admission: Admission<ConnId>,
     dials: Vec<Dial>,
     listening_logged: bool,
+    /// What the monotonic clock counts from, for the ready line.
+    clock_origin: &'static str,
 }
 
-impl<N: Nic> EventLoop<N> {
-    /// A loop over `stack`, serving `app`, logging to `log`. The stack must
-    /// listen on [`listen_ports`].
-    pub fn new(stack: Stack<N>, app: Arc<Pinata>, log: Log) -> Self {
-        Self::with_observer(stack, app, log, ())
+impl<T: Transport> EventLoop<T> {
+    /// A loop over `transport`, serving `app`, logging to `log` (the limits
+    /// in force first). The transport's listeners are the services in
+    /// [`Service::ALL`] order.
+    pub fn new(transport: T, app: Arc<Pinata>, log: Log) -> Self {
+        Self::with_observer(transport, app, log, ())
     }
 }
 
-impl<N: Nic, O: Observer> EventLoop<N, O> {
+impl<T: Transport, O: Observer> EventLoop<T, O> {
     /// As [`EventLoop::new`], with `observer` watching every connection.
-    pub fn with_observer(stack: Stack<N>, app: Arc<Pinata>, log: Log, observer: O) -> Self {
+    pub fn with_observer(transport: T, app: Arc<Pinata>, log: Log, observer: O) -> Self {
+        log(format_args!("pinata: limits {}", app.limits()));
         let admission = Admission::new(app.limits());
         EventLoop {
             admission,
-            stack,
+            transport,
             app,
             log,
             remote_log: None,
@@ -235,7 +255,16 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
             connections: Vec::new(),
             dials: Vec::new(),
             listening_logged: false,
+            clock_origin: "start",
         }
+    }
+
+    /// Names what the clock passed to [`turn`](Self::turn) counts from, for
+    /// the ready line's `N ms from ORIGIN to listening` (default `start`;
+    /// the unikernel's is `PVH entry`).
+    pub fn with_clock_origin(mut self, origin: &'static str) -> Self {
+        self.clock_origin = origin;
+        self
     }
 
     /// Sends every connection line to `syslog`'s collector too, as one
@@ -244,30 +273,25 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
         self.remote_log = Some(RemoteLog {
             syslog,
             datagram: Vec::new(),
+            warned: false,
         });
     }
 
-    /// Logs one connection line (see [`log_connection`]).
-    fn log_connection(&mut self, severity: Severity, service: Service, line: fmt::Arguments<'_>) {
-        log_connection(
-            self.log,
-            &mut self.remote_log,
-            &mut self.stack,
-            severity,
-            service,
-            line,
-        );
+    /// Logs one outcome (see [`log_outcome`]).
+    fn log_outcome(&mut self, outcome: &Outcome) {
+        log_outcome(self.log, &mut self.remote_log, &mut self.transport, outcome);
     }
 
-    /// The stack (and through it the NIC).
-    pub fn stack(&self) -> &Stack<N> {
-        &self.stack
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
     }
 
-    /// The stack, mutably: for a simulated NIC's queues. Connections the
-    /// loop holds are the loop's; do not close or release them.
-    pub fn stack_mut(&mut self) -> &mut Stack<N> {
-        &mut self.stack
+    /// The transport, mutably: for the platform's wait, or a simulated
+    /// NIC's queues. Connections the loop holds are the loop's; do not
+    /// close or release them.
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
     }
 
     /// The application served.
@@ -295,18 +319,21 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
         self.dials.len()
     }
 
-    /// One turn at `now` (the platform's monotonic clock; in the unikernel
-    /// its origin is the PVH entry). Returns when the next turn is due
-    /// (absolute): the caller may sleep until then unless the NIC wakes it.
+    /// One turn at `now` (the platform's monotonic clock). Returns when the
+    /// next turn is due (absolute): the caller may sleep until then unless
+    /// the network wakes it.
     pub fn turn(&mut self, now: Instant) -> Instant {
-        self.stack.poll(now.as_millis());
-        while let Some(event) = self.stack.next_event() {
+        self.transport.poll(now.as_millis());
+        while let Some(event) = self.transport.next_event() {
             self.on_event(event, now);
         }
+        if !self.listening_logged {
+            self.log_listening(now);
+        }
         self.expire_dials(now);
-        // Out of TCP sockets for new listeners (a limit the admission
-        // table does not see): make room as a full table would.
-        if self.stack.at_capacity()
+        // No room for another connection in the transport (a limit the
+        // admission table does not see): make room as a full table would.
+        if self.transport.at_capacity()
             && let Some(victim) = self.admission.evict_oldest_idle()
         {
             self.evict(victim);
@@ -318,21 +345,47 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
                 let done = self.connections.swap_remove(index);
                 self.admission.release(done.conn);
                 self.observer.on_released(done.conn, &done.session);
-                self.stack.release(done.conn);
+                self.transport.release(done.conn);
             } else {
                 index += 1;
             }
         }
         self.app.stats().set_open_connections(self.admission.len());
         // Push out whatever the sessions queued this turn.
-        self.stack.poll(now.as_millis());
+        self.transport.poll(now.as_millis());
         self.next_wakeup(now)
+    }
+
+    /// Logs the listening lines and the ready line once every listener
+    /// can be reached.
+    fn log_listening(&mut self, now: Instant) {
+        let mut addrs = [None; Service::ALL.len()];
+        for (listener, addr) in addrs.iter_mut().enumerate() {
+            *addr = self.transport.listen_addr(listener);
+            if addr.is_none() {
+                return;
+            }
+        }
+        self.listening_logged = true;
+        let log = self.log;
+        for (service, addr) in Service::ALL.into_iter().zip(addrs.into_iter().flatten()) {
+            log(format_args!(
+                "pinata: listening service={service} addr={addr}"
+            ));
+        }
+        let page = addrs[0].map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |a| a);
+        log(format_args!(
+            "pinata: ready; page at http://{page}/ ; {} ms from {} to listening; address {}",
+            now.as_millis(),
+            self.clock_origin,
+            self.app.address().unwrap_or("(no prize loaded)")
+        ));
     }
 
     fn next_wakeup(&mut self, now: Instant) -> Instant {
         let mut wake = now.as_millis() + MAX_SLEEP_MS;
-        if let Some(delay) = self.stack.poll_delay(now.as_millis()) {
-            wake = wake.min(now.as_millis() + delay);
+        if let Some(delay) = self.transport.poll_delay(now.as_millis()) {
+            wake = wake.min(now.as_millis().saturating_add(delay));
         }
         let connect_timeout = self.app.limits().connect_timeout;
         for d in &self.dials {
@@ -348,98 +401,30 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
         Instant::from_millis(wake)
     }
 
-    fn on_event(&mut self, event: StackEvent, now: Instant) {
+    fn on_event(&mut self, event: Event, now: Instant) {
         let log = self.log;
         match event {
-            StackEvent::IpConfigured {
+            Event::IpConfigured {
                 address,
                 prefix_len,
                 gateway,
-            } => {
-                match gateway {
-                    Some(gw) => log(format_args!(
-                        "net: ip configured {address}/{prefix_len} gateway {gw}"
-                    )),
-                    None => log(format_args!("net: ip configured {address}/{prefix_len}")),
-                }
-                if !self.listening_logged {
-                    self.listening_logged = true;
-                    for service in Service::ALL {
-                        log(format_args!(
-                            "pinata: listening service={service} addr={address}:{}",
-                            service.standard_port()
-                        ));
-                    }
-                    log(format_args!(
-                        "pinata: ready; {} ms from PVH entry to listening; address {}",
-                        now.as_millis(),
-                        self.app.address().unwrap_or("(no prize loaded)")
-                    ));
-                }
-            }
-            StackEvent::IpLost => log(format_args!("net: ip address lost (DHCP lease)")),
-            StackEvent::Accepted {
+            } => match gateway {
+                Some(gw) => log(format_args!(
+                    "net: ip configured {address}/{prefix_len} gateway {gw}"
+                )),
+                None => log(format_args!("net: ip configured {address}/{prefix_len}")),
+            },
+            Event::IpLost => log(format_args!("net: ip address lost (DHCP lease)")),
+            Event::Accepted {
                 conn,
-                local_port,
+                listener,
                 peer,
-            } => {
-                let Some(service) = service_for_port(local_port) else {
-                    self.stack.abort(conn);
-                    self.stack.release(conn);
-                    return;
-                };
-                match self.admission.admit(conn, peer.ip(), now) {
-                    Admit::Admit => {}
-                    Admit::AdmitEvicting(victim) => self.evict(victim),
-                    Admit::Refuse(reason) => {
-                        self.stack.abort(conn);
-                        self.stack.release(conn);
-                        self.app.refused(service, reason);
-                        self.log_connection(
-                            Severity::of_failure(reason),
-                            service,
-                            format_args!(
-                                "service={service} peer={peer} outcome=failed reason={reason}"
-                            ),
-                        );
-                        return;
-                    }
-                }
-                self.observer.session_starting(service, peer);
-                match self.app.accept(service, peer, now) {
-                    Accepted::Session(session) => {
-                        self.connections.push(Connection::new(conn, session))
-                    }
-                    Accepted::ConnectBack { target } => {
-                        // Only a request: its slot is not kept.
-                        self.admission.release(conn);
-                        // The caller's connection is only a request: close it, dial back.
-                        self.stack.close(conn);
-                        self.stack.release(conn);
-                        self.dial(target, now);
-                    }
-                }
-            }
-            StackEvent::Connected(conn) => {
+            } => self.on_accepted(conn, listener, peer, now),
+            Event::Connected(conn) => {
                 if let Some(pos) = self.dials.iter().position(|d| d.conn == conn) {
                     let dial = self.dials.swap_remove(pos);
-                    match self.admission.admit(conn, dial.target.ip(), now) {
-                        Admit::Admit => {}
-                        Admit::AdmitEvicting(victim) => self.evict(victim),
-                        Admit::Refuse(reason) => {
-                            self.stack.abort(conn);
-                            self.stack.release(conn);
-                            self.app.refused(Service::ConnectBack, reason);
-                            self.log_connection(
-                                Severity::of_failure(reason),
-                                Service::ConnectBack,
-                                format_args!(
-                                    "service=connect_back peer={} outcome=failed reason={reason}",
-                                    dial.target
-                                ),
-                            );
-                            return;
-                        }
+                    if !self.admit(conn, Service::ConnectBack, dial.target, now) {
+                        return;
                     }
                     self.observer
                         .session_starting(Service::ConnectBack, dial.target);
@@ -448,20 +433,66 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
                         .push(Connection::new(conn, Box::new(session)));
                 }
             }
-            StackEvent::ConnectFailed(conn) => {
+            Event::ConnectFailed(conn) => {
                 if let Some(pos) = self.dials.iter().position(|d| d.conn == conn) {
                     let dial = self.dials.swap_remove(pos);
-                    self.app.connect_back_failed();
-                    self.log_connection(
-                        Severity::of_failure(FailureReason::ConnectFailed),
-                        Service::ConnectBack,
-                        format_args!(
-                            "service=connect_back peer={} outcome=failed reason=connect_failed",
-                            dial.target
-                        ),
-                    );
+                    let waited = now.saturating_since(dial.started).as_millis() as u64;
+                    let outcome = self.app.dial_failed(dial.target, None, waited);
+                    self.log_outcome(&outcome);
                 }
-                self.stack.release(conn);
+                self.transport.release(conn);
+            }
+        }
+    }
+
+    fn on_accepted(&mut self, conn: ConnId, listener: usize, peer: SocketAddr, now: Instant) {
+        let Some(service) = service_for_listener(listener) else {
+            self.transport.abort(conn);
+            self.transport.release(conn);
+            return;
+        };
+        if !self.admit(conn, service, peer, now) {
+            return;
+        }
+        self.observer.session_starting(service, peer);
+        match self.app.accept(service, peer, now) {
+            Accepted::Session(session) => self.connections.push(Connection::new(conn, session)),
+            Accepted::ConnectBack { target } => {
+                // Only a request: its slot is not kept. Close it, dial back.
+                self.admission.release(conn);
+                self.transport.close(conn);
+                self.transport.release(conn);
+                self.dial(target, now);
+            }
+            Accepted::Closed(outcome) => {
+                self.admission.release(conn);
+                self.transport.close(conn);
+                self.transport.release(conn);
+                self.log_outcome(&outcome);
+            }
+        }
+    }
+
+    /// Puts connection `conn` from `peer` in the admission table (evicting
+    /// the longest idle if it is full); false if it was refused, in which
+    /// case it is reset, released, counted and logged.
+    fn admit(&mut self, conn: ConnId, service: Service, peer: SocketAddr, now: Instant) -> bool {
+        let decision = self.admission.admit(conn, peer.ip(), now);
+        // At once: a request answered in this very turn (`/stats.json`)
+        // counts itself.
+        self.app.stats().set_open_connections(self.admission.len());
+        match decision {
+            Admit::Admit => true,
+            Admit::AdmitEvicting(victim) => {
+                self.evict(victim);
+                true
+            }
+            Admit::Refuse(reason) => {
+                self.transport.abort(conn);
+                self.transport.release(conn);
+                let outcome = self.app.refuse(service, peer, reason);
+                self.log_outcome(&outcome);
+                false
             }
         }
     }
@@ -486,48 +517,25 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
                 continue;
             }
             let dial = self.dials.swap_remove(index);
-            self.stack.abort(dial.conn);
-            self.stack.release(dial.conn);
-            self.app.connect_back_failed();
-            self.log_connection(
-                Severity::of_failure(FailureReason::ConnectFailed),
-                Service::ConnectBack,
-                format_args!(
-                    "service=connect_back peer={} outcome=failed reason=connect_failed detail=\"timeout\"",
-                    dial.target
-                ),
-            );
+            self.transport.abort(dial.conn);
+            self.transport.release(dial.conn);
+            let waited = now.saturating_since(dial.started).as_millis() as u64;
+            let outcome = self.app.dial_failed(dial.target, Some("timeout"), waited);
+            self.log_outcome(&outcome);
         }
     }
 
     fn dial(&mut self, target: SocketAddr, now: Instant) {
-        let severity = Severity::of_failure(FailureReason::ConnectFailed);
-        if !Pinata::connect_back_allowed(target.ip()) {
-            self.app.connect_back_failed();
-            self.log_connection(
-                severity,
-                Service::ConnectBack,
-                format_args!(
-                    "service=connect_back peer={target} outcome=failed reason=connect_failed detail=\"address not allowed\""
-                ),
-            );
-            return;
-        }
-        match self.stack.connect(target, now.as_millis()) {
+        match self.transport.connect(target, now.as_millis()) {
             Ok(conn) => self.dials.push(Dial {
                 conn,
                 target,
                 started: now,
             }),
             Err(error) => {
-                self.app.connect_back_failed();
-                self.log_connection(
-                    severity,
-                    Service::ConnectBack,
-                    format_args!(
-                        "service=connect_back peer={target} outcome=failed reason=connect_failed detail=\"{error:?}\""
-                    ),
-                );
+                let detail = alloc::format!("{error}");
+                let outcome = self.app.dial_failed(target, Some(&detail), 0);
+                self.log_outcome(&outcome);
             }
         }
     }
@@ -537,17 +545,23 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
     fn pump(&mut self, index: usize, now: Instant, buf: &mut [u8]) -> bool {
         let log = self.log;
         let remote_log = &mut self.remote_log;
-        let stack = &mut self.stack;
+        let transport = &mut self.transport;
         let observer = &mut self.observer;
         let admission = &mut self.admission;
         let c = &mut self.connections[index];
         if c.closing_since.is_none() {
             loop {
-                match stack.recv(c.conn, buf) {
+                match transport.recv(c.conn, buf) {
                     Ok(0) => break,
                     Ok(n) => {
                         admission.touch(c.conn, now);
                         c.session.receive(&buf[..n], now);
+                        // A finished session reads no more: a peer that
+                        // keeps sending cannot keep the loop in here (the
+                        // host's sockets refill as fast as they drain).
+                        if c.session.status() == Status::Close {
+                            break;
+                        }
                     }
                     Err(_) => {
                         c.session.io_error("connection reset");
@@ -555,7 +569,7 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
                     }
                 }
             }
-            match stack.state(c.conn) {
+            match transport.state(c.conn) {
                 ConnState::PeerClosed if !c.peer_closed_seen => {
                     c.peer_closed_seen = true;
                     c.session.peer_closed(now);
@@ -569,17 +583,10 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
                 c.session.timeout(now);
             }
         }
-        flush(stack, observer, c.conn, &mut c.session);
+        flush(transport, observer, c.conn, &mut c.session);
         if c.closing_since.is_none() && c.session.status() == Status::Close {
             if let Some(outcome) = c.session.outcome(now) {
-                log_connection(
-                    log,
-                    remote_log,
-                    stack,
-                    Severity::of_outcome(&outcome),
-                    outcome.service,
-                    format_args!("{outcome}"),
-                );
+                log_outcome(log, remote_log, transport, &outcome);
                 observer.on_finished(c.conn, &c.session, &outcome);
             }
             c.closing_since = Some(now);
@@ -589,18 +596,19 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
         };
         if c.evicted {
             // The room is needed now: no lingering close.
-            stack.abort(c.conn);
+            transport.abort(c.conn);
             return true;
         }
         if c.session.outgoing().is_empty() {
-            // The stack sends what it holds and the FIN itself, lingering
-            // up to its own limit, after the connection is released.
-            stack.close(c.conn);
+            // The transport sends what it holds and the FIN itself,
+            // lingering up to its own limit, after the connection is
+            // released.
+            transport.close(c.conn);
             return true;
         }
         if now.as_millis() >= since.as_millis() + CLOSE_GRACE_MS {
             // The peer stopped reading: give up on the rest.
-            stack.abort(c.conn);
+            transport.abort(c.conn);
             return true;
         }
         false
@@ -608,14 +616,14 @@ impl<N: Nic, O: Observer> EventLoop<N, O> {
 }
 
 /// Hands the session's pending bytes to the connection's send buffer.
-fn flush<N: Nic, O: Observer>(
-    stack: &mut Stack<N>,
+fn flush<T: Transport, O: Observer>(
+    transport: &mut T,
     observer: &mut O,
     conn: ConnId,
     session: &mut Session,
 ) {
     while !session.outgoing().is_empty() {
-        match stack.send(conn, session.outgoing()) {
+        match transport.send(conn, session.outgoing()) {
             Ok(0) => break,
             Ok(n) => {
                 observer.on_sent(conn, session, &session.outgoing()[..n]);

@@ -8,7 +8,7 @@ use alloc::string::String;
 use core::fmt::Write as _;
 
 use crate::app::Pinata;
-use crate::stats::{FailureReason, Service};
+use crate::stats::{FailureReason, KxGroup, Service, TlsVersion};
 use crate::time::Instant;
 
 /// Escapes text for HTML element content and attribute values.
@@ -98,7 +98,7 @@ pub fn render(app: &Pinata, now: Instant) -> String {
     );
     let _ = write!(
         page,
-        "<h2>Counters</h2>\n<p>Up {} s. <a href=\"/stats.json\">stats.json</a></p>\n\
+        "<h2>Counters</h2>\n<p>Up {} s. <a href=\"/stats.json\">stats.json</a>, <a href=\"/metrics\">metrics</a> (Prometheus)</p>\n\
          <table><tr><th>service</th><th>connections</th><th>handshakes ok</th><th>handshakes failed</th><th>secrets sent</th></tr>",
         app.uptime_secs(now)
     );
@@ -113,6 +113,29 @@ pub fn render(app: &Pinata, now: Instant) -> String {
             s.handshakes_failed(),
             s.secrets_sent()
         );
+    }
+    page.push_str(
+        "</table>\n<h3>Completed handshakes by key exchange and TLS version</h3>\n\
+         <p>X25519MLKEM768 is the hybrid post-quantum key exchange (ML-KEM-768 with X25519), \
+         chosen whenever the client lists it first.</p>\n<table><tr><th>service</th>",
+    );
+    for group in KxGroup::ALL {
+        let _ = write!(page, "<th>{}</th>", group.name());
+    }
+    for version in TlsVersion::ALL {
+        let _ = write!(page, "<th>{}</th>", version.name());
+    }
+    page.push_str("</tr>");
+    for service in Service::ALL.iter().filter(|s| **s != Service::Http) {
+        let s = app.stats().service(*service);
+        let _ = write!(page, "<tr><td>{}</td>", service.name());
+        for group in KxGroup::ALL {
+            let _ = write!(page, "<td>{}</td>", s.group(group));
+        }
+        for version in TlsVersion::ALL {
+            let _ = write!(page, "<td>{}</td>", s.version(version));
+        }
+        page.push_str("</tr>");
     }
     page.push_str(
         "</table>\n<h3>Why attempts failed</h3>\n\

@@ -9,9 +9,10 @@
 //! can obtain such a certificate legitimately — not the operator, not the
 //! author, not whoever built the image. So:
 //!
-//! 1. [`bootstrap`] draws a fresh ECDSA P-256 key pair for the CA from the
-//!    platform's [`SecureRandom`] (the unikernel's DRBG, the OS generator when
-//!    hosted). No other entropy is used, and if that source fails nothing is
+//! 1. [`bootstrap`] draws a fresh key pair for the CA — Ed25519 by default,
+//!    ECDSA P-256 with [`KeyType::EcdsaP256`] — from the platform's
+//!    [`SecureRandom`] (the unikernel's DRBG, the OS generator when hosted).
+//!    No other entropy is used, and if that source fails nothing is
 //!    generated: [`PkiError::Entropy`] is returned (fail closed).
 //! 2. The CA signs its own certificate and exactly three leaf certificates:
 //!    the bounty *server* identity (port 10000, and what the piñata's TLS
@@ -21,7 +22,11 @@
 //! 3. The CA's private key is a local variable of [`bootstrap`]. It is never
 //!    returned, stored, encoded or printed; `bootstrap` drops it explicitly
 //!    after the last signature, and its type zeroizes its memory on drop
-//!    (asserted at compile time below). From then on the CA can never sign
+//!    (asserted at compile time below). What the signing crates leave on the
+//!    stack (the moved-from copies of the key, RFC 6979's state and nonce,
+//!    Ed25519's expanded key) is overwritten before `bootstrap` returns
+//!    ([`crate::provider::wipe`]); `tests/key_erasure.rs` scans the whole
+//!    process for the key afterwards. From then on the CA can never sign
 //!    again, so the set of valid certificates is closed: the three leaves,
 //!    whose keys the piñata keeps in RAM. The only way to the prize is to break
 //!    something — TLS, X.509 parsing, the crypto, the network stack — which is
@@ -33,15 +38,31 @@
 //!
 //! # Certificate profile
 //!
-//! All certificates are X.509 v3 signed with ecdsa-with-SHA256 (deterministic
-//! RFC 6979 nonces, so signing needs no further entropy), with random positive
+//! All certificates are X.509 v3, signed by the CA with Ed25519 (RFC 8410)
+//! or, for [`KeyType::EcdsaP256`], ecdsa-with-SHA256 (deterministic RFC 6979
+//! nonces); neither needs entropy to sign. They carry random positive
 //! 127-bit serial numbers and subject/authority key identifiers (RFC 5280
 //! method 1). Validity starts one day before `now` to tolerate clock skew
 //! between the piñata and its peers. The CA is constrained to `pathlen:0`,
 //! so even a leaf key cannot be abused to mint further certificates.
 //!
-//! Ed25519 for the bounty identities is an option ([`KeyType`]); the CA and the
-//! web identity are always P-256 because that is what browsers accept.
+//! # Key types
+//!
+//! [`PkiOptions::bounty_key_type`] is the algorithm of the whole bounty chain:
+//! the CA and both bounty identities. Ed25519, the default, is the fastest
+//! safe choice: a mutual TLS handshake then verifies no ECDSA signature at
+//! all (see `docs/DECISIONS.md`, "Bounty chain in Ed25519"). P-256 remains
+//! for peers without Ed25519.
+//!
+//! The web identity (port 443) always has a P-256 key, because browsers do
+//! not take Ed25519 in the TLS handshake, and it hangs under the same CA,
+//! whichever algorithm that CA signs with: the
+//! browser never trusts the piñata's CA anyway, and one CA means one
+//! published trust anchor and no second key to generate at boot. It can
+//! never pass for a bounty identity: its extended key usage is serverAuth
+//! only (the bounty server demands clientAuth), and its names may not match
+//! [`BOUNTY_SERVER_NAME`] (the piñata's client roles check that name), which
+//! [`bootstrap`] enforces ([`PkiError::WebNameCollision`]).
 
 use alloc::{
     string::{String, ToString},
@@ -53,7 +74,7 @@ use core::{fmt, net::IpAddr, str::FromStr, time::Duration};
 use base64ct::{Base64, Encoding};
 use p256::{
     ecdsa::signature::{self, Keypair, Signer},
-    pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, PrivateKeyInfoRef},
+    pkcs8::{DecodePrivateKey, DecodePublicKey, PrivateKeyInfoRef},
 };
 use rustls::pki_types::{
     CertificateDer, DnsName, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime,
@@ -64,7 +85,7 @@ use x509_cert::{
     builder::{self, Builder, CertificateBuilder, profile::BuilderProfile},
     certificate::{Certificate, TbsCertificate},
     der::{
-        self, DateTime, Decode, Encode, Tag,
+        self, DateTime, Decode, Document, Encode, Tag,
         asn1::{Any, BitString, Ia5String, OctetString},
         oid::{
             AssociatedOid, ObjectIdentifier,
@@ -81,13 +102,14 @@ use x509_cert::{
     name::{Name, RdnSequence, RelativeDistinguishedName},
     serial_number::SerialNumber,
     spki::{
-        self, AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, SubjectPublicKeyInfoOwned,
-        SubjectPublicKeyInfoRef,
+        self, AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey,
+        SignatureBitStringEncoding, SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef,
     },
     time::{Time, Validity},
 };
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::provider::wipe;
 use crate::random::SecureRandom;
 
 /// The DNS name in the bounty server certificate's subjectAltName. The
@@ -95,7 +117,8 @@ use crate::random::SecureRandom;
 /// against this name, so a self-talk (`socat` 10000 ↔ 10002) succeeds.
 pub const BOUNTY_SERVER_NAME: &str = "bounty.pinata";
 
-/// What the CA and the web identity are, and the bounty identities by default.
+/// The web identity's key type, and the whole bounty chain's with
+/// [`KeyType::EcdsaP256`].
 type P256SigningKey = p256::ecdsa::SigningKey;
 
 // The module's central promise: the CA key (and every leaf key while it is
@@ -109,12 +132,14 @@ const _: () = {
     zeroizes_on_drop::<p256::SecretKey>();
 };
 
-/// Key algorithm of the bounty server and client identities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Key algorithm of the bounty chain: the CA and the bounty server and
+/// client identities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum KeyType {
     /// ECDSA over NIST P-256 with SHA-256.
     EcdsaP256,
-    /// Ed25519 (RFC 8410).
+    /// Ed25519 (RFC 8410): the default, the fastest safe choice.
+    #[default]
     Ed25519,
 }
 
@@ -158,12 +183,14 @@ impl FromStr for KeyType {
 /// What [`bootstrap`] should issue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PkiOptions {
-    /// Key algorithm of the bounty server and client identities.
+    /// Key algorithm of the bounty chain: the CA and the bounty server and
+    /// client identities ([`KeyType::default`]: Ed25519).
     pub bounty_key_type: KeyType,
     /// subjectAltName entries of the web (port 443) certificate: DNS names
     /// (a leading `*.` wildcard is allowed) or IPv4/IPv6 literals (an IPv6
     /// literal may be written in brackets). Must not be empty: browsers match
-    /// only the SAN.
+    /// only the SAN. None may match [`BOUNTY_SERVER_NAME`]
+    /// ([`validate_web_names`]).
     pub web_names: Vec<String>,
     /// The current time. notBefore is one day earlier (clock skew).
     pub now: UnixTime,
@@ -177,11 +204,11 @@ impl PkiOptions {
     /// Ten years: the piñata is meant to stand for a long time, and the CA
     /// cannot renew anything once its key is gone.
     pub const DEFAULT_VALIDITY_DAYS: u32 = 3650;
-    /// The defaults (P-256 bounty keys, local web names, ten years), valid from
-    /// one day before `now`.
+    /// The defaults (an Ed25519 bounty chain, local web names, ten years),
+    /// valid from one day before `now`.
     pub fn new(now: UnixTime) -> Self {
         Self {
-            bounty_key_type: KeyType::EcdsaP256,
+            bounty_key_type: KeyType::default(),
             web_names: Self::DEFAULT_WEB_NAMES
                 .iter()
                 .map(|n| (*n).to_string())
@@ -203,7 +230,10 @@ pub struct Identity {
 
 impl Identity {
     /// A copy of the private key (PKCS#8) for rustls. The copy belongs to the
-    /// caller; rustls turns it into its own signing key type, so drop it soon.
+    /// caller: hand it to a rustls config built on the piñata's provider,
+    /// whose key loader wipes it once parsed
+    /// ([`crate::provider::sign::KeyProvider`]); anywhere else, wipe it
+    /// yourself (`zeroize::Zeroize`).
     pub fn key_der(&self) -> PrivateKeyDer<'static> {
         PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.to_vec()))
     }
@@ -262,6 +292,9 @@ pub enum PkiError {
     InvalidOptions(&'static str),
     /// A web name is neither an IP literal nor a valid DNS name.
     InvalidWebName(String),
+    /// A web name would also match the bounty server's certificate name
+    /// ([`BOUNTY_SERVER_NAME`]).
+    WebNameCollision(String),
     /// Building or DER-encoding `what` failed.
     Encoding {
         /// The object being built.
@@ -304,6 +337,12 @@ impl fmt::Display for PkiError {
                 f,
                 "invalid web name {name:?}: expected a DNS name or an IPv4/IPv6 literal"
             ),
+            PkiError::WebNameCollision(name) => write!(
+                f,
+                "web name {name:?} would also match `{BOUNTY_SERVER_NAME}`, the bounty \
+                 server's certificate name: the web certificate must never pass for the \
+                 bounty server; choose another name"
+            ),
             PkiError::Encoding { what, detail } => {
                 write!(f, "could not encode the {what}: {detail}")
             }
@@ -331,18 +370,30 @@ impl core::error::Error for PkiError {}
 /// Generates the CA, issues the server, client and web identities, and
 /// destroys the CA private key. See the module documentation for why.
 ///
-/// All randomness (five key pairs' worth of scalars or seeds, four serial
+/// All randomness (four key pairs' worth of scalars or seeds, four serial
 /// numbers) comes from `random`; if it fails, [`PkiError::Entropy`] is
 /// returned and nothing is issued.
 pub fn bootstrap(random: &dyn SecureRandom, options: &PkiOptions) -> Result<Pki, PkiError> {
     // Everything that depends only on the options is checked before any key
     // exists, so a configuration error never costs a CA key.
     let plan = Plan::new(options)?;
+    let issued = issue_with_a_fresh_ca(random, &plan);
+    // The CA's key, every moved-from copy of it and every temporary of its
+    // signatures lived in the frames below this one: overwrite them before
+    // anything else runs here.
+    wipe::scrub_stack();
+    issued
+}
 
+/// Generates the CA's key, issues everything with it and destroys it.
+/// Not inlined, so that all of its stack lies below [`bootstrap`]'s frame,
+/// where the scrub reaches.
+#[inline(never)]
+fn issue_with_a_fresh_ca(random: &dyn SecureRandom, plan: &Plan) -> Result<Pki, PkiError> {
     // The CA private key: a local, borrowed by `issue_all` only, never
-    // returned. `P256SigningKey` zeroizes itself on drop.
-    let ca_key = generate_p256(random)?;
-    let issued = issue_all(&ca_key, random, &plan);
+    // returned. Both key types zeroize themselves on drop.
+    let ca_key = KeyPair::generate(plan.bounty_key_type, random)?;
+    let issued = issue_all(&ca_key, random, plan);
     // Its last use was the line above. The explicit drop documents (and fixes)
     // the moment the CA dies: before any certificate leaves this function,
     // on the error path too.
@@ -376,19 +427,19 @@ impl Plan {
 }
 
 /// Issues every certificate with the CA key, which it only borrows.
-fn issue_all(
-    ca_key: &P256SigningKey,
-    random: &dyn SecureRandom,
-    plan: &Plan,
-) -> Result<Pki, PkiError> {
-    let ca_spki = spki_p256(ca_key, "CA public key")?;
+fn issue_all(ca_key: &KeyPair, random: &dyn SecureRandom, plan: &Plan) -> Result<Pki, PkiError> {
+    let ca_spki = ca_key.spki("CA public key")?;
+    let ca_signer = CaSigner {
+        key: ca_key,
+        public_key: CaPublicKey(ca_spki.clone()),
+    };
     let ca_profile = Profile {
         subject: plan.ca_name.clone(),
         issuer: None,
         extensions: ca_extensions().map_err(|e| encoding("CA certificate extensions", &e))?,
     };
     let ca_cert = sign(
-        ca_key,
+        &ca_signer,
         ca_profile,
         serial_number(random)?,
         plan.validity,
@@ -397,7 +448,7 @@ fn issue_all(
     )?;
 
     let server = issue_leaf(
-        ca_key,
+        &ca_signer,
         &ca_cert,
         random,
         plan,
@@ -410,7 +461,7 @@ fn issue_all(
         },
     )?;
     let client = issue_leaf(
-        ca_key,
+        &ca_signer,
         &ca_cert,
         random,
         plan,
@@ -424,7 +475,7 @@ fn issue_all(
         },
     )?;
     let web = issue_leaf(
-        ca_key,
+        &ca_signer,
         &ca_cert,
         random,
         plan,
@@ -456,13 +507,13 @@ struct Leaf<'a> {
 }
 
 fn issue_leaf(
-    ca_key: &P256SigningKey,
+    ca: &CaSigner<'_>,
     ca_cert: &CertificateDer<'static>,
     random: &dyn SecureRandom,
     plan: &Plan,
     leaf: Leaf<'_>,
 ) -> Result<Identity, PkiError> {
-    let key = LeafKey::generate(leaf.key_type, random)?;
+    let key = KeyPair::generate(leaf.key_type, random)?;
     let profile = Profile {
         subject: leaf.subject.clone(),
         issuer: Some(plan.ca_name.clone()),
@@ -470,16 +521,16 @@ fn issue_leaf(
             .map_err(|e| encoding(leaf.what, &e))?,
     };
     let cert = sign(
-        ca_key,
+        ca,
         profile,
         serial_number(random)?,
         plan.validity,
-        key.spki()?,
+        key.spki("leaf public key")?,
         leaf.what,
     )?;
     Ok(Identity {
         cert_chain: vec![cert, ca_cert.clone()],
-        key: key.pkcs8()?,
+        key: key.pkcs8(),
     })
     // `key` (the leaf's signing key) is dropped and zeroized here; only its
     // PKCS#8 encoding, itself zeroizing, lives on in the identity.
@@ -487,7 +538,7 @@ fn issue_leaf(
 
 /// Builds and signs one certificate with the CA key.
 fn sign(
-    ca_key: &P256SigningKey,
+    ca: &CaSigner<'_>,
     profile: Profile,
     serial: SerialNumber,
     validity: Validity,
@@ -497,43 +548,57 @@ fn sign(
     let builder =
         CertificateBuilder::new(profile, serial, validity, spki).map_err(|e| encoding(what, &e))?;
     let cert = builder
-        .build::<_, p256::ecdsa::DerSignature>(&CaSigner(ca_key))
+        .build::<_, CaSignature>(ca)
         .map_err(|e| encoding(what, &e))?;
     let der = cert.to_der().map_err(|e| encoding(what, &e))?;
     Ok(CertificateDer::from(der))
 }
 
-/// The CA key as x509-cert's builder wants a signer: the key pair, plus the
-/// signature algorithm to write into the certificate.
-///
-/// ecdsa's own `SignatureAlgorithmIdentifier` impl derives the algorithm from
-/// the digest's OID, which needs sha2's `oid` feature; stating
-/// ecdsa-with-SHA256 here (P-256 signs with SHA-256) keeps the dependency set
-/// minimal and makes the algorithm explicit.
-struct CaSigner<'a>(&'a P256SigningKey);
+/// The CA key as x509-cert's builder wants a signer: the key pair, its
+/// public key (encoded once, not per certificate) and the signature
+/// algorithm to write into the certificate.
+struct CaSigner<'a> {
+    key: &'a KeyPair,
+    public_key: CaPublicKey,
+}
+
+/// The CA's SubjectPublicKeyInfo, as the builder's "verifying key" (it only
+/// ever encodes it, for the authority key identifier).
+#[derive(Clone)]
+struct CaPublicKey(SubjectPublicKeyInfoOwned);
+
+impl EncodePublicKey for CaPublicKey {
+    fn to_public_key_der(&self) -> spki::Result<Document> {
+        Ok(Document::encode_msg(&self.0)?)
+    }
+}
 
 impl Keypair for CaSigner<'_> {
-    type VerifyingKey = p256::ecdsa::VerifyingKey;
+    type VerifyingKey = CaPublicKey;
 
     fn verifying_key(&self) -> Self::VerifyingKey {
-        *self.0.verifying_key()
+        self.public_key.clone()
     }
 }
 
 impl DynSignatureAlgorithmIdentifier for CaSigner<'_> {
     fn signature_algorithm_identifier(&self) -> spki::Result<AlgorithmIdentifierOwned> {
-        // RFC 5758 3.2: the parameters field is absent for ecdsa-with-SHA256.
-        Ok(AlgorithmIdentifierOwned {
-            oid: rfc5912::ECDSA_WITH_SHA_256,
-            parameters: None,
-        })
+        Ok(self.key.signature_algorithm())
     }
 }
 
-impl Signer<p256::ecdsa::DerSignature> for CaSigner<'_> {
-    fn try_sign(&self, message: &[u8]) -> Result<p256::ecdsa::DerSignature, signature::Error> {
-        // Deterministic (RFC 6979): no entropy needed, none wasted.
-        self.0.try_sign(message)
+/// A signature value as the certificate's BIT STRING carries it.
+struct CaSignature(Vec<u8>);
+
+impl SignatureBitStringEncoding for CaSignature {
+    fn to_bitstring(&self) -> der::Result<BitString> {
+        BitString::from_bytes(&self.0)
+    }
+}
+
+impl Signer<CaSignature> for CaSigner<'_> {
+    fn try_sign(&self, message: &[u8]) -> Result<CaSignature, signature::Error> {
+        self.key.sign(message).map(CaSignature)
     }
 }
 
@@ -672,6 +737,31 @@ fn validity(now: UnixTime, days: u32) -> Result<Validity, PkiError> {
     Ok(Validity::new(time(not_before)?, time(not_after)?))
 }
 
+/// Checks the web certificate's names as [`bootstrap`] will: each is an IP
+/// literal or a DNS name (a leading `*.` allowed), there is at least one,
+/// and none would also match [`BOUNTY_SERVER_NAME`].
+///
+/// For front ends that want to refuse a bad `--web-name` before anything
+/// else starts; [`bootstrap`] checks again regardless.
+pub fn validate_web_names(names: &[String]) -> Result<(), PkiError> {
+    web_general_names(names).map(drop)
+}
+
+/// Whether a certificate with the DNS name `name` (a leading `*.` is a
+/// wildcard for one label, RFC 6125 6.4.3) would be accepted for
+/// [`BOUNTY_SERVER_NAME`]. Case and a trailing dot do not matter to
+/// verifiers, so they do not matter here.
+fn matches_bounty_server_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.eq_ignore_ascii_case(BOUNTY_SERVER_NAME) {
+        return true;
+    }
+    match (name.strip_prefix("*."), BOUNTY_SERVER_NAME.split_once('.')) {
+        (Some(parent), Some((_, bounty_parent))) => parent.eq_ignore_ascii_case(bounty_parent),
+        _ => false,
+    }
+}
+
 /// The web certificate's subjectAltName entries.
 fn web_general_names(names: &[String]) -> Result<Vec<GeneralName>, PkiError> {
     if names.is_empty() {
@@ -695,6 +785,9 @@ fn web_general_names(names: &[String]) -> Result<Vec<GeneralName>, PkiError> {
             // A wildcard is allowed in the leftmost label only (RFC 6125 6.4.3).
             let host = trimmed.strip_prefix("*.").unwrap_or(trimmed);
             if DnsName::try_from(host).is_ok() {
+                if matches_bounty_server_name(trimmed) {
+                    return Err(PkiError::WebNameCollision(name.clone()));
+                }
                 return dns_name(trimmed);
             }
             Err(PkiError::InvalidWebName(name.clone()))
@@ -748,8 +841,10 @@ fn serial_number(random: &dyn SecureRandom) -> Result<SerialNumber, PkiError> {
     Err(PkiError::Entropy)
 }
 
-/// A leaf's private key, alive only while its certificate is issued.
-enum LeafKey {
+/// A key pair made at boot: the CA's, alive only inside [`bootstrap`], or a
+/// leaf's, alive while its certificate is issued and its PKCS#8 encoded.
+/// Both variants zeroize their secret on drop.
+enum KeyPair {
     P256(P256SigningKey),
     Ed25519(ed25519_dalek::SigningKey),
 }
@@ -765,43 +860,102 @@ const ED25519_PKCS8_PREFIX: [u8; 16] = [
     0x04, 0x22, 0x04, 0x20, // OCTET STRING { OCTET STRING (32 bytes) }
 ];
 
-impl LeafKey {
+/// RFC 5915 inside RFC 5208: PKCS#8 v1 `PrivateKeyInfo` for a P-256 key is
+/// this fixed prefix, the 32-byte scalar, [`P256_PKCS8_MIDDLE`] and the
+/// 65-byte uncompressed public point — byte for byte what `p256`'s own
+/// encoder writes (a unit test checks), but without computing the public
+/// key a second time: that encoder derives it from the scalar again, one
+/// more P-256 scalar multiplication at boot.
+const P256_PKCS8_PREFIX: [u8; 36] = [
+    0x30, 0x81, 0x87, // SEQUENCE, 135 bytes
+    0x02, 0x01, 0x00, // INTEGER 0 (v1)
+    0x30, 0x13, // AlgorithmIdentifier
+    0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, // id-ecPublicKey
+    0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, // prime256v1
+    0x04, 0x6d, // OCTET STRING, 109 bytes: ECPrivateKey
+    0x30, 0x6b, // SEQUENCE, 107 bytes
+    0x02, 0x01, 0x01, // INTEGER 1 (ecPrivkeyVer1)
+    0x04, 0x20, // OCTET STRING, 32 bytes: the scalar
+];
+/// Between the scalar and the public point: `[1] { BIT STRING }`.
+const P256_PKCS8_MIDDLE: [u8; 5] = [0xa1, 0x44, 0x03, 0x42, 0x00];
+/// The whole P-256 PKCS#8 document.
+const P256_PKCS8_LEN: usize = P256_PKCS8_PREFIX.len() + 32 + P256_PKCS8_MIDDLE.len() + 65;
+
+/// The PKCS#8 of a P-256 key, written once at its final size (no
+/// reallocation leaves a copy behind) and wiped on drop.
+fn p256_pkcs8(key: &P256SigningKey) -> Zeroizing<Vec<u8>> {
+    let scalar = Zeroizing::new(key.to_bytes());
+    let point = key.verifying_key().to_sec1_point(false);
+    let mut der = Zeroizing::new(Vec::with_capacity(P256_PKCS8_LEN));
+    der.extend_from_slice(&P256_PKCS8_PREFIX);
+    der.extend_from_slice(&scalar);
+    der.extend_from_slice(&P256_PKCS8_MIDDLE);
+    der.extend_from_slice(point.as_bytes());
+    der
+}
+
+impl KeyPair {
     fn generate(key_type: KeyType, random: &dyn SecureRandom) -> Result<Self, PkiError> {
         match key_type {
-            KeyType::EcdsaP256 => generate_p256(random).map(LeafKey::P256),
+            KeyType::EcdsaP256 => generate_p256(random).map(KeyPair::P256),
             KeyType::Ed25519 => {
                 // Every 32-byte string is a valid Ed25519 seed.
                 let seed = draw::<32>(random)?;
-                Ok(LeafKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(
+                Ok(KeyPair::Ed25519(ed25519_dalek::SigningKey::from_bytes(
                     &seed,
                 )))
             }
         }
     }
 
-    fn spki(&self) -> Result<SubjectPublicKeyInfoOwned, PkiError> {
+    fn spki(&self, what: &'static str) -> Result<SubjectPublicKeyInfoOwned, PkiError> {
         match self {
-            LeafKey::P256(key) => spki_p256(key, "leaf public key"),
-            LeafKey::Ed25519(key) => spki_ed25519(key.verifying_key().as_bytes())
-                .map_err(|e| encoding("leaf public key", &e)),
+            KeyPair::P256(key) => spki_p256(key, what),
+            KeyPair::Ed25519(key) => {
+                spki_ed25519(key.verifying_key().as_bytes()).map_err(|e| encoding(what, &e))
+            }
         }
     }
 
-    fn pkcs8(&self) -> Result<Zeroizing<Vec<u8>>, PkiError> {
+    /// The algorithm of the signatures [`KeyPair::sign`] makes, as a
+    /// certificate names it: ecdsa-with-SHA256 (RFC 5758 3.2: parameters
+    /// absent) or id-Ed25519 (RFC 8410 section 3: parameters absent).
+    fn signature_algorithm(&self) -> AlgorithmIdentifierOwned {
+        let oid = match self {
+            KeyPair::P256(_) => rfc5912::ECDSA_WITH_SHA_256,
+            KeyPair::Ed25519(_) => rfc8410::ID_ED_25519,
+        };
+        AlgorithmIdentifierOwned {
+            oid,
+            parameters: None,
+        }
+    }
+
+    /// Signs `message`: a DER `ECDSA-Sig-Value` (SHA-256, deterministic
+    /// RFC 6979 nonce) or a 64-byte Ed25519 signature (RFC 8032, pure).
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
         match self {
-            LeafKey::P256(key) => {
-                // `SecretDocument` zeroizes itself; the copy is zeroizing too.
-                let document = key
-                    .to_pkcs8_der()
-                    .map_err(|e| encoding("leaf private key", &e))?;
-                Ok(Zeroizing::new(document.as_bytes().to_vec()))
+            KeyPair::P256(key) => {
+                let signature: p256::ecdsa::DerSignature = key.try_sign(message)?;
+                Ok(signature.as_bytes().to_vec())
             }
-            LeafKey::Ed25519(key) => {
+            KeyPair::Ed25519(key) => {
+                let signature: ed25519_dalek::Signature = key.try_sign(message)?;
+                Ok(signature.to_bytes().to_vec())
+            }
+        }
+    }
+
+    fn pkcs8(&self) -> Zeroizing<Vec<u8>> {
+        match self {
+            KeyPair::P256(key) => p256_pkcs8(key),
+            KeyPair::Ed25519(key) => {
                 // Exact capacity: no reallocation leaves a stray copy behind.
                 let mut der = Zeroizing::new(Vec::with_capacity(ED25519_PKCS8_PREFIX.len() + 32));
                 der.extend_from_slice(&ED25519_PKCS8_PREFIX);
                 der.extend_from_slice(key.as_bytes());
-                Ok(der)
+                der
             }
         }
     }
@@ -977,4 +1131,20 @@ fn p256_matches(key: &p256::SecretKey, cert_spki: &SubjectPublicKeyInfoOwned) ->
         .ok()
         .and_then(|der| p256::PublicKey::from_public_key_der(&der).ok())
         .is_some_and(|cert_key| cert_key == key.public_key())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::pkcs8::EncodePrivateKey;
+
+    #[test]
+    fn the_p256_pkcs8_template_is_what_the_p256_encoder_writes() {
+        for scalar in [[1u8; 32], [0x7f; 32], [0xa5; 32]] {
+            let key = P256SigningKey::from_slice(&scalar).unwrap();
+            let ours = p256_pkcs8(&key);
+            assert_eq!(ours.len(), P256_PKCS8_LEN);
+            assert_eq!(&ours[..], key.to_pkcs8_der().unwrap().as_bytes());
+        }
+    }
 }

@@ -12,7 +12,7 @@
 //! handshake complete, which for the bounty server means a client certificate
 //! verified against the piñata CA, and for the bounty clients a server
 //! certificate verified against it. There is no other path to
-//! [`Session::send_secret`].
+//! `Session::send_secret` (private).
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -308,9 +308,9 @@ impl Session {
         }
     }
 
-    /// Fuzzing-oracle hook: the peer's certificate chain as rustls holds it
-    /// (see `fuzzing::oracle` for why the oracle needs it). Read-only.
-    #[cfg(feature = "fuzzing")]
+    /// The peer's certificate chain as rustls holds it (leaf first), once
+    /// presented; `None` for plain HTTP. Read-only: the fuzz kit's leak
+    /// oracle compares it with the identity the peer had to present.
     pub fn peer_certificates(&self) -> Option<&[rustls::pki_types::CertificateDer<'static>]> {
         match &self.kind {
             Kind::Http { .. } => None,
@@ -318,9 +318,9 @@ impl Session {
         }
     }
 
-    /// Fuzzing-oracle hook: whether rustls reports the handshake complete,
-    /// read from the TLS driver rather than from this session's own record.
-    #[cfg(feature = "fuzzing")]
+    /// Whether rustls reports the handshake complete, read from the TLS
+    /// driver rather than from this session's own record (`false` for plain
+    /// HTTP). Read-only, like [`Self::peer_certificates`].
     pub fn handshake_complete(&self) -> bool {
         match &self.kind {
             Kind::Http { .. } => false,
@@ -426,6 +426,13 @@ impl Session {
         if complete && !self.handshake_recorded {
             self.handshake_recorded = true;
             self.app.stats().handshake_ok(self.service);
+            if let Kind::Https { tls, .. } | Kind::Bounty { tls } = &self.kind {
+                self.app.stats().negotiated(
+                    self.service,
+                    tls.negotiated_group(),
+                    tls.protocol_version(),
+                );
+            }
             // From here the peer has whatever the request/close timeout allows.
             self.deadline = now + self.app.limits().request_timeout;
             if let Kind::Bounty { .. } = self.kind {

@@ -1,15 +1,20 @@
-//! Live counters: what the page and `/stats.json` show.
+//! Live counters: what the page, `/stats.json` and `/metrics` show.
 //!
 //! Every counter is an atomic so that the hosted runner's connection threads
 //! and the unikernel's single event loop share the same code without a lock.
-//! Failure reasons are a closed set ([`FailureReason`]): a peer cannot make the
-//! appliance allocate a new counter, and the JSON has a fixed shape.
+//! Failure reasons are a closed set ([`FailureReason`]), and so are the
+//! key-exchange groups ([`KxGroup`]) and TLS versions ([`TlsVersion`])
+//! completed handshakes are counted by: a peer cannot make the appliance
+//! allocate a new counter, and the JSON has a fixed shape.
 
 use alloc::string::String;
 use core::fmt::{self, Write as _};
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use rustls::{AlertDescription, CertificateError, Error, InvalidMessage, PeerIncompatible};
+use rustls::{
+    AlertDescription, CertificateError, Error, InvalidMessage, NamedGroup, PeerIncompatible,
+    ProtocolVersion,
+};
 
 /// The piñata's services, in the order they are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -245,6 +250,73 @@ impl FailureReason {
 
 const REASONS: usize = FailureReason::ALL.len();
 
+/// The key-exchange groups a completed handshake is counted by: the
+/// provider's, in its order of preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KxGroup {
+    /// The hybrid post-quantum group (ML-KEM-768 with X25519), TLS 1.3.
+    X25519MlKem768,
+    /// X25519 alone.
+    X25519,
+    /// NIST P-256 ECDHE.
+    Secp256r1,
+}
+
+impl KxGroup {
+    /// All groups, in report order.
+    pub const ALL: [KxGroup; 3] = [KxGroup::X25519MlKem768, KxGroup::X25519, KxGroup::Secp256r1];
+
+    /// The group's IANA name, as in `/stats.json`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            KxGroup::X25519MlKem768 => "X25519MLKEM768",
+            KxGroup::X25519 => "X25519",
+            KxGroup::Secp256r1 => "secp256r1",
+        }
+    }
+
+    /// The counted group for a rustls group, if it is one of the provider's.
+    pub fn from_named_group(group: NamedGroup) -> Option<KxGroup> {
+        match group {
+            NamedGroup::X25519MLKEM768 => Some(KxGroup::X25519MlKem768),
+            NamedGroup::X25519 => Some(KxGroup::X25519),
+            NamedGroup::secp256r1 => Some(KxGroup::Secp256r1),
+            _ => None,
+        }
+    }
+}
+
+/// The TLS versions a completed handshake is counted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TlsVersion {
+    /// TLS 1.3.
+    Tls13,
+    /// TLS 1.2.
+    Tls12,
+}
+
+impl TlsVersion {
+    /// All versions, in report order.
+    pub const ALL: [TlsVersion; 2] = [TlsVersion::Tls13, TlsVersion::Tls12];
+
+    /// The version's name, as in `/stats.json`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            TlsVersion::Tls13 => "TLSv1.3",
+            TlsVersion::Tls12 => "TLSv1.2",
+        }
+    }
+
+    /// The counted version for a rustls version, if it is one we speak.
+    pub fn from_protocol_version(version: ProtocolVersion) -> Option<TlsVersion> {
+        match version {
+            ProtocolVersion::TLSv1_3 => Some(TlsVersion::Tls13),
+            ProtocolVersion::TLSv1_2 => Some(TlsVersion::Tls12),
+            _ => None,
+        }
+    }
+}
+
 /// One service's counters.
 #[derive(Debug)]
 pub struct ServiceStats {
@@ -254,6 +326,9 @@ pub struct ServiceStats {
     handshakes_failed: AtomicU64,
     secrets_sent: AtomicU64,
     failures: [AtomicU64; REASONS],
+    handshake_failures: [AtomicU64; REASONS],
+    groups: [AtomicU64; KxGroup::ALL.len()],
+    versions: [AtomicU64; TlsVersion::ALL.len()],
 }
 
 impl ServiceStats {
@@ -265,6 +340,9 @@ impl ServiceStats {
             handshakes_failed: AtomicU64::new(0),
             secrets_sent: AtomicU64::new(0),
             failures: [const { AtomicU64::new(0) }; REASONS],
+            handshake_failures: [const { AtomicU64::new(0) }; REASONS],
+            groups: [const { AtomicU64::new(0) }; KxGroup::ALL.len()],
+            versions: [const { AtomicU64::new(0) }; TlsVersion::ALL.len()],
         }
     }
 
@@ -288,9 +366,23 @@ impl ServiceStats {
     pub fn secrets_sent(&self) -> u64 {
         self.secrets_sent.load(Ordering::Relaxed)
     }
-    /// Failures recorded for `reason`.
+    /// Failures recorded for `reason`, handshake failures included.
     pub fn failures(&self, reason: FailureReason) -> u64 {
         self.failures[reason as usize].load(Ordering::Relaxed)
+    }
+    /// Handshakes that failed for `reason`: the part of
+    /// [`Self::failures`] that [`Stats::handshake_failed`] recorded. Over
+    /// all reasons they add up to [`Self::handshakes_failed`].
+    pub fn handshake_failures(&self, reason: FailureReason) -> u64 {
+        self.handshake_failures[reason as usize].load(Ordering::Relaxed)
+    }
+    /// Completed handshakes that agreed on `group`.
+    pub fn group(&self, group: KxGroup) -> u64 {
+        self.groups[group as usize].load(Ordering::Relaxed)
+    }
+    /// Completed handshakes in `version`.
+    pub fn version(&self, version: TlsVersion) -> u64 {
+        self.versions[version as usize].load(Ordering::Relaxed)
     }
 }
 
@@ -338,9 +430,30 @@ impl Stats {
     pub fn handshake_ok(&self, service: Service) {
         Self::bump(&self.service(service).handshakes_ok);
     }
+    /// Records what a completed handshake agreed on (see
+    /// [`crate::tls::TlsStream::negotiated_group`] and
+    /// [`crate::tls::TlsStream::protocol_version`]). A group or version
+    /// outside [`KxGroup`] or [`TlsVersion`] is not counted; the provider
+    /// and the configurations allow no other.
+    pub fn negotiated(
+        &self,
+        service: Service,
+        group: Option<NamedGroup>,
+        version: Option<ProtocolVersion>,
+    ) {
+        let s = self.service(service);
+        if let Some(group) = group.and_then(KxGroup::from_named_group) {
+            Self::bump(&s.groups[group as usize]);
+        }
+        if let Some(version) = version.and_then(TlsVersion::from_protocol_version) {
+            Self::bump(&s.versions[version as usize]);
+        }
+    }
     /// Records a failed handshake and its reason.
     pub fn handshake_failed(&self, service: Service, reason: FailureReason) {
-        Self::bump(&self.service(service).handshakes_failed);
+        let s = self.service(service);
+        Self::bump(&s.handshakes_failed);
+        Self::bump(&s.handshake_failures[reason as usize]);
         self.failure(service, reason);
     }
     /// Records a failure that is not a handshake failure (HTTP errors,
@@ -386,7 +499,9 @@ impl Stats {
         out.push('}');
     }
 
-    /// The `services` object of `/stats.json`.
+    /// The `services` object of `/stats.json`: per service its counters,
+    /// the failures seen, and completed handshakes by key-exchange group
+    /// and TLS version (every group and version, zeros included).
     pub fn write_services_json(&self, out: &mut String) {
         out.push('{');
         for (i, service) in Service::ALL.iter().enumerate() {
@@ -415,6 +530,16 @@ impl Stats {
                     let _ = write!(out, "\"{}\":{}", reason.name(), n);
                 }
             }
+            out.push_str("},\"groups\":{");
+            for (i, group) in KxGroup::ALL.iter().enumerate() {
+                let comma = if i > 0 { "," } else { "" };
+                let _ = write!(out, "{comma}\"{}\":{}", group.name(), s.group(*group));
+            }
+            out.push_str("},\"versions\":{");
+            for (i, version) in TlsVersion::ALL.iter().enumerate() {
+                let comma = if i > 0 { "," } else { "" };
+                let _ = write!(out, "{comma}\"{}\":{}", version.name(), s.version(*version));
+            }
             out.push_str("}}");
         }
         out.push('}');
@@ -434,9 +559,74 @@ mod tests {
         let mut json = String::new();
         stats.write_services_json(&mut json);
         assert!(json.contains(
-            "\"server\":{\"connections\":1,\"requests\":0,\"handshakes_ok\":0,\"handshakes_failed\":2,\"secrets_sent\":0,\"failures\":{\"no_certificate\":2}}"
+            "\"server\":{\"connections\":1,\"requests\":0,\"handshakes_ok\":0,\"handshakes_failed\":2,\"secrets_sent\":0,\"failures\":{\"no_certificate\":2},"
         ), "{json}");
         assert!(json.contains("\"http\":{\"connections\":0,"));
+    }
+
+    #[test]
+    fn handshake_failures_by_reason_are_a_part_of_failures() {
+        let stats = Stats::new();
+        stats.handshake_failed(Service::Server, FailureReason::UnknownCa);
+        stats.handshake_failed(Service::Server, FailureReason::Timeout);
+        stats.failure(Service::Server, FailureReason::Timeout);
+        stats.failure(Service::Server, FailureReason::OverCapacity);
+        let server = stats.service(Service::Server);
+        assert_eq!(server.handshake_failures(FailureReason::UnknownCa), 1);
+        assert_eq!(server.handshake_failures(FailureReason::Timeout), 1);
+        assert_eq!(server.handshake_failures(FailureReason::OverCapacity), 0);
+        assert_eq!(server.failures(FailureReason::Timeout), 2);
+        assert_eq!(server.failures(FailureReason::OverCapacity), 1);
+        let by_reason: u64 = FailureReason::ALL
+            .iter()
+            .map(|r| server.handshake_failures(*r))
+            .sum();
+        assert_eq!(by_reason, server.handshakes_failed());
+    }
+
+    #[test]
+    fn handshakes_are_counted_by_group_and_version() {
+        let stats = Stats::new();
+        let tls13 = Some(ProtocolVersion::TLSv1_3);
+        for _ in 0..3 {
+            stats.negotiated(Service::Server, Some(NamedGroup::X25519MLKEM768), tls13);
+        }
+        stats.negotiated(Service::Server, Some(NamedGroup::X25519), tls13);
+        stats.negotiated(
+            Service::Client,
+            Some(NamedGroup::secp256r1),
+            Some(ProtocolVersion::TLSv1_2),
+        );
+        // Outside the closed sets: not counted, no new key in the JSON.
+        stats.negotiated(
+            Service::Server,
+            Some(NamedGroup::secp384r1),
+            Some(ProtocolVersion::TLSv1_1),
+        );
+        stats.negotiated(Service::Https, None, None);
+
+        let server = stats.service(Service::Server);
+        assert_eq!(server.group(KxGroup::X25519MlKem768), 3);
+        assert_eq!(server.group(KxGroup::X25519), 1);
+        assert_eq!(server.group(KxGroup::Secp256r1), 0);
+        assert_eq!(server.version(TlsVersion::Tls13), 4);
+        assert_eq!(server.version(TlsVersion::Tls12), 0);
+
+        let mut json = String::new();
+        stats.write_services_json(&mut json);
+        assert!(
+            json.contains(
+                "\"failures\":{},\"groups\":{\"X25519MLKEM768\":3,\"X25519\":1,\"secp256r1\":0},\"versions\":{\"TLSv1.3\":4,\"TLSv1.2\":0}}"
+            ),
+            "{json}"
+        );
+        assert!(
+            json.contains(
+                "\"groups\":{\"X25519MLKEM768\":0,\"X25519\":0,\"secp256r1\":1},\"versions\":{\"TLSv1.3\":0,\"TLSv1.2\":1}"
+            ),
+            "{json}"
+        );
+        assert!(!json.contains("secp384r1"), "{json}");
     }
 
     #[test]

@@ -4,9 +4,9 @@
 //! # Where it sits
 //!
 //! ```text
-//! Session ──Outcome──▶ netloop (unikernel) ─┬─▶ console line   `pinata: service=… outcome=…`
-//!                      hosted (Linux)       └─▶ Syslog::format ──datagram──▶ stack::Stack::send_datagram
-//!                                                                            std::net::UdpSocket (UdpSender)
+//! Outcome ──▶ netloop ─┬─▶ console line   `pinata: service=… outcome=…`
+//!                      └─▶ Syslog::format ──datagram──▶ Transport::send_datagram
+//!                                                       (stack::Stack, or hostnet's UDP socket)
 //! ```
 //!
 //! Both backends print each connection outcome (and each refusal) as one
@@ -25,8 +25,8 @@
 //! (the MSG is already `key=value` pairs, the console's format), and the
 //! line without its `pinata: ` prefix.
 //!
-//! This module is the formatter, `no_std + alloc`, shared by both backends;
-//! the sockets are theirs. It only ever formats what it is given — the
+//! This module is the formatter, `no_std + alloc`; the event loop sends the
+//! datagrams through its transport. It only ever formats what it is given — the
 //! outcome lines, which never hold the secret or key material — and
 //! sanitises it: control characters become `?` (one line per datagram,
 //! nothing a relay could split), and a datagram never exceeds
@@ -425,74 +425,13 @@ fn civil_from_days(days: u64) -> (u64, u8, u8) {
     (year, month as u8, day as u8)
 }
 
+/// The kernel's host name (Linux), for the HOSTNAME field; empty when it
+/// cannot be read, which [`Syslog::new`] sends as `-`.
 #[cfg(feature = "std")]
-pub use hosted::{UdpSender, local_hostname};
-
-/// The hosted runner's side: a `std::net::UdpSocket` to the collector.
-#[cfg(feature = "std")]
-mod hosted {
-    use std::io;
-    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-    use std::println;
-    use std::string::String;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::vec::Vec;
-
-    use super::{Severity, Syslog};
-
-    /// Sends formatted messages to the collector from one UDP socket bound
-    /// to an ephemeral port. Shared by every connection thread.
-    #[derive(Debug)]
-    pub struct UdpSender {
-        syslog: Syslog,
-        socket: UdpSocket,
-        warned: AtomicBool,
-    }
-
-    impl UdpSender {
-        /// Binds a socket of the target's address family.
-        pub fn bind(syslog: Syslog) -> io::Result<UdpSender> {
-            let local = match syslog.target() {
-                SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
-                SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
-            };
-            Ok(UdpSender {
-                socket: UdpSocket::bind(local)?,
-                syslog,
-                warned: AtomicBool::new(false),
-            })
-        }
-
-        /// The collector's address.
-        pub fn target(&self) -> SocketAddr {
-            self.syslog.target()
-        }
-
-        /// Sends one message. The first failure is reported on the
-        /// console, later ones are not (the console has every line anyway;
-        /// a collector that is down must not flood it).
-        pub fn send(&self, severity: Severity, msgid: &str, message: impl core::fmt::Display) {
-            let mut datagram = Vec::new();
-            self.syslog
-                .format_now(severity, msgid, message, &mut datagram);
-            if let Err(error) = self.socket.send_to(&datagram, self.syslog.target())
-                && !self.warned.swap(true, Ordering::Relaxed)
-            {
-                println!(
-                    "pinata: syslog: cannot send to {}: {error} (further errors not reported)",
-                    self.syslog.target()
-                );
-            }
-        }
-    }
-
-    /// The kernel's host name (Linux), for the HOSTNAME field; empty when
-    /// it cannot be read, which [`Syslog::new`] sends as `-`.
-    pub fn local_hostname() -> String {
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|name| String::from(name.trim()))
-            .unwrap_or_default()
-    }
+pub fn local_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| String::from(name.trim()))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! ([`TlsStream::outgoing`]), read decrypted application data
 //! ([`TlsStream::take_plaintext`]), and queue application data and
 //! close_notify ([`TlsStream::send`], [`TlsStream::close`]). It does no I/O
-//! and knows nothing about the piñata; the services in [`crate::service`]
+//! and knows nothing about the piñata; the services in [`crate::session`]
 //! build on it.
 //!
 //! When rustls reports an error it may still have a fatal alert queued; the
@@ -24,7 +24,7 @@ use rustls::server::UnbufferedServerConnection;
 use rustls::unbuffered::{
     ConnectionState, EncodeError, EncryptError, InsufficientSizeError, UnbufferedStatus,
 };
-use rustls::{ClientConfig, CommonState, Error, ProtocolVersion, ServerConfig};
+use rustls::{ClientConfig, CommonState, Error, NamedGroup, ProtocolVersion, ServerConfig};
 
 use crate::client_hello::{self, Indication};
 
@@ -300,6 +300,13 @@ impl TlsStream {
         self.common().protocol_version()
     }
 
+    /// The key-exchange group the handshake agreed on, once known.
+    pub fn negotiated_group(&self) -> Option<NamedGroup> {
+        self.common()
+            .negotiated_key_exchange_group()
+            .map(|group| group.name())
+    }
+
     /// The first bytes of the record that ended the stream with an error, if
     /// it was in the input (empty otherwise).
     pub fn rejected_record_head(&self) -> &[u8] {
@@ -483,6 +490,77 @@ fn drain_alert<C: Unbuffered>(conn: &mut C, incoming: &mut [u8], outgoing: &mut 
         };
         if encode_into(outgoing, |buf| state.encode(buf).or_else(encode_error)).is_err() {
             return;
+        }
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+    use crate::pki::{self, BOUNTY_SERVER_NAME, PkiOptions};
+    use crate::random::OS_RANDOM;
+    use rustls::RootCertStore;
+    use rustls::pki_types::UnixTime;
+
+    /// A server and a client stream over the boot-time PKI, the client
+    /// offering `groups` (by name, in order) of the piñata's provider.
+    fn pair(groups: &[NamedGroup]) -> (TlsStream, TlsStream) {
+        let pki = pki::bootstrap(&OS_RANDOM, &PkiOptions::new(UnixTime::now())).unwrap();
+        let provider = Arc::new(crate::provider::provider(&OS_RANDOM));
+        let server = ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(pki.server.cert_chain.clone(), pki.server.key_der())
+            .unwrap();
+        let mut client_provider = (*provider).clone();
+        client_provider
+            .kx_groups
+            .retain(|group| groups.contains(&group.name()));
+        let mut roots = RootCertStore::empty();
+        roots.add(pki.ca_cert.clone()).unwrap();
+        let client = ClientConfig::builder_with_provider(Arc::new(client_provider))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = ServerName::try_from(BOUNTY_SERVER_NAME).unwrap();
+        (
+            TlsStream::server(Arc::new(server)).unwrap(),
+            TlsStream::client(Arc::new(client), name).unwrap(),
+        )
+    }
+
+    fn handshake(server: &mut TlsStream, client: &mut TlsStream) {
+        client.process().unwrap();
+        for _ in 0..10 {
+            let to_server = client.outgoing().to_vec();
+            client.consume_outgoing(to_server.len());
+            server.receive(&to_server).unwrap();
+            let to_client = server.outgoing().to_vec();
+            server.consume_outgoing(to_client.len());
+            client.receive(&to_client).unwrap();
+            if server.is_handshake_complete() && client.is_handshake_complete() {
+                return;
+            }
+        }
+        panic!("the handshake did not complete");
+    }
+
+    #[test]
+    fn both_ends_report_the_negotiated_group_and_version() {
+        for group in [
+            NamedGroup::X25519MLKEM768,
+            NamedGroup::X25519,
+            NamedGroup::secp256r1,
+        ] {
+            let (mut server, mut client) = pair(&[group]);
+            assert_eq!(server.negotiated_group(), None);
+            handshake(&mut server, &mut client);
+            for end in [&server, &client] {
+                assert_eq!(end.negotiated_group(), Some(group));
+                assert_eq!(end.protocol_version(), Some(ProtocolVersion::TLSv1_3));
+            }
         }
     }
 }

@@ -189,44 +189,66 @@ fn another_pinata_ca_is_not_trusted() {
     );
 }
 
+/// What openssl prints for the CA's signatures, for each bounty key type.
+fn ca_signature_algorithm(key_type: KeyType) -> &'static str {
+    match key_type {
+        KeyType::EcdsaP256 => "Signature Algorithm: ecdsa-with-SHA256",
+        KeyType::Ed25519 => "Signature Algorithm: ED25519",
+    }
+}
+
 #[test]
 fn ca_certificate_profile() {
-    let dir = scratch("ca-profile");
-    write_pki(&dir, &bootstrap_with(KeyType::EcdsaP256));
-    let text = text(&dir, "ca.pem");
-    for expected in [
-        "Version: 3 (0x2)",
-        "Signature Algorithm: ecdsa-with-SHA256",
-        "Public Key Algorithm: id-ecPublicKey",
-        "NIST CURVE: P-256",
-        "X509v3 Basic Constraints: critical",
-        "CA:TRUE, pathlen:0",
-        "X509v3 Key Usage: critical",
-        "Certificate Sign, CRL Sign",
-        "X509v3 Subject Key Identifier",
-    ] {
-        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
-    }
-    assert!(!text.contains("Extended Key Usage"), "{text}");
-    assert!(!text.contains("Subject Alternative Name"), "{text}");
+    for key_type in KEY_TYPES {
+        let dir = scratch("ca-profile");
+        write_pki(&dir, &bootstrap_with(key_type));
+        let text = text(&dir, "ca.pem");
+        // The CA signs with the bounty key type: the whole chain is one
+        // algorithm.
+        let key = match key_type {
+            KeyType::EcdsaP256 => {
+                &["Public Key Algorithm: id-ecPublicKey", "NIST CURVE: P-256"][..]
+            }
+            KeyType::Ed25519 => &["Public Key Algorithm: ED25519"][..],
+        };
+        for expected in [
+            "Version: 3 (0x2)",
+            ca_signature_algorithm(key_type),
+            "X509v3 Basic Constraints: critical",
+            "CA:TRUE, pathlen:0",
+            "X509v3 Key Usage: critical",
+            "Certificate Sign, CRL Sign",
+            "X509v3 Subject Key Identifier",
+        ]
+        .iter()
+        .chain(key)
+        {
+            assert!(
+                text.contains(expected),
+                "{key_type}: missing {expected:?} in\n{text}"
+            );
+        }
+        assert!(!text.contains("Extended Key Usage"), "{text}");
+        assert!(!text.contains("Subject Alternative Name"), "{text}");
 
-    let names = openssl_ok(
-        &dir,
-        &[
-            "x509",
-            "-in",
-            "ca.pem",
-            "-noout",
-            "-subject",
-            "-issuer",
-            "-nameopt",
-            "RFC2253,-esc_msb",
-        ],
-    );
-    assert_eq!(
-        names,
-        "subject=CN=Piñata CA,O=Piñata\nissuer=CN=Piñata CA,O=Piñata\n"
-    );
+        let names = openssl_ok(
+            &dir,
+            &[
+                "x509",
+                "-in",
+                "ca.pem",
+                "-noout",
+                "-subject",
+                "-issuer",
+                "-nameopt",
+                "RFC2253,-esc_msb",
+            ],
+        );
+        assert_eq!(
+            names,
+            "subject=CN=Piñata CA,O=Piñata\nissuer=CN=Piñata CA,O=Piñata\n"
+        );
+    }
 }
 
 #[test]
@@ -269,7 +291,7 @@ fn leaf_certificate_profiles() {
             let context = format!("{key_type} {pem}:\n{text}");
             for expected in [
                 "Version: 3 (0x2)",
-                "Signature Algorithm: ecdsa-with-SHA256",
+                ca_signature_algorithm(key_type),
                 algorithm,
                 "X509v3 Basic Constraints: critical",
                 "CA:FALSE",
@@ -721,10 +743,42 @@ fn unusable_options_are_rejected_before_any_key_is_made() {
         PkiError::InvalidOptions(_)
     ));
 
-    let mut bad = base;
+    let mut bad = base.clone();
     bad.validity_days = u32::MAX;
     let error = bootstrap(&Broken, &bad).unwrap_err();
     assert!(error.to_string().contains("9999"), "{error}");
+
+    // A web name that would also match the bounty server's certificate
+    // name, however it is spelled, for either key type.
+    for key_type in KEY_TYPES {
+        for name in [
+            BOUNTY_SERVER_NAME,
+            "BOUNTY.Pinata",
+            "bounty.pinata.",
+            "*.pinata",
+            " *.PINATA. ",
+        ] {
+            let mut bad = options(key_type);
+            bad.web_names = vec!["localhost".into(), name.into()];
+            let error = bootstrap(&Broken, &bad).unwrap_err();
+            assert_eq!(error, PkiError::WebNameCollision(name.into()));
+            assert!(error.to_string().contains(BOUNTY_SERVER_NAME), "{error}");
+            assert_eq!(pki::validate_web_names(&bad.web_names), Err(error));
+        }
+    }
+    // Near misses are fine.
+    for name in [
+        "pinata",
+        "bounty-pinata",
+        "bounty.pinata.example",
+        "*.bounty.pinata",
+        "xbounty.pinata",
+    ] {
+        let mut good = base.clone();
+        good.web_names = vec![name.into()];
+        assert_eq!(pki::validate_web_names(&good.web_names), Ok(()), "{name}");
+        bootstrap(&OS_RANDOM, &good).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
 }
 
 #[test]
@@ -957,8 +1011,10 @@ fn key_type_names() {
     assert_eq!("P256".parse::<KeyType>().unwrap(), KeyType::EcdsaP256);
     assert_eq!("Ed25519".parse::<KeyType>().unwrap(), KeyType::Ed25519);
     assert!("rsa".parse::<KeyType>().is_err());
+    // The whole bounty chain in Ed25519 unless asked otherwise.
+    assert_eq!(KeyType::default(), KeyType::Ed25519);
     assert_eq!(
         pki::PkiOptions::new(UnixTime::now()).bounty_key_type,
-        KeyType::EcdsaP256
+        KeyType::Ed25519
     );
 }

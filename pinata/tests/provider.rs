@@ -17,8 +17,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{
     CertificateError, CipherSuite, ClientConfig, ClientConnection, ConnectionCommon, Error,
-    InconsistentKeys, NamedGroup, ProtocolVersion, RootCertStore, ServerConfig, ServerConnection,
-    SideData, SupportedCipherSuite, SupportedProtocolVersion,
+    HandshakeKind, InconsistentKeys, NamedGroup, ProtocolVersion, RootCertStore, ServerConfig,
+    ServerConnection, SideData, SupportedCipherSuite, SupportedProtocolVersion,
 };
 
 // One group table for every test: no per-provider allocation (see
@@ -54,6 +54,13 @@ fn roots(ca: &str) -> Arc<RootCertStore> {
     Arc::new(roots)
 }
 
+/// The provider's groups, in its order.
+const ALL_GROUPS: [NamedGroup; 3] = [
+    NamedGroup::X25519MLKEM768,
+    NamedGroup::X25519,
+    NamedGroup::secp256r1,
+];
+
 /// What one handshake test varies.
 #[derive(Clone)]
 struct Case {
@@ -77,8 +84,8 @@ impl Default for Case {
     fn default() -> Self {
         Self {
             suites: CIPHER_SUITES.to_vec(),
-            client_groups: vec![NamedGroup::X25519, NamedGroup::secp256r1],
-            server_groups: vec![NamedGroup::X25519, NamedGroup::secp256r1],
+            client_groups: ALL_GROUPS.to_vec(),
+            server_groups: ALL_GROUPS.to_vec(),
             version: TLS13,
             server: "server-p256",
             server_ca: "ca-p256",
@@ -288,7 +295,11 @@ fn tls12_every_suite_handshakes_carries_data_and_rejects_tampering() {
 #[test]
 fn every_group_in_both_versions() {
     for version in [TLS13, TLS12] {
-        for group in [NamedGroup::X25519, NamedGroup::secp256r1] {
+        for group in ALL_GROUPS {
+            // The hybrid group is TLS 1.3's only.
+            if group == NamedGroup::X25519MLKEM768 && version == TLS12 {
+                continue;
+            }
             let case = Case {
                 client_groups: vec![group],
                 version,
@@ -303,14 +314,57 @@ fn every_group_in_both_versions() {
 }
 
 #[test]
-fn x25519_is_preferred_and_retry_reaches_p256() {
+fn x25519mlkem768_is_preferred_in_tls13_and_x25519_in_tls12() {
     let mut pair = connect(&Case::default());
     pair.handshake().unwrap();
-    assert_eq!(group_of(&pair), NamedGroup::X25519);
+    assert_eq!(group_of(&pair), NamedGroup::X25519MLKEM768);
     assert_eq!(suite_of(&pair), CipherSuite::TLS13_AES_128_GCM_SHA256);
+    pair.round_trip();
+    pair.tampered_record_is_rejected();
 
-    // A server without X25519: the client's X25519 key share is refused with
-    // a HelloRetryRequest, and the handshake completes on P-256.
+    let mut pair = connect(&Case {
+        version: TLS12,
+        ..Case::default()
+    });
+    pair.handshake().unwrap();
+    assert_eq!(group_of(&pair), NamedGroup::X25519);
+}
+
+#[test]
+fn a_server_without_the_hybrid_gets_x25519_from_the_same_hello() {
+    // The client offers the hybrid first and its X25519 half as a second
+    // share: a classical server picks X25519 with no HelloRetryRequest.
+    let case = Case {
+        server_groups: vec![NamedGroup::X25519, NamedGroup::secp256r1],
+        ..Case::default()
+    };
+    let mut pair = connect(&case);
+    pair.handshake().unwrap();
+    assert_eq!(group_of(&pair), NamedGroup::X25519);
+    assert_eq!(pair.client.handshake_kind(), Some(HandshakeKind::Full));
+    pair.round_trip();
+}
+
+#[test]
+fn hello_retry_requests_reach_the_hybrid_and_p256() {
+    // A client whose first share is for a group the server lacks, with the
+    // hybrid second: the server asks again for the hybrid.
+    let case = Case {
+        client_groups: vec![NamedGroup::secp256r1, NamedGroup::X25519MLKEM768],
+        server_groups: vec![NamedGroup::X25519MLKEM768, NamedGroup::X25519],
+        ..Case::default()
+    };
+    let mut pair = connect(&case);
+    pair.handshake().unwrap();
+    assert_eq!(group_of(&pair), NamedGroup::X25519MLKEM768);
+    assert_eq!(
+        pair.client.handshake_kind(),
+        Some(HandshakeKind::FullWithHelloRetryRequest)
+    );
+    pair.round_trip();
+
+    // A server with P-256 only: the client's hybrid and X25519 shares are
+    // refused, and the handshake completes on P-256.
     let case = Case {
         server_groups: vec![NamedGroup::secp256r1],
         ..Case::default()
@@ -318,6 +372,10 @@ fn x25519_is_preferred_and_retry_reaches_p256() {
     let mut pair = connect(&case);
     pair.handshake().unwrap();
     assert_eq!(group_of(&pair), NamedGroup::secp256r1);
+    assert_eq!(
+        pair.server.handshake_kind(),
+        Some(HandshakeKind::FullWithHelloRetryRequest)
+    );
     pair.round_trip();
 }
 
@@ -519,7 +577,7 @@ fn provider_holds_exactly_what_the_design_says() {
         ]
     );
     let groups: Vec<_> = p.kx_groups.iter().map(|g| g.name()).collect();
-    assert_eq!(groups, [NamedGroup::X25519, NamedGroup::secp256r1]);
+    assert_eq!(groups, ALL_GROUPS);
     assert_eq!(
         p.signature_verification_algorithms.supported_schemes(),
         [
@@ -633,4 +691,55 @@ fn protocol_versions_are_reported() {
         pair.server.protocol_version(),
         Some(ProtocolVersion::TLSv1_2)
     );
+}
+
+// ------------------------------------------------- the boot-time identities
+
+#[test]
+fn the_web_identity_never_passes_for_a_bounty_identity() {
+    use pinata::pki::{self, BOUNTY_SERVER_NAME, KeyType, PkiOptions};
+    use rustls::client::danger::ServerCertVerifier as _;
+    use rustls::pki_types::UnixTime;
+
+    for key_type in [KeyType::Ed25519, KeyType::EcdsaP256] {
+        let mut options = PkiOptions::new(UnixTime::now());
+        options.bounty_key_type = key_type;
+        let pki = pki::bootstrap(&OS_RANDOM, &options).unwrap();
+        let provider = Arc::new(the_provider());
+        let mut roots = RootCertStore::empty();
+        roots.add(pki.ca_cert.clone()).unwrap();
+        let roots = Arc::new(roots);
+        let now = UnixTime::now();
+
+        // The bounty server's verifier (client certificates): the client
+        // identity passes, the web identity (serverAuth only) does not.
+        let clients = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone())
+            .build()
+            .unwrap();
+        let as_client = |chain: &[CertificateDer<'static>]| {
+            clients.verify_client_cert(&chain[0], &chain[1..], now)
+        };
+        as_client(&pki.client.cert_chain).unwrap();
+        let err = as_client(&pki.web.cert_chain).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidCertificate(_)),
+            "{key_type}: {err:?}"
+        );
+
+        // The piñata's client roles (the server must be `bounty.pinata`):
+        // the server identity passes, the web identity does not.
+        let servers = WebPkiServerVerifier::builder_with_provider(roots, provider)
+            .build()
+            .unwrap();
+        let name = ServerName::try_from(BOUNTY_SERVER_NAME).unwrap();
+        let as_server = |chain: &[CertificateDer<'static>]| {
+            servers.verify_server_cert(&chain[0], &chain[1..], &name, &[], now)
+        };
+        as_server(&pki.server.cert_chain).unwrap();
+        let err = as_server(&pki.web.cert_chain).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidCertificate(_)),
+            "{key_type}: {err:?}"
+        );
+    }
 }

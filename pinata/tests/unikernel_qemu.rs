@@ -12,6 +12,7 @@ mod common;
 use std::net::TcpStream;
 use std::process::Command;
 
+use common::prometheus::{scrape_http, scrape_https};
 use common::*;
 
 /// P2WPKH (regtest) of the test vector "private key 1".
@@ -77,6 +78,104 @@ fn boots_with_a_module_secret_and_serves_the_page_and_refuses_strangers() {
     assert!(p.wait_outcome("client", 1).contains("outcome=secret_sent"));
     assert_eq!(p.counter("server", "secrets_sent"), 1);
     assert_eq!(p.counter("client", "secrets_sent"), 1);
+}
+
+#[test]
+fn serves_prometheus_metrics_that_move_with_traffic() {
+    let mut p = Pinata::boot_vm(VmSecret::Module(TEST_WIF_KEY1), &[], &[]);
+    // Read by promtool and the Python client (see common/prometheus.rs).
+    let before = scrape_http(&p.addr("http"));
+    let no_certificate = [
+        ("service", "server"),
+        ("outcome", "failed"),
+        ("reason", "no_certificate"),
+    ];
+    assert_eq!(
+        before.value("pinata_handshakes_total", &no_certificate),
+        0.0
+    );
+    // The guest's own heap, its high-water mark and its size.
+    let heap = [("source", "heap")];
+    let used = before.value("pinata_memory_used_bytes", &heap);
+    let peak = before.value("pinata_memory_high_water_bytes", &heap);
+    let capacity = before.value("pinata_memory_capacity_bytes", &heap);
+    assert!(
+        0.0 < used && used <= peak && peak <= capacity,
+        "used {used}, peak {peak}, capacity {capacity}"
+    );
+    assert_eq!(
+        before.value(
+            "pinata_prize_info",
+            &[("network", "regtest"), ("address", REGTEST_ADDRESS_KEY1)]
+        ),
+        1.0
+    );
+
+    // No certificate, then the short-circuit: rustls with rustls, which
+    // agree on the hybrid post-quantum group in TLS 1.3.
+    let out = s_client(&p.addr("server"), &[]);
+    assert!(!out.contains(&p.wif), "{out}");
+    assert!(
+        p.wait_outcome("server", 1)
+            .contains("reason=no_certificate")
+    );
+    run(
+        Command::new("socat").args([
+            format!("TCP:{}", p.addr("server")),
+            format!("TCP:{}", p.addr("client")),
+        ]),
+        b"",
+    );
+    assert!(p.wait_outcome("server", 2).contains("outcome=secret_sent"));
+    assert!(p.wait_outcome("client", 1).contains("outcome=secret_sent"));
+
+    // Over HTTPS, checked against the CA the guest publishes.
+    let (status, ca) = p.get("/ca.pem");
+    assert_eq!(status, 200);
+    let ca_file = p.tmp().join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let after = scrape_https(p.port("https"), &ca_file);
+    assert_eq!(after.value("pinata_handshakes_total", &no_certificate), 1.0);
+    assert_eq!(
+        after.value(
+            "pinata_failures_total",
+            &[("service", "server"), ("reason", "no_certificate")]
+        ),
+        1.0
+    );
+    for service in ["server", "client"] {
+        let labels = [("service", service)];
+        assert_eq!(after.value("pinata_secrets_sent_total", &labels), 1.0);
+        assert_eq!(
+            after.value(
+                "pinata_handshakes_total",
+                &[("service", service), ("outcome", "ok")]
+            ),
+            1.0
+        );
+        assert_eq!(
+            after.value(
+                "pinata_handshakes_by_group_total",
+                &[("service", service), ("group", "X25519MLKEM768")]
+            ),
+            1.0
+        );
+        assert_eq!(
+            after.value(
+                "pinata_handshakes_by_version_total",
+                &[("service", service), ("version", "TLSv1.3")]
+            ),
+            1.0
+        );
+    }
+    assert_eq!(
+        after.value("pinata_connections_total", &[("service", "server")]),
+        2.0
+    );
+    assert!(after.value("pinata_memory_high_water_bytes", &heap) >= peak);
+    assert!(
+        after.value("pinata_uptime_seconds", &[]) >= before.value("pinata_uptime_seconds", &[])
+    );
 }
 
 #[test]

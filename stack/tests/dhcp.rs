@@ -161,7 +161,7 @@ fn dhcp_pair(lease_s: u32) -> (Pair, Rc<Server>) {
 #[test]
 fn dhcp_mode_sends_a_discover() {
     let nic = common::wire(MAC_A);
-    let tx = nic.tx.clone();
+    let tx = nic.tx().clone();
     let mut stack = Stack::new(nic, StackConfig::new(IpConfig::Dhcp, &[80]), 0, 1).unwrap();
     assert_eq!(stack.next_event(), None);
     assert_eq!(stack.ipv4(), None);
@@ -212,7 +212,7 @@ fn dhcp_lease_configures_the_interface_and_connections_work() {
     let conn = p.b.connect(SocketAddr::from((IP_A, 7)), p.now).unwrap();
     assert!(p.run_until(1000, |p| p.events_a.iter().any(|e| matches!(
         e,
-        StackEvent::Accepted { local_port: 7, peer, .. } if peer.ip() == IP_B
+        StackEvent::Accepted { listener: 0, peer, .. } if peer.ip() == IP_B
     ))));
     assert_eq!(p.b.state(conn), ConnState::Established);
 }

@@ -250,7 +250,7 @@ fn still_serves(p: &mut Pair) {
 #[test]
 fn random_frames_never_panic() {
     let mut p = Pair::with_ports(&[7, 80]);
-    let b_rx = p.b.nic().rx.clone();
+    let b_rx = p.b.nic().rx().clone();
     let mut rng = Rng(0x1234_5678);
     for round in 0..200 {
         for _ in 0..50 {
@@ -277,8 +277,8 @@ fn truncated_and_corrupted_real_frames_never_panic() {
         p.a.poll(p.now);
         p.b.poll(p.now);
         for q in [&ab, &ba] {
-            for f in q.0.borrow().iter() {
-                recorded.push(f.clone());
+            for f in q.frames() {
+                recorded.push(f);
             }
         }
         p.poll();
@@ -301,7 +301,7 @@ fn truncated_and_corrupted_real_frames_never_panic() {
     assert!(frames.len() >= 8, "recorded {}", frames.len());
 
     let mut p = Pair::with_ports(&[7]);
-    let b_rx = p.b.nic().rx.clone();
+    let b_rx = p.b.nic().rx().clone();
     let mut rng = Rng(99);
     for frame in &frames {
         // Every truncation of every frame.
@@ -317,7 +317,7 @@ fn truncated_and_corrupted_real_frames_never_panic() {
             }
             b_rx.push(f);
         }
-        while b_rx.len() > 0 {
+        while !b_rx.is_empty() {
             p.step(1);
         }
     }
@@ -335,7 +335,7 @@ fn random_segments_aimed_at_a_live_connection_never_panic() {
         let SocketAddr::V4(a_local) = a_local else {
             unreachable!()
         };
-        let (b_rx, a_rx) = (p.b.nic().rx.clone(), p.a.nic().rx.clone());
+        let (b_rx, a_rx) = (p.b.nic().rx().clone(), p.a.nic().rx().clone());
         // Learn the sequence numbers in use from the handshake traffic
         // ... or guess near zero: the segments are random either way.
         for round in 0..50 {
@@ -371,7 +371,7 @@ fn random_segments_aimed_at_a_live_connection_never_panic() {
 fn dhcp_client_survives_garbage() {
     let config = StackConfig::new(IpConfig::Dhcp, &[7]);
     let nic = common::wire(MAC_A);
-    let rx = nic.rx.clone();
+    let rx = nic.rx().clone();
     let mut stack = Stack::new(nic, config, 0, 3).unwrap();
     let mut rng = Rng(5);
     for now in 0..2000u64 {
@@ -380,7 +380,7 @@ fn dhcp_client_survives_garbage() {
             rx.push(frame);
         }
         stack.poll(now * 10);
-        stack.nic().tx.clear();
+        stack.nic().tx().clear();
         while let Some(event) = stack.next_event() {
             assert!(!matches!(event, StackEvent::Accepted { .. }));
         }
@@ -397,7 +397,7 @@ fn a_stack_with_a_tiny_configuration_survives_garbage() {
     config_b.rx_buffer = 1;
     config_b.tx_buffer = 1;
     let mut p = Pair::new(static_config(IP_A, &[]), config_b);
-    let b_rx = p.b.nic().rx.clone();
+    let b_rx = p.b.nic().rx().clone();
     let mut rng = Rng(11);
     for _ in 0..100 {
         for _ in 0..20 {
@@ -411,7 +411,7 @@ fn a_stack_with_a_tiny_configuration_survives_garbage() {
 #[test]
 fn a_flood_is_read_at_most_64_frames_per_poll() {
     let mut p = Pair::with_ports(&[7]);
-    let b_rx = p.b.nic().rx.clone();
+    let b_rx = p.b.nic().rx().clone();
     let mut rng = Rng(3);
     for _ in 0..200 {
         b_rx.push(garbage(&mut rng, MAC_B, IP_B, (IP_A, 40000), 7));

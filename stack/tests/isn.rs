@@ -43,10 +43,10 @@ impl Listener {
     /// peer goes first, so that the stack knows its MAC address (smoltcp
     /// sends one ARP request a second, and this clock stands still).
     fn segment(&mut self, peer: (Ipv4Addr, u16), seq: u32, rst: bool) -> Option<u32> {
-        self.stack.nic().rx.push(arp_request(peer.0));
-        self.stack.nic().rx.push(tcp_frame(peer, seq, rst));
+        self.stack.nic().rx().push(arp_request(peer.0));
+        self.stack.nic().rx().push(tcp_frame(peer, seq, rst));
         self.stack.poll(self.now);
-        self.stack.nic().tx.drain().iter().find_map(|frame| {
+        self.stack.nic().tx().drain().iter().find_map(|frame| {
             let eth = EthernetFrame::new_checked(&frame[..]).ok()?;
             let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
             let tcp = TcpPacket::new_checked(ip.payload()).ok()?;

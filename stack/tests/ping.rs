@@ -45,7 +45,7 @@ fn answers_ping() {
     let mut p = Pair::with_ports(&[80]);
     // B learns A's MAC from A's ARP request, as with a real pinger.
     p.connect(80);
-    p.b.nic().rx.push(echo_request(b"are you there"));
+    p.b.nic().rx().push(echo_request(b"are you there"));
     p.b.poll(p.now);
     let caps = ChecksumCapabilities::default();
     let replies: Vec<Vec<u8>> = p.ba.drain();

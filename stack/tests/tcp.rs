@@ -449,7 +449,7 @@ fn syn_flood_is_bounded_and_legit_clients_still_get_in() {
     config_b.max_half_open = 8;
     config_b.max_connections = 32;
     let mut p = Pair::new(static_config(IP_A, &[]), config_b);
-    let b_rx = p.b.nic().rx.clone();
+    let b_rx = p.b.nic().rx().clone();
     let mut rng = common::Rng(42);
     let syn = |src: [u8; 4], port: u16, seq: u32| {
         let tcp = TcpRepr {
@@ -593,11 +593,11 @@ fn events_print_as_log_lines() {
     assert!(p.run_until(100, |p| p.take_accepted_b().is_some()));
     let line = StackEvent::Accepted {
         conn: conn_a,
-        local_port: 80,
+        listener: 0,
         peer,
     }
     .to_string();
-    assert_eq!(line, format!("accepted {conn_a} on port 80 from {peer}"));
+    assert_eq!(line, format!("accepted {conn_a} on listener 0 from {peer}"));
     assert!(line.starts_with("accepted #"));
     assert!(
         StackEvent::Connected(conn)

@@ -11,7 +11,7 @@ use virtio_drivers::transport::pci::PciTransport;
 use virtio_drivers::transport::pci::bus::{DeviceFunction, PciRoot};
 use virtio_drivers::transport::{DeviceType, SomeTransport};
 
-use crate::arch::x86_64::{apic, boot, idt, paging, tsc};
+use crate::arch::x86_64::{apic, boot, idt, paging, power, tsc};
 use crate::cmdline::BootConfig;
 use crate::drivers::pci::PortIoCam;
 use crate::drivers::virtio_hal::PlatformHal;
@@ -40,15 +40,14 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
         env!("CARGO_PKG_VERSION")
     );
     println!(
-        "clock: TSC {}.{:03} MHz from {} (measured: {} kHz); {}",
+        "clock: TSC {}.{:03} MHz from {}; {}",
         calibration.tsc_hz / 1_000_000,
         calibration.tsc_hz / 1000 % 1000,
         calibration.source,
-        calibration.pit_measured_hz.map_or(0, |hz| hz / 1000),
         if calibration.invariant {
             "invariant TSC"
         } else {
-            "TSC not advertised invariant (usual under KVM's default CPU models; a constant rate is assumed)"
+            "TSC not advertised invariant: a constant rate is assumed"
         }
     );
     xen::guest::print_found();
@@ -58,7 +57,7 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
             hz / 1000,
             platform::MAX_SLEEP_MS
         ),
-        None => println!("clock: LAPIC timer not calibrated (no PIT): idle waits spin"),
+        None => println!("clock: LAPIC timer not calibrated: idle waits spin"),
     }
 
     // SAFETY: the loader passes a valid start info in %ebx, and the first
@@ -194,24 +193,34 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
         config.panic
     );
 
+    if let Some(word) = &config.heap_canary {
+        let filled = crate::canary::plant(word.as_bytes(), usize::MAX);
+        println!(
+            "test: heap canary written over {} KiB of free heap, then freed (test_heap_canary=)",
+            filled / 1024
+        );
+    }
+
     // --- power-off method and wall clock
-    match acpi::init(raw.rsdp_paddr) {
-        Some(s5) => println!("acpi: power off via {s5:?}"),
-        None => println!("acpi: no S5 sleep method found; power off falls back to QEMU ports"),
+    // Xen: no ACPI power-off to look for; power::poweroff and power::reboot
+    // ask Xen (SCHEDOP_shutdown) first, as the "power: off through" line
+    // below says.
+    if on_xen.is_none() {
+        match acpi::init(raw.rsdp_paddr) {
+            Some(s5) => println!("acpi: power off via {s5:?}"),
+            None => println!("acpi: no S5 sleep method found; power off falls back to QEMU ports"),
+        }
     }
     match platform::wall_clock().sync() {
         Some(seconds) => println!(
             "clock: {} says {} s since the epoch (UTC assumed)",
-            if on_xen.is_some() {
-                "Xen wall clock"
-            } else {
-                "RTC"
-            },
+            platform::WallClockSource::current(),
             seconds
         ),
-        None => {
-            println!("clock: WARNING: no valid RTC date: certificates cannot be dated or checked")
-        }
+        None => println!(
+            "clock: WARNING: no valid date from the {}: certificates cannot be dated or checked",
+            platform::WallClockSource::current()
+        ),
     }
 
     // --- devices: PCI, then virtio-mmio slots named on the command line
@@ -324,6 +333,7 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
         None if on_xen.is_some() => {}
         None => println!("net: no virtio-net device (add `-device virtio-net-pci,netdev=...`)"),
     }
+    println!("power: off through {}", power::poweroff_method());
     paging::unmap_null_page();
     println!(
         "boot: platform ready after {} ms",

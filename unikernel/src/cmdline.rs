@@ -7,14 +7,18 @@
 //! | `network` | `bitcoin`, `testnet`, `signet`, `regtest`: how to read a testnet-family WIF | from the WIF |
 //! | `ip` | static IPv4 address with prefix, `10.0.2.15/24` | DHCP |
 //! | `gw` | IPv4 default gateway | none / DHCP |
-//! | `connect_back_port` | port connect-back dials on the caller | 40001 |
+//! | `connect_back_port` | port connect-back dials on the caller | 40001 (`pinata::DEFAULT_CONNECT_BACK_PORT`) |
 //! | `panic` | `poweroff` or `reboot` | `poweroff` |
-//! | `bounty_key` | `p256` or `ed25519` (bounty certificates' key type) | `p256` |
+//! | `bounty_key` | `p256` or `ed25519` (the bounty chain's key type: CA and bounty certificates) | `ed25519` |
 //! | `syslog` | `IP:PORT` of a syslog collector that also gets every connection line (RFC 5424 over UDP; IPv4) | none |
 //! | `max_connections` | connections open at once, all services (beyond: the longest idle is evicted) | 512 |
 //! | `max_connections_per_peer` | connections open at once from one address (beyond: refused) | 64 |
 //! | `handshake_timeout`, `request_timeout`, `idle_timeout`, `connect_timeout` | seconds (see `pinata::Limits`) | 10, 10, 5, 5 |
+//! | `test_heap_canary` | 8–64 printable characters: before serving, fill the free heap with them and free it (tests only: `canary.rs`) | none |
 //! | `virtio_mmio.device` | `SIZE@BASE:IRQ` (Linux syntax, repeatable): a virtio-mmio device, as Firecracker and QEMU `microvm` announce them | none |
+//!
+//! The limits' keys are parsed by `pinata::Limits::set`, as the hosted
+//! runner's flags are: a positive whole number each.
 //!
 //! Unknown keys and malformed values are reported (as diagnostics for the
 //! console) and ignored. Nothing here ever puts the secret's value in a
@@ -25,8 +29,6 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddr};
-
-use core::time::Duration;
 
 use pinata::Limits;
 use pinata::pki::KeyType;
@@ -101,6 +103,9 @@ pub struct BootConfig {
     pub syslog: Option<SocketAddr>,
     /// Connection limits and deadlines.
     pub limits: Limits,
+    /// Test only: the marker [`crate::canary::plant`] fills the free heap
+    /// with before serving.
+    pub heap_canary: Option<String>,
 }
 
 impl fmt::Debug for BootConfig {
@@ -117,6 +122,7 @@ impl fmt::Debug for BootConfig {
             .field("virtio_mmio", &self.virtio_mmio)
             .field("syslog", &self.syslog)
             .field("limits", &self.limits)
+            .field("heap_canary", &self.heap_canary)
             .finish()
     }
 }
@@ -197,35 +203,20 @@ impl BootConfig {
                         "command line: syslog={value}: {error}; ignored (no remote syslog)"
                     )),
                 },
-                "max_connections" | "max_connections_per_peer" => match value.parse::<usize>() {
-                    Ok(n) if n > 0 => {
-                        if key == "max_connections" {
-                            config.limits.max_connections = n;
-                        } else {
-                            config.limits.max_connections_per_peer = n;
-                        }
-                    }
-                    _ => notes.push(format!(
-                        "command line: {key}={value}: not a positive number; ignored"
-                    )),
-                },
-                "handshake_timeout" | "request_timeout" | "idle_timeout" | "connect_timeout" => {
-                    match value.parse::<u64>() {
-                        Ok(secs) if secs > 0 => {
-                            let secs = Duration::from_secs(secs);
-                            match key {
-                                "handshake_timeout" => config.limits.handshake_timeout = secs,
-                                "request_timeout" => config.limits.request_timeout = secs,
-                                "idle_timeout" => config.limits.idle_timeout = secs,
-                                _ => config.limits.connect_timeout = secs,
-                            }
-                        }
-                        _ => notes.push(format!(
-                            "command line: {key}={value}: not a positive number of seconds; ignored"
-                        )),
+                "test_heap_canary" => {
+                    if crate::canary::valid_marker(value) {
+                        config.heap_canary = Some(value.to_string());
+                    } else {
+                        notes.push(format!(
+                            "command line: test_heap_canary={value}: expected 8 to 64 printable characters; ignored"
+                        ));
                     }
                 }
-                _ => notes.push(format!("command line: unknown key {key}=; ignored")),
+                _ => match config.limits.set(key, value) {
+                    Ok(true) => {}
+                    Ok(false) => notes.push(format!("command line: unknown key {key}=; ignored")),
+                    Err(error) => notes.push(format!("command line: {error}; ignored")),
+                },
             }
         }
         if config.gateway.is_some() && config.ip.is_none() {
@@ -302,6 +293,8 @@ fn parse_cidr(value: &str) -> Option<Ipv4Cidr> {
 
 #[cfg(test)]
 mod tests {
+    use core::time::Duration;
+
     use super::*;
 
     const WIF: &str = "cMahea7zqjxrtgAbB7LSGbcQUr1uX1ojuat9jZodMN87JcbXMTcA";
@@ -358,6 +351,17 @@ mod tests {
         assert!(c.ip.is_none() && c.gateway.is_none() && c.network.is_none());
         assert!(c.connect_back_port.is_none() && c.bounty_key.is_none());
         assert_eq!(c.panic, PanicAction::Poweroff);
+    }
+
+    #[test]
+    fn the_heap_canary_is_off_unless_asked_for() {
+        assert!(BootConfig::parse("network=regtest").0.heap_canary.is_none());
+        let (c, notes) = BootConfig::parse("test_heap_canary=CANARY-7f3a9c2e");
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(c.heap_canary.as_deref(), Some("CANARY-7f3a9c2e"));
+        let (c, notes) = BootConfig::parse("test_heap_canary=short");
+        assert!(c.heap_canary.is_none());
+        assert_eq!(notes.len(), 1, "{notes:?}");
     }
 
     #[test]

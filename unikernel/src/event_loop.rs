@@ -1,17 +1,15 @@
-//! What runs after the platform is up: [`start`] builds the prize, the PKI,
-//! the TLS contexts and the network stack over the NIC, then turns the
-//! appliance's event loop forever.
+//! What runs after the platform is up: [`start`] builds the piñata
+//! (`pinata::setup`, as the hosted runner does) and the network stack over
+//! the NIC, then turns the event loop forever.
 //!
-//! The loop itself — stack events in, bytes between each TCP connection and
-//! its session, outcome lines out — is `pinata::netloop::EventLoop`, in the
-//! pinata crate (feature `netstack`), where it is unit-tested on the host
-//! and driven by the `stack_ingress` fuzz target. This file is the glue: the
-//! platform's clock, NIC, console and sleep.
+//! The loop itself is `pinata::netloop::EventLoop`, the same one the
+//! hosted runner runs over the host's sockets; where it sits in the data
+//! flow: see "Layout" in `docs/DESIGN.md`. This file is the glue: the
+//! platform's secret, entropy, clocks, NIC, console and sleep.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use pinata::Pinata;
 use pinata::netloop::{EventLoop, listen_ports};
 use stack::Stack;
 
@@ -29,8 +27,7 @@ impl pinata::time::TimeProvider for WallClock {
 /// contexts, the stack, and then the loop, forever. Fatal setup errors are
 /// printed and stop the machine (`panic=` decides poweroff or reboot).
 pub fn start() -> ! {
-    use pinata::pki::{self, KeyType, PkiOptions};
-    use pinata::time::TimeProvider as _;
+    use pinata::setup::{self, Platform, Setup};
     use stack::{IpConfig, StackConfig};
 
     use crate::platform;
@@ -62,53 +59,34 @@ pub fn start() -> ! {
         }
     };
 
-    let Some(now) = platform::wall_clock().current_time() else {
-        crate::println!("pki: no wall clock (no CMOS RTC): cannot date certificates; stopping");
-        platform::fatal_stop();
-    };
-    let mut web_names: Vec<alloc::string::String> = PkiOptions::DEFAULT_WEB_NAMES
-        .iter()
-        .map(|s| alloc::string::String::from(*s))
-        .collect();
+    let mut web_names = Vec::new();
     if let Some(ip) = config.ip {
         web_names.push(alloc::format!("{}", ip.address));
     }
-    let options = PkiOptions {
-        bounty_key_type: config.bounty_key.unwrap_or(KeyType::EcdsaP256),
-        web_names,
-        now,
-        validity_days: PkiOptions::DEFAULT_VALIDITY_DAYS,
-    };
-    let pki = match pki::bootstrap(platform::random(), &options) {
-        Ok(pki) => pki,
-        Err(error) => {
-            crate::println!("pki: bootstrap failed: {error}; stopping");
-            platform::fatal_stop();
-        }
-    };
-    crate::println!("pki: CA generated, certificates issued, CA key erased");
-
-    let provider = Arc::new(pinata::provider::provider(platform::random()));
-    let app_config = pinata::Config {
+    let setup = Setup {
         prize,
-        limits: config.limits.clone(),
+        bounty_key_type: config.bounty_key.unwrap_or_default(),
+        web_names,
         web_identity: None,
+        limits: config.limits.clone(),
+        connect_back_port: config
+            .connect_back_port
+            .unwrap_or(pinata::DEFAULT_CONNECT_BACK_PORT),
+        memory_gauge: Some(crate::heap::usage),
     };
-    let app = match Pinata::new(
-        pki,
-        app_config,
-        provider,
-        Arc::new(WallClock),
-        platform::now(),
-    ) {
-        Ok(app) => app
-            .with_connect_back_port(config.connect_back_port.unwrap_or(40001))
-            .with_memory_gauge(crate::heap::usage),
+    let machine = Platform {
+        random: platform::random(),
+        wall_clock: Arc::new(WallClock),
+        now: platform::now(),
+    };
+    let app = match setup::build(setup, &machine, |_| Ok(())) {
+        Ok(app) => app,
         Err(error) => {
             crate::println!("pinata: setup failed: {error}; stopping");
             platform::fatal_stop();
         }
     };
+    crate::println!("pki: CA generated, certificates issued, CA key erased");
 
     let Some(nic) = platform::nic() else {
         crate::println!(
@@ -150,8 +128,8 @@ pub fn start() -> ! {
             platform::fatal_stop();
         }
     };
-    crate::println!("pinata: limits {}", app.limits());
-    let mut event_loop = EventLoop::new(stack, Arc::new(app), crate::console::print_line);
+    let mut event_loop = EventLoop::new(stack, Arc::new(app), crate::console::print_line)
+        .with_clock_origin("PVH entry");
     if let Some(target) = config.syslog {
         // The command line checked the target already; `new` cannot refuse it.
         if let Ok(syslog) = pinata::syslog::Syslog::new(target, "pinata") {

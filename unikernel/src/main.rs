@@ -17,11 +17,12 @@
 //! `drbg.rs`), PCI and the virtio drivers (`drivers/`), the Xen PVH guest
 //! drivers (`drivers/xen/`: console ring, xenstore, grant tables, event
 //! channels, netfront — taken when CPUID says Xen), the command line and
-//! boot-module secret (`cmdline.rs`), and the API the event loop uses
+//! boot-module secret (`cmdline.rs`), a test-only heap canary
+//! (`canary.rs`), and the API the event loop uses
 //! (`platform.rs`). Build the image with `cargo xtask image`.
 //!
 //! It is also a workspace member built on the host, where only the
-//! pure-logic modules (`cmdline`, `drbg`, `memmap`, `datetime`, and the Xen
+//! pure-logic modules (`canary`, `cmdline`, `drbg`, `memmap`, `datetime`, and the Xen
 //! PV protocol code in `drivers/xen` with its simulated backends) are
 //! compiled, for their unit tests.
 #![cfg_attr(target_os = "none", no_std, no_main)]
@@ -31,6 +32,7 @@
 
 extern crate alloc;
 
+mod canary;
 mod cmdline;
 mod datetime;
 mod drbg;

@@ -5,7 +5,7 @@
 //! | call | gives |
 //! |---|---|
 //! | [`now`] | monotonic milliseconds since the PVH entry (TSC) |
-//! | [`wall_clock`] | `&'static RtcClock`, a rustls `TimeProvider` (CMOS RTC at boot + monotonic) |
+//! | [`wall_clock`] | `&'static RtcClock`, a rustls `TimeProvider` (Xen's wall clock, kvmclock or the CMOS RTC at boot + monotonic) |
 //! | [`random`] | the seeded ChaCha20 DRBG as `&'static dyn SecureRandom` |
 //! | [`wait_until`] | halt until an interrupt or the deadline, at most [`MAX_SLEEP_MS`] |
 //! | [`boot_config`] | the parsed command line and boot-module secret |
@@ -24,9 +24,9 @@ use stack::Nic as _;
 
 use crate::arch::x86_64::{apic, power, tsc};
 use crate::cmdline::{BootConfig, PanicAction};
-use crate::drivers::rtc;
 pub use crate::drivers::virtio_net::VirtioNet;
 use crate::drivers::xen::{self, guest::Xen, netfront::Netfront};
+use crate::drivers::{kvmclock, rtc};
 use crate::entropy;
 
 /// The longest [`wait_until`] sleeps: the NIC's interrupts are not used,
@@ -43,11 +43,12 @@ pub fn now_micros() -> u64 {
     tsc::micros_since_entry()
 }
 
-/// Wall-clock time: the CMOS RTC read at boot, advanced by the monotonic
-/// clock, and read again once an hour so TSC calibration error cannot drift
-/// the certificate clock for long. `None` if the machine has no usable RTC
-/// (then certificate validity cannot be checked: rustls fails the
-/// handshake, which fails closed).
+/// Wall-clock time: read at boot from the hypervisor or the CMOS RTC
+/// ([`WallClockSource`]), advanced by the monotonic clock, and read again
+/// once an hour so TSC calibration error cannot drift the certificate
+/// clock for long. `None` if the machine has no usable wall clock (then
+/// certificate validity cannot be checked: rustls fails the handshake,
+/// which fails closed).
 #[derive(Debug, Default)]
 pub struct RtcClock {
     /// RTC seconds at `synced_at_micros`; 0 = not read / no RTC.
@@ -65,13 +66,13 @@ impl RtcClock {
         }
     }
 
-    /// Reads the RTC now (on Xen: Xen's wall clock, there is no RTC);
-    /// returns its seconds since the epoch.
+    /// Reads the wall clock now ([`WallClockSource::current`]); returns
+    /// its seconds since the epoch.
     pub fn sync(&self) -> Option<u64> {
-        let seconds = if xen::guest::active() {
-            xen::guest::unix_seconds()?
-        } else {
-            rtc::read_unix_seconds()?
+        let seconds = match WallClockSource::current() {
+            WallClockSource::Xen => xen::guest::unix_seconds()?,
+            WallClockSource::Kvmclock => kvmclock::unix_seconds()?,
+            WallClockSource::Rtc => rtc::read_unix_seconds()?,
         };
         self.synced_at_micros.store(now_micros(), Ordering::Relaxed);
         self.unix_at_sync.store(seconds, Ordering::Relaxed);
@@ -95,6 +96,41 @@ impl TimeProvider for RtcClock {
     fn current_time(&self) -> Option<UnixTime> {
         self.unix_seconds()
             .map(|s| UnixTime::since_unix_epoch(Duration::from_secs(s)))
+    }
+}
+
+/// Where the wall clock is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WallClockSource {
+    /// Xen's shared-info wall clock (a PVH guest has no RTC).
+    Xen,
+    /// KVM's `MSR_KVM_WALL_CLOCK_NEW` plus kvmclock system time, whenever
+    /// KVM advertises kvmclock (Firecracker and QEMU `microvm` have no RTC).
+    Kvmclock,
+    /// The CMOS RTC, read as UTC.
+    Rtc,
+}
+
+impl WallClockSource {
+    /// The source this machine offers, best first.
+    pub fn current() -> WallClockSource {
+        if xen::guest::active() {
+            WallClockSource::Xen
+        } else if kvmclock::active() {
+            WallClockSource::Kvmclock
+        } else {
+            WallClockSource::Rtc
+        }
+    }
+}
+
+impl fmt::Display for WallClockSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WallClockSource::Xen => "Xen wall clock",
+            WallClockSource::Kvmclock => "kvmclock",
+            WallClockSource::Rtc => "RTC",
+        })
     }
 }
 

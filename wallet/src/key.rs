@@ -170,6 +170,16 @@ impl PrizeKey {
         out
     }
 
+    /// The 32 secret bytes, for the `spend` module's signer only (the CLI's
+    /// `sweep` and `sign-psbt`). Wiped on drop; never part of the public API.
+    #[cfg(feature = "cli")]
+    pub(crate) fn secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        let mut out = Zeroizing::new([0u8; 32]);
+        let secret = Zeroizing::new(self.secret.to_bytes());
+        out.copy_from_slice(&secret);
+        out
+    }
+
     /// The SEC1 compressed public key (0x02/0x03 prefix and X coordinate).
     pub fn public_key_compressed(&self) -> [u8; 33] {
         self.public

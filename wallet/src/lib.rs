@@ -14,16 +14,20 @@
 //! * writes [`PrizeKey::wire_secret`] (the WIF and a newline) to a peer that
 //!   passes mutual TLS, and to nobody else.
 //!
-//! The `pinata-wallet` command-line tool (feature `std`) makes such keys
-//! ([`PrizeKey::generate`] with the OS RNG) and shows their addresses.
+//! The `pinata-wallet` command-line tool (feature `cli`) makes such keys
+//! ([`PrizeKey::generate`] with the OS RNG), shows their addresses, and ends
+//! the bounty: `spend` (also feature `cli`) sweeps the prize to another
+//! address or signs a watch-only wallet's PSBT, with rust-bitcoin and
+//! libsecp256k1. Neither is linked into the piñata itself.
 //!
 //! # Choices
 //!
 //! * `no_std` + `alloc`, no `unsafe`: the same code runs in the unikernel
 //!   (`x86_64-unknown-none`) and in the hosted runner.
-//! * Pure Rust, no C. Only public-key derivation is needed here — the piñata
-//!   never signs — so libsecp256k1's C code (and its SSE build trouble on the
-//!   soft-float target) is not worth carrying. [`k256`] (RustCrypto) does the
+//! * Pure Rust, no C, in everything the piñata links. Only public-key
+//!   derivation is needed there — the piñata never signs — so libsecp256k1's
+//!   C code (and its SSE build trouble on the soft-float target) is not worth
+//!   carrying; only the CLI's `spend` module signs, with it. [`k256`] (RustCrypto) does the
 //!   scalar check and point multiplication in constant time, from the same
 //!   RustCrypto generation as the TLS provider, so the workspace builds one
 //!   copy of `sha2`/`digest`/`elliptic-curve`.
@@ -54,6 +58,8 @@ extern crate alloc;
 mod error;
 mod key;
 mod network;
+#[cfg(feature = "cli")]
+pub mod spend;
 
 pub use error::{GenerateError, WifError};
 pub use key::PrizeKey;

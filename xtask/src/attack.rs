@@ -1,7 +1,9 @@
 //! `cargo xtask attack`: the attack battery of issue 7.
 //!
 //! Starts a piñata itself — the hosted runner (`--target hosted`, the
-//! default) or the unikernel under QEMU (`--target vm`) — and throws at it
+//! default) or the unikernel under QEMU (`--target vm`) — or takes one
+//! already running on a network this host is on (`--target external:IP`,
+//! e.g. a Xen domU seen from dom0: `xen_domu`), and throws at it
 //! what attackers threw at the original: old and unknown protocol versions,
 //! Heartbeat, malformed and oversized records, fragmented and interleaved
 //! handshakes, renegotiation, early data, certificates that must not pass,
@@ -10,7 +12,8 @@
 //! prediction of TCP initial sequence numbers (`isn.rs`). Every case is
 //! client code here: raw TCP with hand-built TLS records, rustls clients
 //! and servers with certificates from other piñata CAs, and `openssl` where
-//! a real renegotiation is needed. Loopback only; every loop is bounded.
+//! a real renegotiation is needed. Loopback only, unless an external target
+//! is named; every loop is bounded.
 //!
 //! For each case it records what was sent, what came back, whether any
 //! piece of the secret was seen (in any byte received, any decrypted
@@ -45,7 +48,8 @@ mod soak;
 mod target;
 mod transport;
 
-use std::path::Path;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -54,11 +58,11 @@ use certs::make_certs;
 use probe::{Prober, counters_moved, probe_page, stats};
 use scanners::scanners;
 use soak::soak;
-use target::{start_hosted, start_vm};
+use target::{start_external, start_hosted, start_vm};
 
 /// The prize the target is started with: BIP-32's well-known test vector
 /// "private key 1" as a testnet-family WIF, read as regtest. Worthless.
-const WIF: &str = "cMahea7zqjxrtgAbB7LSGbcQUr1uX1ojuat9jZodMN87JcbXMTcA";
+pub(crate) const WIF: &str = "cMahea7zqjxrtgAbB7LSGbcQUr1uX1ojuat9jZodMN87JcbXMTcA";
 
 /// The page must answer within this, during and after every case.
 const PAGE_LIMIT: Duration = Duration::from_secs(1);
@@ -71,6 +75,17 @@ usage: cargo xtask attack [--target hosted|vm] [--soak N] [--full] [--release]
 
   --target hosted  the hosted runner (default): builds and runs target/*/pinata
   --target vm      the unikernel under QEMU (builds the image)
+  --target external:IP  a piñata already running at IP on its standard ports
+                   (connect-back to port 40001 here); needs --sources and
+                   --console
+  --sources S      external: page probes come from address S, the idle
+                   flood from the 200 addresses after it (all configured
+                   on this host)
+  --console FILE   external: the target's console log, followed for the
+                   leak and fault checks
+  --pcap FILE      external: a capture of the target's frames that another
+                   program is appending to (classic pcap, Ethernet), for the
+                   initial-sequence-number case
   --soak N         after the battery: a warm-up, then N connections of
                    mixed kinds (page, HTTPS, failed and successful
                    handshakes); passes when the memory on /stats.json
@@ -87,6 +102,8 @@ usage: cargo xtask attack [--target hosted|vm] [--soak N] [--full] [--release]
 pub enum TargetKind {
     Hosted,
     Vm,
+    /// Already running elsewhere (`--target external:IP`).
+    External,
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +116,11 @@ pub struct Options {
     /// when empty (unless `no_quick`).
     pub cases: Vec<String>,
     pub no_quick: bool,
+    /// External target: its address, the first source address, and its
+    /// console log.
+    pub external: Option<(Ipv4Addr, Ipv4Addr, PathBuf)>,
+    /// External target: a growing capture of its frames (`--pcap`).
+    pub pcap: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -111,6 +133,8 @@ impl Default for Options {
             release: false,
             cases: Vec::new(),
             no_quick: false,
+            external: None,
+            pcap: None,
         }
     }
 }
@@ -123,6 +147,7 @@ impl Options {
 
 pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
     let mut options = Options::default();
+    let (mut address, mut sources, mut console) = (None, None, None);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -130,9 +155,20 @@ pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
                 options.target = match args.next().map(String::as_str) {
                     Some("hosted") => TargetKind::Hosted,
                     Some("vm") => TargetKind::Vm,
-                    other => return Err(format!("--target: {other:?} is not hosted or vm")),
+                    Some(other) if other.starts_with("external:") => {
+                        address = Some(parse_ip("--target external:", &other[9..])?);
+                        TargetKind::External
+                    }
+                    other => {
+                        return Err(format!(
+                            "--target: {other:?} is not hosted, vm or external:IP"
+                        ));
+                    }
                 }
             }
+            "--sources" => sources = Some(parse_ip("--sources", next(&mut args, arg)?)?),
+            "--console" => console = Some(PathBuf::from(next(&mut args, arg)?)),
+            "--pcap" => options.pcap = Some(PathBuf::from(next(&mut args, arg)?)),
             "--soak" => {
                 let n = args.next().ok_or("--soak needs a number")?;
                 options.soak = n
@@ -152,7 +188,24 @@ pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
         }
     }
+    if let Some(address) = address {
+        let (Some(sources), Some(console)) = (sources, console) else {
+            return Err("--target external:IP needs --sources and --console".into());
+        };
+        options.external = Some((address, sources, console));
+    }
     run(root, &options)
+}
+
+fn next<'a>(args: &mut std::slice::Iter<'a, String>, flag: &str) -> Result<&'a str, String> {
+    args.next()
+        .map(String::as_str)
+        .ok_or_else(|| format!("{flag} needs a value"))
+}
+
+fn parse_ip(flag: &str, text: &str) -> Result<Ipv4Addr, String> {
+    text.parse()
+        .map_err(|_| format!("{flag}: `{text}` is not an IPv4 address"))
 }
 
 /// CI: the quick battery against the hosted runner, then against the
@@ -201,6 +254,7 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
     let name = match options.target {
         TargetKind::Hosted => "hosted",
         TargetKind::Vm => "vm",
+        TargetKind::External => "external",
     };
     // Before the target starts, so the hosted runner and QEMU inherit it.
     let open_files = net::raise_open_file_limit()
@@ -213,15 +267,26 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
     let mut target = match options.target {
         TargetKind::Hosted => start_hosted(root, options.release, dir.clone())?,
         TargetKind::Vm => start_vm(root, dir.clone())?,
+        TargetKind::External => {
+            let (address, sources, console) =
+                options.external.clone().ok_or("no external target given")?;
+            net::set_external(address, sources)?;
+            start_external(&console, options.pcap.clone(), dir.clone())?
+        }
     };
     println!(
-        "xtask attack: {name} ready in {} ms; ports http={} https={} server={} connect_back={} client={}, connect-back dials 127.0.0.1:{}",
+        "xtask attack: {name} ready in {} ms; ports http={} https={} server={} connect_back={} client={}, connect-back dials {}:{}",
         started.elapsed().as_millis(),
         target.ports[0],
         target.ports[1],
         target.ports[2],
         target.ports[3],
         target.ports[4],
+        if target.kind == TargetKind::External {
+            "this host"
+        } else {
+            "127.0.0.1"
+        },
         target.cb_port
     );
     let certs = make_certs(&dir)?;

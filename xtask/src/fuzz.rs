@@ -4,16 +4,24 @@
 //! Exits non-zero if any target crashed, listing the crash inputs.
 //!
 //! ```text
-//! cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug]
+//! cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug | --cflite-check]
+//! cargo xtask fuzz --ci [--cflite-check]
 //! ```
 //!
 //! - `--seconds N` (default 60): libFuzzer `-max_total_time` per target.
 //! - `--jobs J` (default 1): targets fuzzed at once, one process each.
 //! - `--target NAME`: only these targets (repeatable).
 //! - `--planted-bug`: instead, build over the test-only planted bug
-//!   (`pinata/fuzzing-planted-bug`: certificate chain signatures always
+//!   (the fuzz kit's `planted-bug`: certificate chain signatures always
 //!   verify) and check that the leak oracle catches it from the seeds within
 //!   N seconds (default 60); fails if it does not.
+//! - `--cflite-check`: instead, do what ClusterFuzzLite's builder and runner
+//!   do with `.clusterfuzzlite/` (nightly, AddressSanitizer, `build.sh`, the
+//!   `$OUT` checks, each target N seconds from `$OUT`, default 30): see
+//!   [`cflite`].
+//! - `--ci`: what `cargo xtask test` runs ([`ci`]); with `--cflite-check`,
+//!   only its last step, the ClusterFuzzLite check with a fixed seed and
+//!   run count per target.
 //!
 //! [`ci`] is what `cargo xtask test` runs: fmt and clippy for `fuzz/` (its
 //! own workspace), the planted-bug checks, then every target two at a time,
@@ -34,6 +42,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::root;
+
+mod cflite;
 
 /// The fuzz targets, by their fixed names.
 const TARGETS: &[&str] = &[
@@ -66,21 +76,26 @@ const CARGO_FUZZ_VERSION: &str = "0.13.2";
 const TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
 const USAGE: &str = "\
-usage: cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug]";
+usage: cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug | --cflite-check]
+       cargo xtask fuzz --ci [--cflite-check]   (CI's fuzzing, as cargo xtask test runs it)";
 
 struct Options {
-    seconds: u64,
+    seconds: Option<u64>,
     jobs: usize,
     targets: Vec<String>,
     planted_bug: bool,
+    cflite_check: bool,
+    ci: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
-        seconds: 60,
+        seconds: None,
         jobs: 1,
         targets: Vec::new(),
         planted_bug: false,
+        cflite_check: false,
+        ci: false,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -91,9 +106,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
         };
         match arg.as_str() {
             "--seconds" => {
-                options.seconds = value("--seconds")?
-                    .parse()
-                    .map_err(|e| format!("--seconds: {e}"))?;
+                options.seconds = Some(
+                    value("--seconds")?
+                        .parse()
+                        .map_err(|e| format!("--seconds: {e}"))?,
+                );
             }
             "--jobs" => {
                 options.jobs = value("--jobs")?
@@ -109,9 +126,23 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 options.targets.push(target);
             }
             "--planted-bug" => options.planted_bug = true,
+            "--cflite-check" => options.cflite_check = true,
+            "--ci" => options.ci = true,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
+    }
+    if options.ci
+        && (options.planted_bug || options.seconds.is_some() || !options.targets.is_empty())
+    {
+        return Err(format!(
+            "--ci runs CI's fixed plan: no --planted-bug, --seconds or --target\n{USAGE}"
+        ));
+    }
+    if options.planted_bug && options.cflite_check {
+        return Err(format!(
+            "--planted-bug and --cflite-check are two different runs\n{USAGE}"
+        ));
     }
     Ok(options)
 }
@@ -119,21 +150,37 @@ fn parse(args: &[String]) -> Result<Options, String> {
 /// `cargo xtask fuzz …`.
 pub fn main(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
+    if options.ci && !options.cflite_check {
+        return ci();
+    }
+    if options.cflite_check {
+        let mode = if options.ci {
+            cflite::Mode::Ci
+        } else {
+            cflite::Mode::Runner {
+                seconds: options.seconds.unwrap_or(30),
+            }
+        };
+        return cflite::check(mode, &options.targets);
+    }
     prepare()?;
+    let seconds = options.seconds.unwrap_or(60);
     if options.planted_bug {
-        return planted_bug(options.seconds);
+        return planted_bug(seconds);
     }
     let targets: Vec<&str> = if options.targets.is_empty() {
         TARGETS.to_vec()
     } else {
         options.targets.iter().map(String::as_str).collect()
     };
-    campaign(&targets, options.seconds, options.jobs, false)
+    campaign(&targets, seconds, options.jobs, false)
 }
 
 /// What `cargo xtask test` runs: the planted-bug check (the oracle can
-/// fail), then every target with [`CI_SEED`] and its [`CI_RUNS`], two at a time. Bounded: a
-/// few minutes of building and about 1.5 minutes of fuzzing on two cores.
+/// fail), then every target with [`CI_SEED`] and its [`CI_RUNS`], two at a
+/// time, then the ClusterFuzzLite check in its CI mode. Bounded: a few
+/// minutes of building and about 1.5 minutes of fuzzing on two cores, then
+/// about ten minutes for the ClusterFuzzLite check from a cold start.
 pub fn ci() -> Result<(), String> {
     if std::env::var_os("XTASK_NO_FUZZ").is_some() {
         println!("xtask: XTASK_NO_FUZZ is set: fuzzing skipped (CI never sets it)");
@@ -162,18 +209,21 @@ pub fn ci() -> Result<(), String> {
         "test",
         "--locked",
         "-p",
-        "pinata",
+        "fuzzkit",
         "--features",
-        "fuzzing-planted-bug",
+        "planted-bug",
         "--test",
         "fuzz_regressions",
     ]);
     run(
         unit,
-        "planted bug, replayed: cargo test -p pinata --features fuzzing-planted-bug --test fuzz_regressions",
+        "planted bug, replayed: cargo test -p fuzzkit --features planted-bug --test fuzz_regressions",
     )?;
     planted_bug(60)?;
-    campaign(TARGETS, CI_SECONDS, 2, true)
+    campaign(TARGETS, CI_SECONDS, 2, true)?;
+    // The ClusterFuzzLite build, checked and run like the runner does, but
+    // with a fixed seed and run count (about ten minutes from a cold start).
+    cflite::check(cflite::Mode::Ci, &[])
 }
 
 fn fuzz_dir() -> PathBuf {
@@ -205,8 +255,8 @@ fn run(mut command: Command, what: &str) -> Result<(), String> {
     }
 }
 
-/// Installs cargo-fuzz if missing, writes the seed corpora.
-fn prepare() -> Result<(), String> {
+/// Installs cargo-fuzz if missing.
+fn install_cargo_fuzz() -> Result<(), String> {
     let have_cargo_fuzz = cargo()
         .args(["fuzz", "--version"])
         .stdout(Stdio::null())
@@ -224,8 +274,14 @@ fn prepare() -> Result<(), String> {
         ]);
         run(install, "cargo install cargo-fuzz")?;
     }
+    Ok(())
+}
+
+/// Installs cargo-fuzz if missing, writes the seed corpora.
+fn prepare() -> Result<(), String> {
+    install_cargo_fuzz()?;
     // Seeds are generated from handshakes recorded in the fuzzing mode
-    // (pinata/examples/fuzz_seeds.rs), not checked in. This build uses the
+    // (fuzzkit/src/bin/fuzz_seeds.rs), not checked in. This build uses the
     // main workspace and its target directory, like `cargo test`.
     let mut seeds = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     seeds.current_dir(root()).args([
@@ -233,15 +289,15 @@ fn prepare() -> Result<(), String> {
         "--quiet",
         "--locked",
         "-p",
-        "pinata",
-        "--example",
+        "fuzzkit",
+        "--bin",
         "fuzz_seeds",
         "--",
     ]);
     seeds.arg(fuzz_dir().join("corpus"));
     run(
         seeds,
-        "write the seed corpora (cargo run -p pinata --example fuzz_seeds)",
+        "write the seed corpora (cargo run -p fuzzkit --bin fuzz_seeds)",
     )
 }
 
@@ -270,11 +326,13 @@ fn binary(target: &str) -> PathBuf {
         .join(target)
 }
 
-fn dictionary(target: &str) -> Option<&'static str> {
+/// The target's libFuzzer dictionary in fuzz/ (the same choice as
+/// `.clusterfuzzlite/build.sh`).
+fn dictionary(target: &str) -> &'static str {
     match target {
-        "http_request" => Some("http.dict"),
-        "stack_ingress" => None,
-        _ => Some("tls.dict"),
+        "http_request" => "http.dict",
+        "stack_ingress" => "net.dict",
+        _ => "tls.dict",
     }
 }
 
@@ -324,6 +382,37 @@ fn number_after(line: &str, key: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// libFuzzer's figures from its log: the last `cov`/`ft`, and the final
+/// stats (`-print_final_stats=1`).
+fn read_stats(log: &str, report: &mut Report) {
+    for line in log.lines() {
+        if line.starts_with('#') && line.contains(" cov: ") {
+            report.coverage = number_after(line, " cov: ").or(report.coverage);
+            report.features = number_after(line, " ft: ").or(report.features);
+        } else if line.starts_with("stat::average_exec_per_sec:") {
+            report.exec_per_sec = number_after(line, "stat::average_exec_per_sec:");
+        } else if line.starts_with("stat::number_of_executed_units:") {
+            report.executions = number_after(line, "stat::number_of_executed_units:");
+        }
+    }
+}
+
+/// The inputs libFuzzer left in `artifacts` since `before` that are worth
+/// keeping: crashes, OOMs, hangs, leaks.
+fn new_crashes(artifacts: &Path, before: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
+    files(artifacts)
+        .difference(before)
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                ["crash-", "oom-", "timeout-", "leak-"]
+                    .iter()
+                    .any(|k| n.starts_with(k))
+            })
+        })
+        .cloned()
+        .collect()
+}
+
 /// Runs `target` over `corpus` for `seconds`; crash inputs go to `artifacts`.
 fn fuzz_one(target: &str, corpus: &Path, artifacts: &Path, seconds: u64, extra: &[&str]) -> Report {
     let log = fuzz_dir()
@@ -356,9 +445,10 @@ fn fuzz_one(target: &str, corpus: &Path, artifacts: &Path, seconds: u64, extra: 
         .arg("-print_final_stats=1")
         .arg(format!("-artifact_prefix={}/", artifacts.display()))
         .args(extra);
-    if let Some(dict) = dictionary(target) {
-        command.arg(format!("-dict={}", fuzz_dir().join(dict).display()));
-    }
+    command.arg(format!(
+        "-dict={}",
+        fuzz_dir().join(dictionary(target)).display()
+    ));
     let stderr = match log_file.try_clone() {
         Ok(f) => f,
         Err(e) => {
@@ -374,29 +464,9 @@ fn fuzz_one(target: &str, corpus: &Path, artifacts: &Path, seconds: u64, extra: 
         .status();
     report.seconds = started.elapsed().as_secs_f64();
     let text = fs::read_to_string(&log).unwrap_or_default();
-    for line in text.lines() {
-        if line.starts_with('#') && line.contains(" cov: ") {
-            report.coverage = number_after(line, " cov: ").or(report.coverage);
-            report.features = number_after(line, " ft: ").or(report.features);
-        } else if line.starts_with("stat::average_exec_per_sec:") {
-            report.exec_per_sec = number_after(line, "stat::average_exec_per_sec:");
-        } else if line.starts_with("stat::number_of_executed_units:") {
-            report.executions = number_after(line, "stat::number_of_executed_units:");
-        }
-    }
+    read_stats(&text, &mut report);
     report.corpus = files(corpus).len();
-    // libFuzzer's inputs worth keeping: crashes, OOMs, hangs, leaks.
-    report.crashes = files(artifacts)
-        .difference(&before)
-        .filter(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                ["crash-", "oom-", "timeout-", "leak-"]
-                    .iter()
-                    .any(|k| n.starts_with(k))
-            })
-        })
-        .cloned()
-        .collect();
+    report.crashes = new_crashes(artifacts, &before);
     match status {
         Ok(s) if s.success() => {}
         Ok(s) if report.crashes.is_empty() => {
@@ -472,7 +542,7 @@ fn campaign(
     });
     let mut reports = reports.into_inner().map_err(|_| "a fuzz worker panicked")?;
     reports.sort_by_key(|r| targets.iter().position(|t| *t == r.target));
-    print_table(&reports);
+    print_table(&reports, "fuzz/corpus/<target>");
     let bad: Vec<&Report> = reports
         .iter()
         .filter(|r| !r.crashes.is_empty() || r.failure.is_some())
@@ -505,7 +575,8 @@ fn campaign(
     ))
 }
 
-fn print_table(reports: &[Report]) {
+/// The results table; `corpora` says where the corpus counts come from.
+fn print_table(reports: &[Report], corpora: &str) {
     let show = |v: Option<u64>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
     println!();
     println!(
@@ -529,7 +600,7 @@ fn print_table(reports: &[Report]) {
         );
     }
     println!(
-        "(exec/s: libFuzzer's average; corpus: inputs in fuzz/corpus/<target>; cov/ft: \
+        "(exec/s: libFuzzer's average; corpus: inputs in {corpora}; cov/ft: \
          libFuzzer's final edge coverage and features)"
     );
     println!();

@@ -9,11 +9,14 @@
 
 mod attack;
 mod bench;
+mod deploy;
+mod firecracker;
 mod fuzz;
 mod image;
 mod qemu;
 mod repro;
 mod size;
+mod xen_domu;
 mod xen_smoke;
 mod xl;
 
@@ -25,16 +28,25 @@ usage: cargo xtask <command>
 
 commands:
   test    fmt check, clippy -D warnings, bare-metal build, cargo test --workspace,
-          then the fuzz targets briefly (cargo xtask fuzz's CI run)
+          the fuzz targets briefly, the size report, the quick attack battery,
+          then xen-domu-smoke
   fuzz    build and run every fuzz target: [--seconds N] [--jobs J] [--target T] [--planted-bug]
+          [--cflite-check]: the ClusterFuzzLite build (nightly, ASan) checked and run locally
+          [--ci]: CI's fuzzing, as `cargo xtask test` runs it
   image   build the unikernel (release, x86_64-unknown-none); prints the ELF's path
           [--check-reproducible]: build HEAD twice from scratch, compare SHA-256
   run     boot the image in QEMU with the services on 127.0.0.1:8080,8443,10000-10002
-          [--secret-file F] [--accel kvm|tcg] [--memory MiB] (see `cargo xtask run --help`)
-  xl-config  write pinata.xl for Xen (xl create -c pinata.xl) next to a copy of the image
+          [--secret-file F] [--accel kvm|tcg] [--memory MiB] [--machine q35|pc|microvm]
+          (see `cargo xtask run --help`)
+  xl-config  write pinata.xl for Xen (xl create -c pinata.xl) next to a copy of the image,
+          in target/xl-config/ unless --out DIR
           [--secret-file F] [--bridge xenbr0] [--memory 64] (see `cargo xtask xl-config --help`)
+  firecracker-config  write target/firecracker/vm.json (firecracker --config-file) next to
+          a copy of the image [--secret-file F] [--tap tap0] (see `--help`)
   xen-smoke  boot the image as a PVH dom0 of a real Xen 4.17 inside QEMU (TCG; a minute or two)
           [--xen PATH] [--image PATH]
+  xen-domu-smoke  the image as an `xl create` domU behind netback, checked and attacked from a
+          Linux dom0 (Xen 4.17 in QEMU TCG; needs root) [--rebuild-dom0]
   size-report  the auditor's size and TCB report: target/size-report/report.{md,json,svg}
           [--no-hosted] [--out DIR]
   bench   handshakes/s, page and short-circuit against rustls+aws-lc-rs and openssl,
@@ -112,7 +124,9 @@ fn test() -> Result<(), String> {
     // An artefact, not a check: fails only if the report cannot be written.
     size::ci(&root())?;
     // The quick attack battery, against the hosted runner and the image.
-    attack::ci(&root())
+    attack::ci(&root())?;
+    // The image as a Xen domU behind a real netback (needs root).
+    xen_domu::ci(&root())
 }
 
 fn main() -> ExitCode {
@@ -130,7 +144,13 @@ fn main() -> ExitCode {
         Some("size-report") => size::main(&root(), &args.collect::<Vec<_>>()),
         Some("run") => qemu::parse(args).and_then(|options| qemu::run(options, &root())),
         Some("xl-config") => xl::parse(args).and_then(|options| xl::run(options, &root())),
+        Some("firecracker-config") => {
+            firecracker::parse(args).and_then(|options| firecracker::run(options, &root()))
+        }
         Some("xen-smoke") => xen_smoke::main(&root(), &args.collect::<Vec<_>>()),
+        Some("xen-domu-smoke") => xen_domu::main(&root(), &args.collect::<Vec<_>>()),
+        // Internal: run by dom0's /init inside xen-domu-smoke.
+        Some("xen-domu-dom0") => xen_domu::dom0_main(),
         Some(other) => {
             eprintln!("xtask: unknown command `{other}`\n\n{USAGE}");
             return ExitCode::from(2);

@@ -8,6 +8,16 @@
 //! virtio-rng device is always attached (the KVM CPU model here has no
 //! RDRAND) unless `--no-rng` asks for a guest without an entropy source.
 //!
+//! `--machine microvm` is the Firecracker path without Firecracker: QEMU's
+//! `microvm` under KVM with no RTC, no PIT, no ACPI and no PCI
+//! (`-M microvm,rtc=off,pit=off,acpi=off`), `virtio-net-device` and
+//! `virtio-rng-device` on virtio-mmio (QEMU names them on the kernel
+//! command line, as Firecracker does), and an i8042 whose reset line is
+//! the guest's only way to stop (Firecracker's too). The guest's clocks
+//! are then kvmclock alone, so it needs KVM. SeaBIOS's microvm build is
+//! the firmware when installed: QEMU's default, qboot, drops the PVH boot
+//! module (the prize).
+//!
 //! The process replaces itself with QEMU (`exec`), so whoever started
 //! `cargo xtask run` — a terminal, or a test — owns the VM directly: Ctrl-A X
 //! (or killing the process) stops it.
@@ -63,7 +73,8 @@ usage: cargo xtask run [flags]
   --ports A,B,C,D,E    host ports for guest 80,443,10000,10001,10002
                        (default 8080,8443,10000,10001,10002)
   --append TEXT        extra kernel command line (e.g. \"network=regtest ip=10.0.2.15/24 gw=10.0.2.2\")
-  --machine M          q35 (default), pc
+  --machine M          q35 (default), pc, or microvm (Firecracker's machine model
+                       under KVM: no RTC/PIT/ACPI/PCI, virtio-mmio, kvmclock)
   --cpu MODEL          QEMU CPU model (default: the accelerator's default; max under tcg)
   --no-rng             no virtio-rng device (the guest must then find RDRAND/RDSEED)
   --image PATH         boot this ELF instead of building the image";
@@ -73,11 +84,7 @@ usage: cargo xtask run [flags]
 /// that runs guests ~150× slower than TCG (measured: docs/DECISIONS.md), so
 /// the device alone is not enough.
 pub fn kvm_usable() -> bool {
-    let device = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-        .is_ok();
+    let device = kvm_device();
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let hardware = cpuinfo
         .lines()
@@ -129,17 +136,64 @@ pub fn parse(args: impl Iterator<Item = String>) -> Result<RunOptions, String> {
     Ok(options)
 }
 
+/// Whether `/dev/kvm` opens (whatever the CPU flags say).
+fn kvm_device() -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok()
+}
+
+/// The `microvm` machine as Firecracker's model: no RTC, PIT or ACPI
+/// (QEMU then lists the virtio-mmio devices on the kernel command line).
+const MICROVM: &str = "microvm,rtc=off,pit=off,acpi=off";
+/// SeaBIOS built for `microvm` (Debian's `seabios` package): it passes the
+/// PVH boot module, which QEMU's default qboot drops.
+const MICROVM_BIOS: &str = "/usr/share/seabios/bios-microvm.bin";
+
+fn is_microvm(options: &RunOptions) -> bool {
+    options.machine == "microvm"
+}
+
+/// Refuses settings that cannot boot a working guest.
+pub fn check(options: &RunOptions) -> Result<(), String> {
+    if !is_microvm(options) {
+        return Ok(());
+    }
+    if options.accel.as_deref() == Some("tcg") {
+        return Err(
+            "--machine microvm has no RTC: its wall clock is kvmclock, which needs \
+             --accel kvm (use q35 or pc under TCG)"
+                .into(),
+        );
+    }
+    if options.accel.is_none() && !kvm_device() {
+        return Err(
+            "--machine microvm needs KVM (its wall clock is kvmclock) and /dev/kvm does not open"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// The QEMU command line for `options` booting `image`.
 pub fn qemu_command(options: &RunOptions, image: &std::path::Path) -> Command {
+    let microvm = is_microvm(options);
     let accel = options.accel.clone().unwrap_or_else(|| {
-        if kvm_usable() {
+        // microvm: KVM whatever its speed (kvmclock is the only clock).
+        if kvm_usable() || (microvm && kvm_device()) {
             "kvm".into()
         } else {
             "tcg".into()
         }
     });
     let mut cmd = Command::new("qemu-system-x86_64");
-    cmd.args(["-machine", &options.machine, "-accel", &accel]);
+    let machine = if microvm { MICROVM } else { &options.machine };
+    cmd.args(["-machine", machine, "-accel", &accel]);
+    if microvm && std::path::Path::new(MICROVM_BIOS).is_file() {
+        cmd.args(["-bios", MICROVM_BIOS]);
+    }
     match (&options.cpu, accel.as_str()) {
         (Some(cpu), _) => {
             cmd.args(["-cpu", cpu]);
@@ -158,9 +212,18 @@ pub fn qemu_command(options: &RunOptions, image: &std::path::Path) -> Command {
         netdev.push(format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}"));
     }
     cmd.arg("-netdev").arg(netdev);
-    cmd.args(["-device", "virtio-net-pci,netdev=net0"]);
+    let (net, rng) = if microvm {
+        ("virtio-net-device,netdev=net0", "virtio-rng-device")
+    } else {
+        ("virtio-net-pci,netdev=net0", "virtio-rng-pci")
+    };
+    cmd.args(["-device", net]);
     if options.rng {
-        cmd.args(["-device", "virtio-rng-pci"]);
+        cmd.args(["-device", rng]);
+    }
+    if microvm {
+        // Firecracker's only power control; `-no-reboot` makes QEMU exit.
+        cmd.args(["-device", "i8042"]);
     }
     cmd.arg("-kernel").arg(image);
     if let Some(secret) = &options.secret_file {
@@ -202,6 +265,7 @@ pub fn run(options: RunOptions, root: &std::path::Path) -> Result<(), String> {
     {
         return Err(format!("--secret-file {}: no such file", secret.display()));
     }
+    check(&options)?;
     let mut cmd = qemu_command(&options, &image);
     eprintln!("xtask: {}", redacted(&cmd));
     let error = cmd.exec();

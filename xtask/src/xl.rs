@@ -2,7 +2,8 @@
 //! piñata as a Xen PVH guest.
 //!
 //! It builds the image (or takes `--image`), copies it next to the config
-//! as `pinata-unikernel`, and writes `pinata.xl` there:
+//! as `pinata-unikernel`, and writes `pinata.xl` there — in
+//! `target/xl-config/` unless `--out` names another directory:
 //!
 //! ```text
 //! name = "pinata"
@@ -33,7 +34,8 @@ pub struct XlOptions {
     pub memory_mib: u32,
     pub append: Vec<String>,
     pub image: Option<PathBuf>,
-    pub out_dir: PathBuf,
+    /// Where to write; `None`: `target/xl-config/`.
+    pub out_dir: Option<PathBuf>,
     pub dest_dir: Option<PathBuf>,
 }
 
@@ -46,7 +48,7 @@ impl Default for XlOptions {
             memory_mib: 64,
             append: Vec::new(),
             image: None,
-            out_dir: PathBuf::from("."),
+            out_dir: None,
             dest_dir: None,
         }
     }
@@ -61,7 +63,8 @@ usage: cargo xtask xl-config [flags]
   --name N          the domain's name (default pinata)
   --append TEXT     kernel command line (extra=), e.g. \"network=regtest ip=192.0.2.10/24 gw=192.0.2.1\"
   --image PATH      use this ELF instead of building the image
-  --out DIR         where to write pinata.xl and the image copy (default .)
+  --out DIR         where to write pinata.xl and the image copy
+                    (default target/xl-config/)
   --dest-dir DIR    where the files will be on the Xen host (default: --out, absolute)
 
 Prints the path of pinata.xl. Then, on the Xen host: xl create -c pinata.xl";
@@ -101,7 +104,7 @@ pub fn parse(args: impl Iterator<Item = String>) -> Result<XlOptions, String> {
             }
             "--append" => options.append.push(value()?),
             "--image" => options.image = Some(PathBuf::from(value()?)),
-            "--out" => options.out_dir = PathBuf::from(value()?),
+            "--out" => options.out_dir = Some(PathBuf::from(value()?)),
             "--dest-dir" => options.dest_dir = Some(PathBuf::from(value()?)),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
@@ -174,10 +177,13 @@ pub fn run(options: XlOptions, root: &Path) -> Result<(), String> {
     {
         return Err(format!("--secret-file {}: no such file", secret.display()));
     }
-    std::fs::create_dir_all(&options.out_dir)
-        .map_err(|e| format!("{}: {e}", options.out_dir.display()))?;
-    let out_dir = std::fs::canonicalize(&options.out_dir)
-        .map_err(|e| format!("{}: {e}", options.out_dir.display()))?;
+    let out_dir = options
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| crate::image::target_dir(root).join("xl-config"));
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let out_dir =
+        std::fs::canonicalize(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let copy = out_dir.join(crate::image::BINARY);
     if std::fs::canonicalize(&image).ok() != Some(copy.clone()) {
         std::fs::copy(&image, &copy)
@@ -302,7 +308,7 @@ mod tests {
         let options = XlOptions {
             image: Some(image.clone()),
             secret_file: Some(secret.clone()),
-            out_dir: out.clone(),
+            out_dir: Some(out.clone()),
             ..XlOptions::default()
         };
         run(options.clone(), Path::new("/nonexistent")).unwrap();
@@ -343,5 +349,24 @@ mod tests {
             "{text}"
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn writes_under_the_target_directory_by_default() {
+        let root = std::env::temp_dir().join(format!("xl-config-root-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let image = root.join("built.elf");
+        std::fs::write(&image, b"\x7fELF...").unwrap();
+        let options = XlOptions {
+            image: Some(image),
+            ..XlOptions::default()
+        };
+        run(options, &root).unwrap();
+        let dir = crate::image::target_dir(&root).join("xl-config");
+        assert!(dir.join("pinata.xl").is_file(), "{}", dir.display());
+        assert!(dir.join("pinata-unikernel").is_file());
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -7,7 +7,7 @@
 //! ```text
 //! loadgen --mode bounty|https|short --target ADDR [--target2 ADDR] --ca CA.pem
 //!     [--cert CHAIN.pem --key KEY.pem] [--tls 12|13] [--server-name NAME]
-//!     [--request TEXT] [--concurrency N] [--seconds S] [--max N]
+//!     [--request TEXT] [--groups G1,G2…] [--concurrency N] [--seconds S] [--max N]
 //! ```
 //!
 //! `\r\n` in `--request` is read as CR LF.
@@ -24,8 +24,14 @@
 //!   both close; the servers' logs tell whether the secret crossed, so a
 //!   "success" here is only a relay that ended in orderly closes.
 //!
-//! Prints `loadgen: completed N failed M seconds S rate R` (R = completed/S)
-//! and, for failures, the first error.
+//! `--groups` sets the client's key-exchange groups in order of preference
+//! (the first gets a key share; `x25519mlkem768` first also shares its
+//! X25519 half), else aws-lc-rs's defaults, X25519 first.
+//!
+//! Prints `loadgen: completed N failed M seconds S rate R` (R = completed/S),
+//! for each outcome of the `bounty` and `https` modes a line
+//! `loadgen: negotiated group=G version=V [hello_retry] count N`, and, for
+//! failures, the first error.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -33,7 +39,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pinata_bench::{Flags, certs, key, roots, versions};
+use std::collections::BTreeMap;
+
+use pinata_bench::{Flags, certs, key, negotiated, provider, roots, versions};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 
@@ -53,6 +61,8 @@ struct Job {
     /// Written after the handshake (`https` always; `bounty` if given, for
     /// servers that answer only a request, like `openssl s_server -www`).
     request: Option<Vec<u8>>,
+    /// Completed handshakes by what they agreed on.
+    negotiated: Mutex<BTreeMap<String, u64>>,
 }
 
 fn main() {
@@ -73,7 +83,9 @@ fn run() -> Result<(), String> {
     let config = if mode == Mode::Short {
         None
     } else {
-        let builder = ClientConfig::builder_with_protocol_versions(versions(flags.get("tls"))?)
+        let builder = ClientConfig::builder_with_provider(provider(flags.get("groups"))?)
+            .with_protocol_versions(versions(flags.get("tls"))?)
+            .map_err(|e| e.to_string())?
             .with_root_certificates(roots(flags.need("ca")?)?);
         let mut config = match mode {
             Mode::Bounty => builder
@@ -103,6 +115,7 @@ fn run() -> Result<(), String> {
             (None, Mode::Https) => Some(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec()),
             (None, _) => None,
         },
+        negotiated: Mutex::new(BTreeMap::new()),
     });
     if mode == Mode::Short && job.target2.is_none() {
         return Err("--mode short needs --target2".into());
@@ -158,6 +171,9 @@ fn run() -> Result<(), String> {
         failed.load(Ordering::Relaxed),
         done as f64 / elapsed
     );
+    for (what, count) in job.negotiated.lock().unwrap().iter() {
+        println!("loadgen: negotiated {what} count {count}");
+    }
     if let Some(e) = first_error.lock().unwrap().take() {
         println!("loadgen: first error: {e}");
     }
@@ -197,6 +213,13 @@ fn once(job: &Job) -> Result<(), String> {
                 }
             }
             let _ = tcp.shutdown(Shutdown::Both);
+            if !conn.is_handshaking() {
+                *job.negotiated
+                    .lock()
+                    .unwrap()
+                    .entry(negotiated(&conn))
+                    .or_default() += 1;
+            }
             match job.mode {
                 Mode::Https
                     if !received.starts_with(b"HTTP/1.1 200")

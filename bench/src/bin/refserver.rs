@@ -5,6 +5,7 @@
 //! ```text
 //! refserver --mode server|https|client --listen 127.0.0.1:0 \
 //!     --cert CHAIN.pem --key KEY.pem --ca CA.pem [--page FILE] [--secret TEXT]
+//!     [--groups G1,G2…]
 //! ```
 //!
 //! - `server`: the bounty server's job (port 10000): requires a client
@@ -15,15 +16,19 @@
 //!   TLS client (server name `bounty.pinata`, server certificate must chain
 //!   to `--ca`, presents `--cert`), writes the secret, closes.
 //!
-//! Prints `refserver: listening ADDR`, then `refserver: outcome=secret_sent`
-//! (or `outcome=failed …`) per connection.
+//! `--groups` sets the key-exchange groups (see `loadgen`): as a server,
+//! rustls takes the client's first group it also has; as a client, the
+//! first gets the key share.
+//!
+//! Prints `refserver: listening ADDR`, then `refserver: outcome=secret_sent
+//! group=G version=V [hello_retry]` (or `outcome=failed …`) per connection.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pinata_bench::{Flags, certs, key, roots};
+use pinata_bench::{Flags, certs, key, negotiated, provider, roots};
 use rustls::pki_types::ServerName;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
@@ -53,12 +58,15 @@ fn run() -> Result<(), String> {
         )
         .into_bytes(),
     );
+    let provider = provider(flags.get("groups"))?;
     let mode = match flags.need("mode")? {
         "server" => {
-            let verifier = WebPkiClientVerifier::builder(roots)
+            let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
                 .build()
                 .map_err(|e| e.to_string())?;
-            let config = ServerConfig::builder()
+            let config = ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
                 .with_client_cert_verifier(verifier)
                 .with_single_cert(chain, key)
                 .map_err(|e| e.to_string())?;
@@ -66,14 +74,18 @@ fn run() -> Result<(), String> {
         }
         "https" => {
             let page = std::fs::read(flags.need("page")?).map_err(|e| e.to_string())?;
-            let config = ServerConfig::builder()
+            let config = ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
                 .with_no_client_auth()
                 .with_single_cert(chain, key)
                 .map_err(|e| e.to_string())?;
             Mode::Https(Arc::new(config), Arc::new(page))
         }
         "client" => {
-            let config = ClientConfig::builder()
+            let config = ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
                 .with_root_certificates(roots)
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| e.to_string())?;
@@ -92,18 +104,16 @@ fn run() -> Result<(), String> {
         let Ok(stream) = stream else { continue };
         let mode = mode.clone();
         let secret = secret.clone();
-        std::thread::spawn(move || {
-            let result = serve(&mode, stream, &secret);
-            match result {
-                Ok(()) => println!("refserver: outcome=secret_sent"),
-                Err(e) => println!("refserver: outcome=failed reason={e:?}"),
-            }
+        std::thread::spawn(move || match serve(&mode, stream, &secret) {
+            Ok(agreed) => println!("refserver: outcome=secret_sent {agreed}"),
+            Err(e) => println!("refserver: outcome=failed reason={e:?}"),
         });
     }
     Ok(())
 }
 
-fn serve(mode: &Mode, mut tcp: TcpStream, secret: &[u8]) -> Result<(), String> {
+/// Serves one connection; what the handshake agreed on, if it completed.
+fn serve(mode: &Mode, mut tcp: TcpStream, secret: &[u8]) -> Result<String, String> {
     let _ = tcp.set_nodelay(true);
     let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
     let result = match mode {
@@ -112,7 +122,8 @@ fn serve(mode: &Mode, mut tcp: TcpStream, secret: &[u8]) -> Result<(), String> {
             let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
             tls.write_all(secret).map_err(|e| e.to_string())?;
             tls.conn.send_close_notify();
-            tls.flush().map_err(|e| e.to_string())
+            tls.flush().map_err(|e| e.to_string())?;
+            Ok(negotiated(tls.conn))
         }
         Mode::Https(config, page) => {
             let mut conn = ServerConnection::new(config.clone()).map_err(|e| e.to_string())?;
@@ -128,7 +139,8 @@ fn serve(mode: &Mode, mut tcp: TcpStream, secret: &[u8]) -> Result<(), String> {
             }
             tls.write_all(page).map_err(|e| e.to_string())?;
             tls.conn.send_close_notify();
-            tls.flush().map_err(|e| e.to_string())
+            tls.flush().map_err(|e| e.to_string())?;
+            Ok(negotiated(tls.conn))
         }
         Mode::Client(config) => {
             let name = ServerName::try_from("bounty.pinata").expect("a DNS name");
@@ -140,13 +152,8 @@ fn serve(mode: &Mode, mut tcp: TcpStream, secret: &[u8]) -> Result<(), String> {
             tls.flush().map_err(|e| e.to_string())?;
             // Wait for the server's side of the close before dropping.
             let mut sink = [0u8; 1024];
-            loop {
-                match tls.read(&mut sink) {
-                    Ok(0) => break Ok(()),
-                    Ok(_) => {}
-                    Err(_) => break Ok(()),
-                }
-            }
+            while matches!(tls.read(&mut sink), Ok(n) if n > 0) {}
+            Ok(negotiated(tls.conn))
         }
     };
     let _ = tcp.shutdown(Shutdown::Write);

@@ -3,8 +3,8 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
+use pinata::Limits;
 use pinata::hosted::{self, Options};
 use pinata::pki::KeyType;
 
@@ -24,12 +24,13 @@ usage: pinata [flags]
   --network NET                  testnet | signet | regtest: how to read a testnet-family WIF
   --web-cert PATH --web-key PATH operator's PEM certificate chain and key for HTTPS
   --web-name NAME                extra DNS name or IP for the generated web certificate (repeatable)
-  --bounty-key-type TYPE         p256 (default) | ed25519: key type of the bounty certificates
+  --bounty-key-type TYPE         ed25519 (default) | p256: key type of the bounty chain (CA and leaves)
   --max-connections N            open connections, all services (default 512)
   --max-connections-per-peer N   open connections from one address (default 64)
   --handshake-timeout SECS       accept to completed handshake (default 10)
   --request-timeout SECS         HTTP request, or the rest after a handshake (default 10)
   --idle-timeout SECS            silence from the peer before a connection is closed (default 5)
+  --connect-timeout SECS         connect-back dial to its answer (default 5)
   --syslog IP:PORT               also send every connection line to this syslog collector
                                  (RFC 5424 over UDP; [IPv6]:PORT for IPv6)
   --insecure-export-identities DIR
@@ -74,6 +75,17 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
             options.ports[index] = number(&flag, value()?)?;
             continue;
         }
+        // The limits: `--max-connections N` is `max_connections=N`, parsed
+        // and checked as on the unikernel's command line.
+        let limit_key = flag.strip_prefix("--").unwrap_or("").replace('-', "_");
+        if Limits::KEYS.contains(&limit_key.as_str()) {
+            let text = value()?;
+            options
+                .limits
+                .set(&limit_key, &text)
+                .map_err(|e| format!("{flag}: {e}"))?;
+            continue;
+        }
         match flag.as_str() {
             "--bind" => {
                 let text = value()?;
@@ -104,19 +116,6 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
                         ));
                     }
                 }
-            }
-            "--max-connections" => options.limits.max_connections = number(&flag, value()?)?,
-            "--max-connections-per-peer" => {
-                options.limits.max_connections_per_peer = number(&flag, value()?)?
-            }
-            "--handshake-timeout" => {
-                options.limits.handshake_timeout = Duration::from_secs(number(&flag, value()?)?)
-            }
-            "--request-timeout" => {
-                options.limits.request_timeout = Duration::from_secs(number(&flag, value()?)?)
-            }
-            "--idle-timeout" => {
-                options.limits.idle_timeout = Duration::from_secs(number(&flag, value()?)?)
             }
             "--syslog" => {
                 let text = value()?;

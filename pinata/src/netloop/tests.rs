@@ -4,8 +4,6 @@
 //! The piñata is an ordinary one — production crypto provider, a fresh PKI,
 //! no prize (a test-vector prize where the secret must be watched).
 
-use alloc::collections::VecDeque;
-use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -13,7 +11,8 @@ use core::cell::RefCell;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::thread_local;
 
-use stack::{ConnState, IpConfig, Nic, Stack, StackConfig};
+use stack::cable::{self, End, Queue};
+use stack::{ConnState, IpConfig, Stack, StackConfig};
 
 use super::{CLOSE_GRACE_MS, ConnId, EventLoop, Observer, listen_ports};
 use crate::app::{Config, Limits, Pinata};
@@ -29,22 +28,6 @@ const PEER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const PINATA_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
 const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 
-/// Frames in flight in one direction.
-#[derive(Clone, Default)]
-struct Queue(Rc<RefCell<VecDeque<Vec<u8>>>>);
-
-/// One end of the cable.
-struct Wire {
-    mac: [u8; 6],
-    rx: Queue,
-    tx: Queue,
-    /// A copy of every frame this end sent, for tests that read the wire.
-    transmitted: Queue,
-    /// Frames to this TCP port are lost on the way in: a port that never
-    /// answers, not even with a reset.
-    deaf_to_port: Option<u16>,
-}
-
 /// The TCP destination port of an Ethernet/IPv4 frame, if it is one.
 fn tcp_destination_port(frame: &[u8]) -> Option<u16> {
     let ip = frame.get(14..)?;
@@ -55,26 +38,9 @@ fn tcp_destination_port(frame: &[u8]) -> Option<u16> {
     Some(u16::from_be_bytes([*tcp.get(2)?, *tcp.get(3)?]))
 }
 
-impl Nic for Wire {
-    fn mac_address(&self) -> [u8; 6] {
-        self.mac
-    }
-
-    fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
-        let mut frame = self.rx.0.borrow_mut().pop_front()?;
-        while self.deaf_to_port.is_some() && tcp_destination_port(&frame) == self.deaf_to_port {
-            frame = self.rx.0.borrow_mut().pop_front()?;
-        }
-        let n = frame.len().min(buf.len());
-        buf[..n].copy_from_slice(&frame[..n]);
-        Some(n)
-    }
-
-    fn transmit(&mut self, frame: &[u8]) -> bool {
-        self.tx.0.borrow_mut().push_back(frame.to_vec());
-        self.transmitted.0.borrow_mut().push_back(frame.to_vec());
-        true
-    }
+/// Frames to the connect-back port: the peer never hears a dial.
+fn to_connect_back_port(frame: &[u8]) -> bool {
+    tcp_destination_port(frame) == Some(crate::DEFAULT_CONNECT_BACK_PORT)
 }
 
 fn config(address: Ipv4Addr, mac: [u8; 6], ports: &[u16]) -> StackConfig {
@@ -171,8 +137,10 @@ fn pinata_limited(prize: Option<wallet::PrizeKey>, limits: Limits) -> Arc<Pinata
 
 /// The piñata's loop and a peer stack on one cable.
 struct Net {
-    pinata: EventLoop<Wire, Recorder>,
-    peer: Stack<Wire>,
+    pinata: EventLoop<Stack<End>, Recorder>,
+    peer: Stack<End>,
+    /// Every frame the piñata sent, for tests that read the wire.
+    sent_by_pinata: Queue,
     now: u64,
     /// Turns of the piñata's loop so far.
     turns: usize,
@@ -195,24 +163,19 @@ impl Net {
         pinata: impl FnOnce(&mut StackConfig),
         peer: impl FnOnce(&mut StackConfig),
     ) -> Net {
-        let (ab, ba) = (Queue::default(), Queue::default());
         let mut pinata_config = config(PINATA_IP, PINATA_MAC, &listen_ports());
         pinata(&mut pinata_config);
         let mut peer_config = config(PEER_IP, PEER_MAC, &[]);
         peer(&mut peer_config);
-        let wire = |mac, rx: &Queue, tx: &Queue| Wire {
-            mac,
-            rx: rx.clone(),
-            tx: tx.clone(),
-            transmitted: Queue::default(),
-            deaf_to_port: None,
-        };
-        let pinata_stack = Stack::new(wire(PINATA_MAC, &ba, &ab), pinata_config, 0, 2).unwrap();
-        let peer = Stack::new(wire(PEER_MAC, &ab, &ba), peer_config, 0, 1).unwrap();
+        let (mut pinata_end, peer_end) = cable::cable(PINATA_MAC, PEER_MAC);
+        let sent_by_pinata = pinata_end.record();
+        let pinata_stack = Stack::new(pinata_end, pinata_config, 0, 2).unwrap();
+        let peer = Stack::new(peer_end, peer_config, 0, 1).unwrap();
         let pinata = EventLoop::with_observer(pinata_stack, app, log, Recorder::default());
         let mut net = Net {
             pinata,
             peer,
+            sent_by_pinata,
             now: 0,
             turns: 0,
         };
@@ -266,14 +229,14 @@ impl Net {
 }
 
 /// Sends what is left of `data` on `conn`.
-fn send_some(stack: &mut Stack<Wire>, conn: ConnId, data: &mut Vec<u8>) {
+fn send_some(stack: &mut Stack<End>, conn: ConnId, data: &mut Vec<u8>) {
     if let Ok(n @ 1..) = stack.send(conn, data) {
         data.drain(..n);
     }
 }
 
 /// Appends what `conn` has received to `out`.
-fn recv_all(stack: &mut Stack<Wire>, conn: ConnId, out: &mut Vec<u8>) {
+fn recv_all(stack: &mut Stack<End>, conn: ConnId, out: &mut Vec<u8>) {
     let mut buf = [0u8; 2048];
     while let Ok(n @ 1..) = stack.recv(conn, &mut buf) {
         out.extend_from_slice(&buf[..n]);
@@ -457,7 +420,7 @@ fn syslog() -> Syslog {
 /// The payloads of the UDP datagrams the piñata sent to `to`, read from
 /// its end of the cable (Ethernet II, IPv4 without options, UDP).
 fn datagrams_to(net: &Net, to: SocketAddr) -> Vec<String> {
-    let frames = net.pinata.stack().nic().transmitted.0.borrow();
+    let frames = net.sent_by_pinata.frames();
     frames
         .iter()
         .filter_map(|frame| {
@@ -525,7 +488,7 @@ fn session_outcomes_go_to_syslog_as_rfc5424_and_never_the_secret() {
         assert!(!datagram.contains(WIF), "{datagram}");
         assert!(!datagram.contains("PRIVATE KEY"), "{datagram}");
     }
-    assert_eq!(net.pinata.stack().datagrams_dropped(), 0);
+    assert_eq!(net.pinata.transport().datagrams_dropped(), 0);
 }
 
 #[test]
@@ -537,12 +500,18 @@ fn failed_connect_back_goes_to_syslog() {
     let done = net.run_until(5_000, |net| !datagrams_to(net, COLLECTOR).is_empty());
     assert!(done, "no datagram within 5 s");
     let target = SocketAddr::new(IpAddr::V4(PEER_IP), 40001);
-    assert_eq!(
-        datagrams_to(&net, COLLECTOR),
-        [alloc::format!(
-            "<30>1 2025-01-01T00:00:00Z pinata pinata - connect_back - \
-             service=connect_back peer={target} outcome=failed reason=connect_failed"
-        )]
+    let datagrams = datagrams_to(&net, COLLECTOR);
+    let expected = alloc::format!(
+        "<30>1 2025-01-01T00:00:00Z pinata pinata - connect_back - \
+         service=connect_back peer={target} outcome=failed reason=connect_failed duration_ms="
+    );
+    // The same line as a session's outcome: how long the dial took last.
+    assert!(
+        datagrams.len() == 1
+            && datagrams[0]
+                .strip_prefix(&expected)
+                .is_some_and(|ms| ms.parse::<u64>().is_ok()),
+        "{datagrams:?}"
     );
 }
 
@@ -558,7 +527,7 @@ fn without_a_collector_no_datagram_is_sent() {
     assert!(served);
     net.run_until(100, |_| false);
     assert!(datagrams_to(&net, COLLECTOR).is_empty());
-    let frames = net.pinata.stack().nic().transmitted.0.borrow();
+    let frames = net.sent_by_pinata.frames();
     assert!(frames.iter().all(|f| f.get(23) != Some(&17)), "a UDP frame");
 }
 
@@ -671,7 +640,7 @@ fn a_connect_back_dial_that_is_never_answered_times_out() {
     // The peer never hears the dial's SYNs (port 40001): unanswered, and the loop gives up after the connect timeout (5 s),
     // before the stack's own 10 s handshake deadline.
     let mut net = Net::new();
-    net.peer.nic_mut().deaf_to_port = Some(40001);
+    net.peer.nic_mut().deaf_to = Some(to_connect_back_port);
     let request = net.connect(Service::ConnectBack.standard_port());
     let done = net.run_until(2_000, |net| closed(net.peer.state(request)));
     assert!(done, "the request was not closed");
@@ -690,4 +659,151 @@ fn a_connect_back_dial_that_is_never_answered_times_out() {
     assert!(waited <= timeout + 1_000, "{waited} ms");
     assert_eq!(net.pinata.dials(), 0);
     assert!(logged("reason=connect_failed detail=\"timeout\""));
+}
+
+// ------------------------------------------------ over the host's sockets
+//
+// The same loop over `hostnet` on 127.0.0.1: real sockets, the real clock.
+// The clients are std sockets in threads of their own; the loop runs in
+// the test's thread, sleeping in the poller between turns as the hosted
+// runner does.
+
+mod hosted {
+    use std::io::{ErrorKind, Read, Write};
+    use std::net::TcpStream;
+    use std::thread::{self, JoinHandle};
+    use std::time::Duration;
+
+    use hostnet::HostNet;
+    use transport::Transport as _;
+
+    use super::*;
+
+    /// The longest a test waits for a condition.
+    const LIMIT: Duration = Duration::from_secs(20);
+
+    struct Hosted {
+        pinata: EventLoop<HostNet, Recorder>,
+        start: std::time::Instant,
+    }
+
+    impl Hosted {
+        fn new(app: Arc<Pinata>) -> Hosted {
+            let ports = [0u16; 5];
+            let transport =
+                HostNet::bind(hostnet::Config::new(IpAddr::from([127, 0, 0, 1]), &ports))
+                    .expect("listeners on free ports");
+            let pinata = EventLoop::with_observer(transport, app, log, Recorder::default());
+            let mut hosted = Hosted {
+                pinata,
+                start: std::time::Instant::now(),
+            };
+            hosted.run_until(|_| logged("pinata: ready;"));
+            hosted
+        }
+
+        fn addr(&self, service: Service) -> SocketAddr {
+            let listener = Service::ALL.iter().position(|s| *s == service).unwrap();
+            self.pinata.transport().listen_addr(listener).unwrap()
+        }
+
+        /// Turns the loop until `done`, sleeping in the poller between turns.
+        fn run_until(&mut self, mut done: impl FnMut(&mut Hosted) -> bool) {
+            let limit = std::time::Instant::now() + LIMIT;
+            loop {
+                let now = Instant::from_millis(self.start.elapsed().as_millis() as u64);
+                let wake = self.pinata.turn(now);
+                if done(self) {
+                    return;
+                }
+                assert!(std::time::Instant::now() < limit, "timed out");
+                let now = Instant::from_millis(self.start.elapsed().as_millis() as u64);
+                let timeout = wake.saturating_since(now);
+                self.pinata.transport_mut().wait(timeout);
+            }
+        }
+
+        /// Turns the loop until `client` has finished; its result.
+        fn serve<T>(&mut self, client: JoinHandle<T>) -> T {
+            self.run_until(|_| client.is_finished());
+            client.join().expect("the client panicked")
+        }
+    }
+
+    fn get_page(addr: SocketAddr) -> JoinHandle<String> {
+        thread::spawn(move || {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream.set_read_timeout(Some(LIMIT)).unwrap();
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: pinata\r\n\r\n")
+                .unwrap();
+            let mut response = Vec::new();
+            stream.read_to_end(&mut response).unwrap();
+            String::from_utf8_lossy(&response).into_owned()
+        })
+    }
+
+    #[test]
+    fn the_page_is_served_over_loopback_and_the_connection_released() {
+        let mut hosted = Hosted::new(pinata());
+        // The loop logged where every service listens, then ready.
+        for service in Service::ALL {
+            let line = alloc::format!(
+                "pinata: listening service={service} addr={}",
+                hosted.addr(service)
+            );
+            assert!(logged(&line), "{line}");
+        }
+        let page = alloc::format!("page at http://{}/ ;", hosted.addr(Service::Http));
+        assert!(logged(&page), "{page}");
+        let response = hosted.serve(get_page(hosted.addr(Service::Http)));
+        assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+        hosted.run_until(|h| h.pinata.connections() == 0);
+        let finished = &hosted.pinata.observer().finished;
+        assert_eq!(finished.len(), 1);
+        assert_eq!(finished[0].1.result, OutcomeKind::Served(200));
+        assert!(logged("pinata: service=http peer=127.0.0.1:"));
+        // The client read to the end: the lingering close ended with it.
+        hosted.run_until(|h| h.pinata.transport().counts().total() == 0);
+    }
+
+    #[test]
+    fn a_full_table_evicts_the_longest_idle_connection_with_a_reset() {
+        let limits = Limits {
+            max_connections: 1,
+            ..Limits::default()
+        };
+        let mut hosted = Hosted::new(pinata_limited(None, limits));
+        // An idle connection to the bounty client port: admitted, it gets
+        // the piñata's ClientHello and then sends nothing.
+        let client_port = hosted.addr(Service::Client);
+        let idle = thread::spawn(move || {
+            let mut stream = TcpStream::connect(client_port).unwrap();
+            stream.set_read_timeout(Some(LIMIT)).unwrap();
+            let mut hello = [0u8; 5];
+            stream.read_exact(&mut hello).unwrap();
+            assert_eq!(hello[0], 0x16, "a TLS handshake record");
+            stream
+        });
+        let mut idle = hosted.serve(idle);
+        // The table is full; the page is served in its place...
+        let response = hosted.serve(get_page(hosted.addr(Service::Http)));
+        assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+        // ...and the idle connection was reset, as on the appliance.
+        let mut rest = Vec::new();
+        let error = loop {
+            match idle.read_to_end(&mut rest) {
+                Ok(_) => panic!("closed with a FIN, not a reset"),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(error.kind(), ErrorKind::ConnectionReset, "{error}");
+        let evicted = &hosted.pinata.observer().finished;
+        assert!(
+            evicted.iter().any(|(_, o)| o.service == Service::Client
+                && matches!(o.result, OutcomeKind::Failed(FailureReason::Evicted, _))),
+            "{evicted:?}"
+        );
+    }
 }

@@ -183,14 +183,17 @@ impl ActiveKeyExchange for P256Exchange {
     }
 }
 
-/// Both groups over one random source, in preference order.
+/// The groups over one random source, in preference order.
 ///
 /// rustls wants `&'static dyn SupportedKxGroup`; a `static KxGroups` (whose
 /// source is itself a `static`) gives that without allocation, see
 /// [`super::provider_with_groups`].
 #[derive(Debug)]
 pub struct KxGroups {
-    /// X25519: preferred (fast, constant-time by construction, no point validation pitfalls).
+    /// X25519MLKEM768: preferred (post-quantum, with X25519 inside), TLS 1.3 only.
+    pub x25519_mlkem768: super::hybrid::X25519MlKem768,
+    /// X25519: the classical choice (fast, constant-time by construction, no
+    /// point validation pitfalls), and TLS 1.2's.
     pub x25519: X25519,
     /// secp256r1: for peers without X25519.
     pub secp256r1: Secp256r1,
@@ -198,9 +201,10 @@ pub struct KxGroups {
 }
 
 impl KxGroups {
-    /// Both groups drawing from `random`.
+    /// The groups drawing from `random`.
     pub const fn new(random: &'static dyn SecureRandom) -> Self {
         Self {
+            x25519_mlkem768: super::hybrid::X25519MlKem768::new(random),
             x25519: X25519::new(random),
             secp256r1: Secp256r1::new(random),
             random,
@@ -212,10 +216,15 @@ impl KxGroups {
         self.random
     }
 
-    /// The groups in preference order: X25519 first, so a rustls client
-    /// sends an X25519 key share in its ClientHello.
+    /// The groups in preference order: X25519MLKEM768 first, so a rustls
+    /// client sends its key share (and, as its hybrid component, an X25519
+    /// share) in the ClientHello; then X25519, then P-256.
+    ///
+    /// As a server, rustls takes the first group of the *client's* list that
+    /// this list also holds, so the order here decides what the piñata
+    /// offers, not what it accepts.
     pub fn all(&'static self) -> alloc::vec::Vec<&'static dyn SupportedKxGroup> {
-        alloc::vec![&self.x25519, &self.secp256r1]
+        alloc::vec![&self.x25519_mlkem768, &self.x25519, &self.secp256r1]
     }
 }
 

@@ -7,13 +7,16 @@
 //! |---|---|---|
 //! | TLS 1.3 suites | `AES_128_GCM_SHA256`, `AES_256_GCM_SHA384`, `CHACHA20_POLY1305_SHA256` | `aes-gcm`, `chacha20poly1305` |
 //! | TLS 1.2 suites | `ECDHE_ECDSA_WITH_{AES_128_GCM_SHA256, AES_256_GCM_SHA384, CHACHA20_POLY1305_SHA256}` | same |
-//! | key exchange | X25519 (preferred), secp256r1 | `x25519-dalek`, `p256` |
+//! | key exchange | X25519MLKEM768 (preferred, TLS 1.3), X25519, secp256r1 | `ml-kem` + `x25519-dalek`, `x25519-dalek`, `p256` |
 //! | verification | ECDSA P-256/SHA-256, ECDSA P-384/SHA-384, Ed25519 | `p256`, `p384`, `ed25519-dalek` |
 //! | signing keys | ECDSA P-256 (PKCS#8, SEC1), Ed25519 (PKCS#8) | `p256`, `ed25519-dalek` |
 //! | hash, HMAC | SHA-256, SHA-384; HKDF and the TLS 1.2 PRF are rustls's generic ones over this HMAC | `sha2`, `hmac` |
 //!
 //! One file per concern: [`hash`], [`hmac`], [`aead`] (record protection),
-//! [`tls13`] and [`tls12`] (the suites), [`kx`], [`sign`], [`verify`].
+//! [`tls13`] and [`tls12`] (the suites), [`kx`] (the classical groups),
+//! [`hybrid`] (X25519MLKEM768) over [`mlkem`] (the ML-KEM-768 seam),
+//! [`sign`], [`verify`], and [`wipe`] (erasing what the crates leave on the
+//! stack).
 //!
 //! # What is deliberately left out, and why
 //!
@@ -30,6 +33,8 @@
 //!   oracles, no forward secrecy, slow and large.
 //! - **P-521, Ed448, secp384r1 key exchange, the P-256/SHA-384 cross
 //!   pairs**: rarely needed; one more curve is one more big-integer stack.
+//! - **SecP256r1MLKEM768, pure ML-KEM groups**: X25519MLKEM768 is what
+//!   browsers and rustls offer; one hybrid is enough.
 //! - **AES-CCM**, QUIC header protection, HPKE (ECH), session-ticket
 //!   encryption: not used by the piñata.
 //!
@@ -37,8 +42,8 @@
 //!
 //! The provider has exactly one source of randomness, the
 //! [`SecureRandom`] passed to [`provider`]. rustls uses it for hello
-//! randoms and the like; [`kx`] draws the ephemeral ECDHE secrets from it
-//! too (rather than letting the curve crates call an OS generator). Signing
+//! randoms and the like; [`kx`] and [`hybrid`] draw the ephemeral ECDHE
+//! secrets and the ML-KEM seeds from it too (rather than letting the curve crates call an OS generator). Signing
 //! is deterministic (RFC 6979, RFC 8032) and needs none. Hosted, pass
 //! [`crate::random::OS_RANDOM`]; the unikernel passes its ChaCha20 DRBG
 //! seeded from RDSEED/RDRAND/virtio-rng. If the source fails, the handshake
@@ -67,11 +72,14 @@
 pub mod aead;
 pub mod hash;
 pub mod hmac;
+pub mod hybrid;
 pub mod kx;
+pub mod mlkem;
 pub mod sign;
 pub mod tls12;
 pub mod tls13;
 pub mod verify;
+pub mod wipe;
 
 use alloc::boxed::Box;
 

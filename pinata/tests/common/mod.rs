@@ -4,6 +4,8 @@
 //! stop every process the test started.
 #![allow(dead_code)]
 
+pub mod prometheus;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};

@@ -1,85 +1,23 @@
 //! A virtual Ethernet cable between two [`Stack`]s, and a simulated clock.
 #![allow(dead_code)]
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::rc::Rc;
 
-use stack::{ConnId, IpConfig, Nic, Stack, StackConfig, StackEvent};
+use stack::cable::End;
+pub use stack::cable::Queue;
+use stack::{ConnId, IpConfig, Stack, StackConfig, StackEvent};
 
 pub const MAC_A: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0a];
 pub const MAC_B: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0b];
 pub const IP_A: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 15);
 pub const IP_B: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
 
-/// Frames in flight in one direction.
-#[derive(Clone, Default)]
-pub struct Queue(pub Rc<RefCell<VecDeque<Vec<u8>>>>);
-
-impl Queue {
-    pub fn push(&self, frame: Vec<u8>) {
-        self.0.borrow_mut().push_back(frame);
-    }
-    pub fn pop(&self) -> Option<Vec<u8>> {
-        self.0.borrow_mut().pop_front()
-    }
-    pub fn len(&self) -> usize {
-        self.0.borrow().len()
-    }
-    pub fn clear(&self) {
-        self.0.borrow_mut().clear();
-    }
-    pub fn drain(&self) -> Vec<Vec<u8>> {
-        self.0.borrow_mut().drain(..).collect()
-    }
-}
-
-/// One end of the cable: what the stack sees as its NIC.
-pub struct Wire {
-    pub mac: [u8; 6],
-    pub rx: Queue,
-    pub tx: Queue,
-    /// Frames the transmit queue holds before `transmit` drops them.
-    pub tx_capacity: usize,
-    /// Frames dropped because the transmit queue was full.
-    pub dropped: usize,
-}
-
-impl Nic for Wire {
-    fn mac_address(&self) -> [u8; 6] {
-        self.mac
-    }
-    fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
-        let frame = self.rx.pop()?;
-        if frame.len() > buf.len() {
-            // A real driver drops oversized frames.
-            return Some(0);
-        }
-        buf[..frame.len()].copy_from_slice(&frame);
-        Some(frame.len())
-    }
-    fn transmit(&mut self, frame: &[u8]) -> bool {
-        if self.tx.len() >= self.tx_capacity {
-            self.dropped += 1;
-            return false;
-        }
-        self.tx.push(frame.to_vec());
-        true
-    }
-    fn can_transmit(&self) -> bool {
-        self.tx.len() < self.tx_capacity
-    }
-}
+/// The NIC of these tests: a loose end of the in-memory cable, whose
+/// frames [`Pair`] carries across itself.
+pub type Wire = End;
 
 pub fn wire(mac: [u8; 6]) -> Wire {
-    Wire {
-        mac,
-        rx: Queue::default(),
-        tx: Queue::default(),
-        tx_capacity: 4096,
-        dropped: 0,
-    }
+    End::loose(mac)
 }
 
 pub fn static_config(ip: Ipv4Addr, ports: &[u16]) -> StackConfig {
@@ -119,7 +57,7 @@ impl Pair {
     pub fn new(config_a: StackConfig, config_b: StackConfig) -> Pair {
         let wa = wire(MAC_A);
         let wb = wire(MAC_B);
-        let (ab, ba) = (wa.tx.clone(), wb.tx.clone());
+        let (ab, ba) = (wa.tx().clone(), wb.tx().clone());
         let a = Stack::new(wa, config_a, 0, 0xa).expect("config A");
         let b = Stack::new(wb, config_b, 0, 0xb).expect("config B");
         let mut pair = Pair {
@@ -161,7 +99,7 @@ impl Pair {
     }
 
     fn carry(&mut self) {
-        let (a_rx, b_rx) = (self.a.nic().rx.clone(), self.b.nic().rx.clone());
+        let (a_rx, b_rx) = (self.a.nic().rx().clone(), self.b.nic().rx().clone());
         for frame in self.ab.drain() {
             self.carried += 1;
             if self.cut {
@@ -227,7 +165,8 @@ impl Pair {
         done(self)
     }
 
-    /// Takes the first `Accepted` event of B.
+    /// Takes the first `Accepted` event of B: the connection, the port it
+    /// arrived on, the peer.
     pub fn take_accepted_b(&mut self) -> Option<(ConnId, u16, SocketAddr)> {
         let i = self
             .events_b
@@ -236,9 +175,9 @@ impl Pair {
         match self.events_b.remove(i) {
             StackEvent::Accepted {
                 conn,
-                local_port,
+                listener,
                 peer,
-            } => Some((conn, local_port, peer)),
+            } => Some((conn, self.b.config().listen_ports[listener], peer)),
             _ => unreachable!(),
         }
     }

@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::cases::{Ctx, Exchange, sent};
-use super::net::{connect_from, read_until_close};
+use super::net::{callback_ip, connect_from, read_until_close};
 use super::records::describe;
 use super::*;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -507,7 +507,7 @@ pub(super) fn connect_back_with(
     identity: (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>),
     what: &str,
 ) -> Exchange {
-    let listener = match TcpListener::bind(("127.0.0.1", ctx.target.cb_port)) {
+    let listener = match TcpListener::bind((callback_ip(), ctx.target.cb_port)) {
         Ok(l) => l,
         Err(e) => {
             return Exchange {
@@ -591,7 +591,7 @@ pub(super) fn c_connect_back_closed(ctx: &Ctx) -> Exchange {
 pub(super) fn c_connect_back_silent(ctx: &Ctx) -> Exchange {
     // Accepts the dial, reads the hello, never answers; the piñata's
     // handshake deadline must end it while the page keeps answering.
-    let listener = match TcpListener::bind(("127.0.0.1", ctx.target.cb_port)) {
+    let listener = match TcpListener::bind((callback_ip(), ctx.target.cb_port)) {
         Ok(l) => l,
         Err(e) => {
             return Exchange {

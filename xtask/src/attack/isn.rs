@@ -24,7 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::cases::{Ctx, Exchange};
-use super::net::loopback;
+use super::net::target_addr;
 use super::pcap::{PcapReader, Syn};
 use super::pcg32;
 use super::*;
@@ -183,7 +183,7 @@ impl Watcher {
     /// guest's SYN-ACK to QEMU's connection shows up in the dump, closes,
     /// and returns that SYN-ACK's ISN.
     fn connect_and_see_syn_ack(&mut self, port: u16) -> Result<u32, String> {
-        let stream = TcpStream::connect_timeout(&loopback(port), REPLY_WAIT)
+        let stream = TcpStream::connect_timeout(&target_addr(port), REPLY_WAIT)
             .map_err(|e| format!("connect: {e}"))?;
         let deadline = Instant::now() + SYN_ACK_WAIT;
         let isn = loop {

@@ -1,33 +1,94 @@
 //! Sockets the way the attacks need them: bind-before-connect from any
-//! loopback address, resets, reads bounded in time.
+//! loopback address (or the addresses of `--target external:IP`), resets,
+//! reads bounded in time.
 
 use std::io::{self, Read};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::*;
 
-/// The address page probes come from (hosted): another loopback address
-/// than the attacker's 127.0.0.1, as a visitor is another host than the
-/// attacker — the per-address connection limit is meant to stop the
-/// attacker, not the visitors. Under QEMU's user networking every host
-/// connection reaches the guest from 10.0.2.2, so there the probe shares
-/// the attacker's address (and the VM is started with the per-address
-/// limit at the total, `target.rs`).
-pub(super) const VISITOR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
-
-pub(super) fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
+/// Where the target listens, and where page probes and the idle flood
+/// come from: loopback (below) unless `--target external:IP` says
+/// otherwise, set once before the first case ([`set_external`]).
+struct Addresses {
+    target: Ipv4Addr,
+    visitor: Ipv4Addr,
+    flood_first: Ipv4Addr,
+    /// Where connect-back's listener binds.
+    callback: Ipv4Addr,
 }
 
-/// A TCP connection to 127.0.0.1:`port`, from `source` if given.
+static ADDRESSES: OnceLock<Addresses> = OnceLock::new();
+
+fn addresses() -> &'static Addresses {
+    ADDRESSES.get_or_init(|| Addresses {
+        target: Ipv4Addr::LOCALHOST,
+        // Hosted: another loopback address than the attacker's 127.0.0.1,
+        // as a visitor is another host than the attacker — the per-address
+        // connection limit is meant to stop the attacker, not the
+        // visitors. Under QEMU's user networking every host connection
+        // reaches the guest from 10.0.2.2, so there the probe shares the
+        // attacker's address (and the VM is started with the per-address
+        // limit at the total, `target.rs`).
+        visitor: Ipv4Addr::new(127, 0, 0, 2),
+        flood_first: Ipv4Addr::new(127, 1, 0, 1),
+        callback: Ipv4Addr::LOCALHOST,
+    })
+}
+
+/// A target on a real network (`--target external:IP`): the visitor comes
+/// from `sources`, the flood from the addresses after it (one per
+/// `PER_SOURCE` connections; they must all be configured on this host),
+/// and connect-back is awaited on every local address. Fails if the
+/// addresses were already in use.
+pub(super) fn set_external(target: Ipv4Addr, sources: Ipv4Addr) -> Result<(), String> {
+    let flood_first = Ipv4Addr::from(u32::from(sources).wrapping_add(1));
+    ADDRESSES
+        .set(Addresses {
+            target,
+            visitor: sources,
+            flood_first,
+            callback: Ipv4Addr::UNSPECIFIED,
+        })
+        .map_err(|_| "the target's addresses are already set".to_string())
+}
+
+/// The target's address.
+pub(super) fn target_ip() -> Ipv4Addr {
+    addresses().target
+}
+
+/// The address page probes come from where the target is not behind
+/// QEMU's user networking.
+pub(super) fn visitor() -> Ipv4Addr {
+    addresses().visitor
+}
+
+/// The idle flood's first source address.
+pub(super) fn flood_first() -> Ipv4Addr {
+    addresses().flood_first
+}
+
+/// Where a connect-back listener binds.
+pub(super) fn callback_ip() -> Ipv4Addr {
+    addresses().callback
+}
+
+/// The target's `port`.
+pub(super) fn target_addr(port: u16) -> SocketAddr {
+    SocketAddr::from((target_ip(), port))
+}
+
+/// A TCP connection to the target's `port`, from `source` if given.
 pub(super) fn connect_from(
     source: Option<Ipv4Addr>,
     port: u16,
     timeout: Duration,
 ) -> io::Result<TcpStream> {
     let stream = match source {
-        None => TcpStream::connect_timeout(&loopback(port), timeout)?,
+        None => TcpStream::connect_timeout(&target_addr(port), timeout)?,
         Some(source) => bound_connect(source, port, timeout)?,
     };
     stream.set_nodelay(true)?;
@@ -67,7 +128,7 @@ pub(super) fn bound_connect(
             return Err(io::Error::last_os_error());
         }
         let local = sockaddr(source, 0);
-        let remote = sockaddr(Ipv4Addr::LOCALHOST, port);
+        let remote = sockaddr(target_ip(), port);
         let send_timeout = libc::timeval {
             tv_sec: timeout.as_secs().try_into().unwrap_or(libc::time_t::MAX),
             tv_usec: timeout.subsec_micros().into(),

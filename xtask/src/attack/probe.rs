@@ -8,16 +8,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::net::{VISITOR, bound_connect, connect_from, loopback, read_until_close};
+use super::net::{bound_connect, connect_from, read_until_close, target_addr, visitor};
 use super::*;
 
 /// One GET / from the visitor's address: the latency, or why it failed.
 pub(super) fn probe_page(target_kind: TargetKind, port: u16) -> Result<Duration, String> {
     let start = Instant::now();
-    let source = (target_kind == TargetKind::Hosted).then_some(VISITOR);
+    let source = (target_kind != TargetKind::Vm).then(visitor);
     let mut stream = match source {
         Some(source) => bound_connect(source, port, PAGE_LIMIT),
-        None => TcpStream::connect_timeout(&loopback(port), PAGE_LIMIT),
+        None => TcpStream::connect_timeout(&target_addr(port), PAGE_LIMIT),
     }
     .map_err(|e| format!("connect: {e}"))?;
     stream
@@ -73,7 +73,7 @@ impl Prober {
 
 /// `/stats.json`, parsed, fetched from the visitor's address.
 pub(super) fn stats_json(kind: TargetKind, port: u16) -> Result<serde_json::Value, String> {
-    let source = (kind == TargetKind::Hosted).then_some(VISITOR);
+    let source = (kind != TargetKind::Vm).then(visitor);
     let mut stream =
         connect_from(source, port, Duration::from_secs(2)).map_err(|e| e.to_string())?;
     stream

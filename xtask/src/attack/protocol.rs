@@ -7,6 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use super::cases::{Ctx, Exchange, NO_GAP, sent};
+use super::net::target_ip;
 use super::records::{Hello, record, sslv2_hello};
 
 pub(super) fn c_sslv2(ctx: &Ctx) -> Exchange {
@@ -316,7 +317,7 @@ pub(super) fn c_client_port_garbage_server(ctx: &Ctx) -> Exchange {
 pub(super) fn c_renegotiation(ctx: &Ctx) -> Exchange {
     let mut cmd = Command::new("openssl");
     cmd.args(["s_client", "-tls1_2", "-connect"])
-        .arg(format!("127.0.0.1:{}", ctx.port("https")))
+        .arg(format!("{}:{}", target_ip(), ctx.port("https")))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

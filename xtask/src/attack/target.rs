@@ -17,7 +17,8 @@ pub(super) struct Target {
     pub(super) log: Arc<Mutex<Vec<String>>>,
     /// http, https, server, connect_back, client
     pub(super) ports: [u16; 5],
-    /// The caller's port that connect-back dials (on 127.0.0.1).
+    /// The caller's port that connect-back dials (on 127.0.0.1, or this
+    /// host's address for an external target).
     pub(super) cb_port: u16,
     /// The page as the visitor (the prober) reaches it. Hosted: the HTTP
     /// port, from another source address than the attacker. VM: a second
@@ -278,4 +279,49 @@ pub(super) fn start_vm(root: &Path, dir: PathBuf) -> Result<Target, String> {
         }
     }
     Err("QEMU could not bind its forwarded ports in 5 attempts".into())
+}
+
+/// A piñata already running elsewhere (`--target external:IP`) on its
+/// standard ports, connect-back dialling port 40001, the appliance's
+/// default. There is no process to start: its console, a file another
+/// program appends to (the Xen console log in dom0), is followed with
+/// `tail -F` — that child stands for the target, and its lines are the
+/// log the leak and fault checks read. `pcap`, if given, is a capture of
+/// its frames another program appends to (dom0's tcpdump on the vif).
+/// Stopping the target is the caller's business.
+pub(super) fn start_external(
+    console: &Path,
+    pcap: Option<PathBuf>,
+    dir: PathBuf,
+) -> Result<Target, String> {
+    let mut child = Command::new("tail")
+        .args(["-n", "+1", "-F"])
+        .arg(console)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot follow {} with tail: {e}", console.display()))?;
+    let log = Arc::new(Mutex::new(Vec::new()));
+    collect_output(&mut child, &log);
+    // The page answering is the readiness signal.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while let Err(e) = probe::probe_page(TargetKind::External, 80) {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("the external target's page does not answer: {e}"));
+        }
+        thread::sleep(Duration::from_millis(500));
+    }
+    Ok(Target {
+        kind: TargetKind::External,
+        child,
+        log,
+        pcap,
+        ports: [80, 443, 10000, 10001, 10002],
+        cb_port: 40001,
+        visitor_port: 80,
+        dir,
+    })
 }

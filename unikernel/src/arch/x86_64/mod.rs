@@ -1,8 +1,9 @@
 //! x86_64: the PVH entry, the CPU's tables (GDT/TSS/IDT), paging, the local
-//! APIC timer, TSC calibration against the PIT, and power control.
+//! APIC timer, the TSC's rate (stated by the hypervisor or CPUID, else
+//! measured against the PIT), and power control.
 //!
 //! Everything here runs on one core with interrupts disabled except inside
-//! [`apic::wait_for_interrupt`].
+//! [`apic::sleep_at_most`].
 
 pub mod apic;
 pub mod boot;

@@ -1,0 +1,181 @@
+//! What the stack is built with: the address mode ([`IpConfig`]), the
+//! ports, the limits and timers ([`StackConfig`]), and why a configuration
+//! is refused ([`ConfigError`]).
+
+use alloc::vec::Vec;
+use core::fmt;
+use core::net::Ipv4Addr;
+
+use crate::StackSecret;
+
+/// How the interface gets its IPv4 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpConfig {
+    /// Ask a DHCPv4 server (the default on QEMU user networking, clouds).
+    Dhcp,
+    /// A fixed address, e.g. from the command line `ip=10.0.2.15/24 gw=10.0.2.2`.
+    Static {
+        /// The interface's address.
+        address: Ipv4Addr,
+        /// Length of the network prefix, 0..=32 (24 for a /24).
+        prefix_len: u8,
+        /// The default route, if any.
+        gateway: Option<Ipv4Addr>,
+    },
+}
+
+impl IpConfig {
+    /// Parses a static configuration: `cidr` like `10.0.2.15/24` (a bare
+    /// address means /32) and an optional gateway like `10.0.2.2`.
+    pub fn parse_static(cidr: &str, gateway: Option<&str>) -> Result<IpConfig, ConfigError> {
+        let (addr, prefix) = match cidr.split_once('/') {
+            Some((addr, prefix)) => (
+                addr,
+                prefix.parse::<u8>().map_err(|_| ConfigError::Address)?,
+            ),
+            None => (cidr, 32),
+        };
+        let address: Ipv4Addr = addr.parse().map_err(|_| ConfigError::Address)?;
+        let gateway = match gateway {
+            Some(g) => Some(g.parse::<Ipv4Addr>().map_err(|_| ConfigError::Gateway)?),
+            None => None,
+        };
+        let config = IpConfig::Static {
+            address,
+            prefix_len: prefix,
+            gateway,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if let IpConfig::Static {
+            address,
+            prefix_len,
+            gateway,
+        } = *self
+        {
+            if prefix_len > 32
+                || address.is_unspecified()
+                || address.is_broadcast()
+                || address.is_multicast()
+            {
+                return Err(ConfigError::Address);
+            }
+            if let Some(g) = gateway
+                && (g.is_unspecified() || g.is_broadcast() || g.is_multicast() || g == address)
+            {
+                return Err(ConfigError::Gateway);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything [`Stack::new`](crate::Stack::new) needs besides the NIC. [`StackConfig::new`]
+/// fills in the defaults given in each field's documentation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackConfig {
+    /// DHCP or a static address.
+    pub ip: IpConfig,
+    /// TCP ports to accept connections on (duplicates are ignored; port 0 is
+    /// refused).
+    pub listen_ports: Vec<u16>,
+    /// Sockets kept listening per port (default 4). Spares are re-created
+    /// between received frames, so this is not a limit on concurrent
+    /// handshakes (see `max_half_open`).
+    pub backlog: usize,
+    /// Total TCP sockets: listening, half-open, connections, and released
+    /// ones still closing (default 256, at most 65535).
+    pub max_connections: usize,
+    /// Handshakes in progress (SYN received, final ACK not yet), all ports
+    /// together (default 64). A SYN beyond it replaces the oldest.
+    pub max_half_open: usize,
+    /// Receive buffer of each TCP socket, bytes (default 16 KiB).
+    pub rx_buffer: usize,
+    /// Transmit buffer of each TCP socket, bytes (default 16 KiB).
+    pub tx_buffer: usize,
+    /// The MAC address; `None` (default) takes the NIC's.
+    pub mac: Option<[u8; 6]>,
+    /// Time for a TCP handshake, incoming or outgoing (default 10 s).
+    pub handshake_timeout_ms: u64,
+    /// Keep-alive probe after this much silence on a connection (default 30
+    /// s); `None` sends none.
+    pub keep_alive_ms: Option<u64>,
+    /// Reset a connection that has not heard from its peer for this long
+    /// while it has data to send or keep-alives running (default 90 s).
+    pub tcp_timeout_ms: Option<u64>,
+    /// How long a connection released before it finished closing may go on
+    /// sending its last data and FIN before it is aborted (default 10 s).
+    pub linger_ms: u64,
+    /// The key of TCP initial sequence numbers and ephemeral ports
+    /// (`secret.rs`), drawn from a cryptographic generator. `None` (the
+    /// default) draws both from generators seeded by [`Stack::new`](crate::Stack::new)'s seed,
+    /// which a peer can predict after seeing a few: for tests and fuzzing
+    /// only.
+    pub secret: Option<StackSecret>,
+}
+
+impl StackConfig {
+    /// A configuration with the defaults for everything but the address
+    /// mode and the ports.
+    pub fn new(ip: IpConfig, listen_ports: &[u16]) -> StackConfig {
+        StackConfig {
+            ip,
+            listen_ports: listen_ports.to_vec(),
+            backlog: 4,
+            max_connections: 256,
+            max_half_open: 64,
+            rx_buffer: 16 * 1024,
+            tx_buffer: 16 * 1024,
+            mac: None,
+            handshake_timeout_ms: 10_000,
+            keep_alive_ms: Some(30_000),
+            tcp_timeout_ms: Some(90_000),
+            linger_ms: 10_000,
+            secret: None,
+        }
+    }
+}
+
+impl Default for StackConfig {
+    /// DHCP, no listening ports, the documented defaults.
+    fn default() -> Self {
+        StackConfig::new(IpConfig::Dhcp, &[])
+    }
+}
+
+/// Why [`Stack::new`](crate::Stack::new) (or [`IpConfig::parse_static`]) refused a
+/// configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The static address or its prefix length is not usable.
+    Address,
+    /// The gateway is not a usable unicast address.
+    Gateway,
+    /// The MAC address is a multicast (or broadcast) address.
+    Mac,
+    /// A listening port is 0.
+    Port,
+    /// `max_connections` is 0, above 65535, or too small for one listener
+    /// per port; or `backlog` or `max_half_open` is 0.
+    Limits,
+    /// A socket buffer size is 0.
+    Buffer,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConfigError::Address => "invalid IPv4 address or prefix length",
+            ConfigError::Gateway => "invalid IPv4 gateway",
+            ConfigError::Mac => "MAC address is not unicast",
+            ConfigError::Port => "listening port 0",
+            ConfigError::Limits => "invalid connection limits",
+            ConfigError::Buffer => "socket buffer size 0",
+        })
+    }
+}
+
+impl core::error::Error for ConfigError {}

@@ -1,0 +1,258 @@
+//! The listener pool: smoltcp has no `accept()`, so the stack keeps
+//! sockets listening on every port, follows each through its handshake
+//! (half-open, bounded), hands completed ones out as connections, and
+//! re-arms listeners within the socket limit (see "Listen/accept" in the
+//! crate docs).
+
+use alloc::vec;
+use smoltcp::socket::tcp;
+
+use crate::slots::{Entry, Role};
+use crate::{ConnId, Nic, Stack, StackEvent, duration, to_socket_addr};
+
+impl<N: Nic> Stack<N> {
+    pub(crate) fn listeners_on(&self, port: u16) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| {
+                matches!(s.entry, Some(Entry { role: Role::Listening { port: p }, .. }) if p == port)
+            })
+            .count()
+    }
+
+    /// Opens listeners up to `backlog` per port, one port at a time so that
+    /// scarce sockets are shared fairly; closes surplus ones.
+    pub(crate) fn refill(&mut self) {
+        let backlog = self.config.backlog;
+        let mut counts = vec![0usize; self.ports.len()];
+        for index in 0..self.slots.len() {
+            let Some(Entry {
+                role: Role::Listening { port },
+                ..
+            }) = self.slots[index].entry
+            else {
+                continue;
+            };
+            let Some(i) = self.ports.iter().position(|&p| p == port) else {
+                continue;
+            };
+            if counts[i] < backlog {
+                counts[i] += 1;
+            } else {
+                // Surplus: a handshake reset by its peer returns its
+                // socket to LISTEN.
+                self.remove(index);
+            }
+        }
+        loop {
+            let mut added = false;
+            for (i, count) in counts.iter_mut().enumerate() {
+                if *count < backlog && self.in_use < self.config.max_connections {
+                    let port = self.ports[i];
+                    let mut socket = self.new_socket();
+                    if socket.listen(port).is_err() {
+                        continue;
+                    }
+                    let handle = self.sockets.add(socket);
+                    self.insert(Entry {
+                        handle,
+                        role: Role::Listening { port },
+                    });
+                    *count += 1;
+                    added = true;
+                }
+            }
+            if !added {
+                break;
+            }
+        }
+    }
+
+    /// Follows every socket's TCP state: listeners that got a SYN, finished
+    /// handshakes, outgoing connections, deadlines, released sockets.
+    /// `listeners_only`: the quick pass between two received frames.
+    pub(crate) fn sweep(&mut self, listeners_only: bool) {
+        let now = self.now_ms;
+        for index in 0..self.slots.len() {
+            let Some(entry) = self.slots[index].entry.as_ref() else {
+                continue;
+            };
+            let handle = entry.handle;
+            let role = entry.role;
+            let state = self.sockets.get::<tcp::Socket>(handle).state();
+            match role {
+                Role::Listening { port } | Role::HalfOpen { port, .. } => {
+                    let since_ms = match role {
+                        Role::HalfOpen { since_ms, .. } => Some(since_ms),
+                        _ => None,
+                    };
+                    match state {
+                        tcp::State::Listen => self.set_role(index, Role::Listening { port }),
+                        tcp::State::SynReceived => match since_ms {
+                            None => {
+                                self.set_role(
+                                    index,
+                                    Role::HalfOpen {
+                                        port,
+                                        since_ms: now,
+                                    },
+                                );
+                                self.limit_half_open(index);
+                            }
+                            Some(since)
+                                if now.saturating_sub(since)
+                                    >= self.config.handshake_timeout_ms =>
+                            {
+                                self.relisten(index, port);
+                            }
+                            Some(_) => {}
+                        },
+                        // The handshake completed (perhaps with data and FIN
+                        // already in): hand it out.
+                        tcp::State::Established | tcp::State::CloseWait => {
+                            self.accept(index, port);
+                        }
+                        // Reset or timed out before it was ever handed out.
+                        _ => self.relisten(index, port),
+                    }
+                }
+                Role::Conn {
+                    connecting: true,
+                    active_ms,
+                } if !listeners_only => {
+                    let connected = match state {
+                        // No answer in time (or no ARP answer, which keeps
+                        // smoltcp from even sending its SYN): give up.
+                        tcp::State::SynSent | tcp::State::SynReceived
+                            if now.saturating_sub(active_ms)
+                                >= self.config.handshake_timeout_ms =>
+                        {
+                            self.sockets.get_mut::<tcp::Socket>(handle).abort();
+                            false
+                        }
+                        tcp::State::SynSent | tcp::State::SynReceived => continue,
+                        tcp::State::Closed | tcp::State::TimeWait | tcp::State::Listen => false,
+                        _ => true,
+                    };
+                    let conn = ConnId::new(index as u16, self.slots[index].generation);
+                    if connected {
+                        self.arm_connection(handle);
+                    }
+                    self.set_role(
+                        index,
+                        Role::Conn {
+                            connecting: false,
+                            active_ms: active_ms.max(now),
+                        },
+                    );
+                    self.events.push_back(if connected {
+                        StackEvent::Connected(conn)
+                    } else {
+                        StackEvent::ConnectFailed(conn)
+                    });
+                }
+                Role::Orphan { .. } if !listeners_only => self.reap(index),
+                _ => {}
+            }
+        }
+    }
+
+    /// Drops a half-open socket's handshake silently and listens again.
+    pub(crate) fn relisten(&mut self, index: usize, port: u16) {
+        let Some(entry) = self.slots[index].entry.as_ref() else {
+            return;
+        };
+        let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle);
+        socket.abort();
+        // `listen` resets the socket, so the RST that `abort` queued is never
+        // sent: a dropped handshake is silent, like a lost SYN.
+        if socket.listen(port).is_ok() {
+            socket.set_timeout(Some(duration(self.config.handshake_timeout_ms)));
+            socket.set_keep_alive(None);
+            self.set_role(index, Role::Listening { port });
+        } else {
+            self.remove(index);
+        }
+    }
+
+    /// Keeps the number of half-open handshakes within `max_half_open` by
+    /// dropping the oldest other than `newest`.
+    pub(crate) fn limit_half_open(&mut self, newest: usize) {
+        let half_open = self
+            .slots
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.entry,
+                    Some(Entry {
+                        role: Role::HalfOpen { .. },
+                        ..
+                    })
+                )
+            })
+            .count();
+        if half_open <= self.config.max_half_open {
+            return;
+        }
+        let oldest = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != newest)
+            .filter_map(|(i, s)| match s.entry.as_ref()?.role {
+                Role::HalfOpen { port, since_ms } => Some((i, port, since_ms)),
+                _ => None,
+            })
+            .min_by_key(|&(_, _, since)| since);
+        if let Some((index, port, _)) = oldest {
+            self.relisten(index, port);
+        }
+    }
+
+    /// Hands a listener whose handshake completed to the caller.
+    pub(crate) fn accept(&mut self, index: usize, port: u16) {
+        let handle = match self.slots[index].entry.as_ref() {
+            Some(entry) => entry.handle,
+            None => return,
+        };
+        let socket = self.sockets.get::<tcp::Socket>(handle);
+        let (Some(local), Some(remote)) = (socket.local_endpoint(), socket.remote_endpoint())
+        else {
+            self.relisten(index, port);
+            return;
+        };
+        self.arm_connection(handle);
+        self.set_role(
+            index,
+            Role::Conn {
+                connecting: false,
+                active_ms: self.now_ms,
+            },
+        );
+        let conn = ConnId::new(index as u16, self.slots[index].generation);
+        // The listener is the port's first place in the configuration
+        // (`ports` holds the same ports without duplicates).
+        let listener = self
+            .config
+            .listen_ports
+            .iter()
+            .position(|&p| p == local.port)
+            .unwrap_or(0);
+        self.events.push_back(StackEvent::Accepted {
+            conn,
+            listener,
+            peer: to_socket_addr(remote),
+        });
+    }
+
+    /// True when every socket is taken and some port is short of listeners:
+    /// new connections are being refused. Evict (e.g. the
+    /// [`oldest_idle`](Stack::oldest_idle) connection) to make room.
+    pub fn at_capacity(&self) -> bool {
+        self.in_use >= self.config.max_connections
+            && self
+                .ports
+                .iter()
+                .any(|&p| self.listeners_on(p) < self.config.backlog)
+    }
+}
