@@ -31,11 +31,17 @@
 //! # Bounds
 //!
 //! At most [`Config::max_sockets`] TCP sockets exist besides the listeners:
-//! connections, dials and lingering closes together. When one more is
+//! connections, dials and lingering closes together. A lingering close
+//! holds its socket, and counts, until it ends. When one more socket is
 //! needed, the oldest lingering close is dropped first; with none left,
 //! the connection just accepted is parked (the only socket beyond the
 //! limit), the rest wait in the kernel's accept queue, and
 //! [`Transport::at_capacity`] says so, for the caller to evict one.
+//! Lingering closes are also counted per address and capped:
+//! [`Config::max_lingering_per_peer`] per address and
+//! [`Config::max_lingering`] in all, the oldest (of that address, then of
+//! all) dropped beyond either — one address cannot fill the sockets with
+//! closes it never lets finish.
 //! [`HostNet::counts`] shows how the sockets are used. At most
 //! [`ACCEPT_BUDGET`] connections are accepted per poll, so a flood cannot
 //! starve the loop.
@@ -89,6 +95,10 @@ pub struct Config {
     pub linger_ms: u64,
     /// Most bytes read and dropped while lingering (default 64 KiB).
     pub linger_bytes: usize,
+    /// Lingering closes at once, in all (default 128).
+    pub max_lingering: usize,
+    /// Lingering closes at once from one address (default 8).
+    pub max_lingering_per_peer: usize,
 }
 
 impl Config {
@@ -100,7 +110,20 @@ impl Config {
             max_sockets: 640,
             linger_ms: 2_000,
             linger_bytes: 64 * 1024,
+            max_lingering: 128,
+            max_lingering_per_peer: 8,
         }
+    }
+
+    /// Raises the per-address cap for a caller that lets one address hold
+    /// `connections` connections (many visitors behind one address, as
+    /// behind NAT): at least an eighth of them, as 8 is of the default 64,
+    /// never beyond [`Config::max_lingering`].
+    pub fn allow_per_peer(&mut self, connections: usize) {
+        self.max_lingering_per_peer = self
+            .max_lingering_per_peer
+            .max(connections / 8)
+            .min(self.max_lingering.max(1));
     }
 }
 
@@ -155,14 +178,21 @@ enum Role {
     /// The caller's, connecting.
     Dial,
     /// Released; dropped once the peer closes, after `budget` more bytes,
-    /// or at `deadline_ms`.
-    Lingering { deadline_ms: u64, budget: usize },
+    /// or at `deadline_ms`. `order`: the how-manieth release it was (the
+    /// oldest goes first when one must).
+    Lingering {
+        deadline_ms: u64,
+        budget: usize,
+        order: u64,
+    },
 }
 
 struct Entry {
     /// `None` once aborted (the socket is gone; the id lives until
     /// released).
     stream: Option<TcpStream>,
+    /// The remote address: the peer's, or the dialled one.
+    peer: IpAddr,
     role: Role,
     state: ConnState,
     /// The poller said so, and no read or write has hit `WouldBlock` since.
@@ -185,6 +215,8 @@ pub struct HostNet {
     /// Slots in use, lingering ones included.
     in_use: usize,
     lingering: usize,
+    /// Releases into a lingering close so far.
+    released: u64,
     out: VecDeque<Event>,
     udp: Option<UdpSocket>,
     datagrams_dropped: u64,
@@ -244,6 +276,7 @@ impl HostNet {
             free_slots: Vec::new(),
             in_use: 0,
             lingering: 0,
+            released: 0,
             out: VecDeque::new(),
             udp: None,
             datagrams_dropped: 0,
@@ -264,8 +297,23 @@ impl HostNet {
 
     /// How the sockets are used now.
     pub fn counts(&self) -> SocketCounts {
+        self.count(|_| true)
+    }
+
+    /// How the sockets of `peer` (its connections, the dials to it, its
+    /// lingering closes) are used now.
+    pub fn counts_of(&self, peer: IpAddr) -> SocketCounts {
+        self.count(|p| p == peer)
+    }
+
+    fn count(&self, of: impl Fn(IpAddr) -> bool) -> SocketCounts {
         let mut counts = SocketCounts::default();
-        for entry in self.slots.iter().filter_map(|s| s.entry.as_ref()) {
+        for entry in self
+            .slots
+            .iter()
+            .filter_map(|s| s.entry.as_ref())
+            .filter(|e| of(e.peer))
+        {
             match entry.role {
                 Role::Conn { .. } => counts.connections += 1,
                 Role::Dial => counts.dials += 1,
@@ -336,18 +384,26 @@ impl HostNet {
     /// Whether a socket can be had, dropping the oldest lingering close if
     /// that is what it takes.
     fn make_room(&mut self) -> bool {
-        if self.in_use < self.config.max_sockets {
-            return true;
-        }
+        self.in_use < self.config.max_sockets || self.drop_oldest_lingering(None)
+    }
+
+    /// Drops the oldest lingering close — of `peer` if given, of all
+    /// otherwise; false if there was none.
+    fn drop_oldest_lingering(&mut self, peer: Option<IpAddr>) -> bool {
         let oldest = self
             .slots
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| match s.entry.as_ref()?.role {
-                Role::Lingering { deadline_ms, .. } => Some((i, deadline_ms)),
-                _ => None,
+            .filter_map(|(i, s)| {
+                let entry = s.entry.as_ref()?;
+                match entry.role {
+                    Role::Lingering { order, .. } if peer.is_none_or(|p| p == entry.peer) => {
+                        Some((i, order))
+                    }
+                    _ => None,
+                }
             })
-            .min_by_key(|&(_, deadline)| deadline);
+            .min_by_key(|&(_, order)| order);
         match oldest {
             Some((index, _)) => {
                 self.remove(index);
@@ -357,10 +413,25 @@ impl HostNet {
         }
     }
 
+    /// Applies the lingering caps after a close of `peer` began to linger.
+    fn limit_lingering(&mut self, peer: IpAddr) {
+        while self.counts_of(peer).lingering > self.config.max_lingering_per_peer {
+            if !self.drop_oldest_lingering(Some(peer)) {
+                break;
+            }
+        }
+        while self.lingering > self.config.max_lingering {
+            if !self.drop_oldest_lingering(None) {
+                break;
+            }
+        }
+    }
+
     /// Registers `stream` in a free slot; its id.
     fn insert(
         &mut self,
         mut stream: TcpStream,
+        peer: IpAddr,
         role: Role,
         state: ConnState,
     ) -> io::Result<ConnId> {
@@ -387,6 +458,7 @@ impl HostNet {
         let ready = role != Role::Dial;
         self.slots[index].entry = Some(Entry {
             stream: Some(stream),
+            peer,
             role,
             state,
             readable: ready,
@@ -466,7 +538,7 @@ impl HostNet {
         let role = Role::Conn {
             write_closed: false,
         };
-        if let Ok(conn) = self.insert(stream, role, ConnState::Established) {
+        if let Ok(conn) = self.insert(stream, peer.ip(), role, ConnState::Established) {
             self.out.push_back(Event::Accepted {
                 conn,
                 listener,
@@ -517,6 +589,7 @@ impl HostNet {
                 Role::Lingering {
                     deadline_ms,
                     budget,
+                    ..
                 } => {
                     let mut done = self.now_ms >= deadline_ms;
                     let mut budget = budget;
@@ -619,7 +692,7 @@ impl Transport for HostNet {
             return Err(Error::NoSocket);
         }
         let stream = TcpStream::connect(remote).map_err(|_| Error::Os)?;
-        self.insert(stream, Role::Dial, ConnState::Connecting)
+        self.insert(stream, remote.ip(), Role::Dial, ConnState::Connecting)
             .map_err(|_| Error::Os)
     }
 
@@ -715,6 +788,7 @@ impl Transport for HostNet {
     fn release(&mut self, conn: ConnId) {
         let deadline_ms = self.now_ms.saturating_add(self.config.linger_ms);
         let budget = self.config.linger_bytes;
+        let order = self.released;
         let Some(entry) = self.entry_mut(conn) else {
             return;
         };
@@ -728,10 +802,14 @@ impl Transport for HostNet {
             entry.role = Role::Lingering {
                 deadline_ms,
                 budget,
+                order,
             };
+            let peer = entry.peer;
+            self.released += 1;
             self.lingering += 1;
             let slot = &mut self.slots[index];
             slot.generation = slot.generation.wrapping_add(1);
+            self.limit_lingering(peer);
             return;
         }
         let closed_by_us = matches!(entry.role, Role::Conn { write_closed: true });

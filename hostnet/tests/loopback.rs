@@ -172,6 +172,9 @@ fn a_trickling_peer_cannot_hold_a_lingering_socket_past_its_deadline() {
         }
         false
     });
+    // Until its deadline it holds its socket, and counts.
+    assert_eq!(n.net.counts().lingering, 1);
+    assert_eq!(n.net.counts_of(LOCALHOST).total(), 1);
     n.until("the deadline to end the linger", |n| {
         n.net.counts().lingering == 0
     });
@@ -180,6 +183,47 @@ fn a_trickling_peer_cannot_hold_a_lingering_socket_past_its_deadline() {
     println!("lingering close ended after {held:?} (deadline 300 ms)");
     // The peer finds its socket gone before it stops trickling.
     assert!(trickle.join().unwrap(), "the trickler never noticed");
+}
+
+/// A client connected from `from` (any 127/8 address is this host's).
+fn client_from(from: Ipv4Addr, addr: SocketAddr) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&SocketAddr::new(IpAddr::V4(from), 0).into())
+        .unwrap();
+    socket.connect(&addr.into()).unwrap();
+    socket.into()
+}
+
+#[test]
+fn lingering_closes_are_capped_per_address_and_in_all() {
+    let mut n = Net::new(1, |config| {
+        config.max_lingering_per_peer = 2;
+        config.max_lingering = 3;
+    });
+    let (one, two) = (Ipv4Addr::new(127, 0, 0, 1), Ipv4Addr::new(127, 0, 0, 2));
+    // Clients that never close: every released connection lingers until
+    // its deadline, unless a cap drops it first.
+    let mut clients = Vec::new();
+    let mut linger = |n: &mut Net, from: Ipv4Addr| {
+        clients.push(client_from(from, n.addr(0)));
+        let (conn, _, peer) = n.accepted();
+        assert_eq!(peer.ip(), IpAddr::V4(from));
+        n.net.close(conn);
+        n.net.release(conn);
+    };
+    for _ in 0..3 {
+        linger(&mut n, one);
+    }
+    // The first address's oldest went: two left.
+    assert_eq!(n.net.counts_of(IpAddr::V4(one)).lingering, 2);
+    for _ in 0..2 {
+        linger(&mut n, two);
+    }
+    // Four would linger, three may: the oldest of all went.
+    assert_eq!(n.net.counts().lingering, 3);
+    assert_eq!(n.net.counts_of(IpAddr::V4(one)).lingering, 1);
+    assert_eq!(n.net.counts_of(IpAddr::V4(two)).lingering, 2);
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Which connections the piñata takes: the operator's connection limits,
-//! and eviction of the oldest idle connection under pressure.
+//! the connect-back dials, and eviction under pressure.
 //!
 //! # Where it sits
 //!
@@ -15,22 +15,29 @@
 //! [`Admission`] beside its connections and tells it when each connection
 //! moved bytes ([`Admission::touch`]) and when it ended
 //! ([`Admission::release`]). It only decides; the loop closes what it is
-//! told to.
+//! told to. Nothing of a connection (no session, no TLS state) exists
+//! before it is admitted.
 //!
 //! # The rules
 //!
 //! - At most [`Limits::max_connections_per_peer`] connections from one IP
-//!   address: beyond it, refused. One address cannot push out everybody
-//!   else's connections.
-//! - At most [`Limits::max_connections`] in all: beyond it, the connection
-//!   that has gone longest without moving a byte is evicted to make room —
-//!   so a flood of idle connections from many addresses cannot keep the page
-//!   (or a real attempt) out: the flood's oldest connection goes first. With
-//!   nothing to evict (a limit of 0), refused.
+//!   address, connect-back dials to it included: beyond it, refused. One
+//!   address cannot push out everybody else's connections.
+//! - At most [`Limits::max_connections`] connections in all: beyond it, one
+//!   is evicted to make room — the one that has gone longest without
+//!   moving a byte, among the connections of the address that holds the
+//!   most ([`Admission::evict`]). A flood of idle connections from many
+//!   addresses cannot keep the page (or a real attempt) out: the flood's
+//!   oldest connection goes first; and one busy address is thinned before
+//!   anybody else. With nothing to evict (a limit of 0), refused.
+//! - Connect-back dials are counted per address (above) and in all: at
+//!   most [`max_dials`] at once, beyond which a dial is refused. A dial
+//!   that connects becomes a connection like any other.
 //!
 //! The key `K` names a connection in the caller's terms (the transport's
 //! connection id in the event loop).
 
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
@@ -49,11 +56,20 @@ pub enum Admit<K> {
     Refuse(FailureReason),
 }
 
+/// Connect-back dials in flight at once under `limits`: one for every
+/// eight connections the table may hold, at least one.
+pub fn max_dials(limits: &Limits) -> usize {
+    (limits.max_connections / 8).max(1)
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Entry<K> {
     key: K,
     peer: IpAddr,
     last_active: Instant,
+    /// A connect-back dial not yet connected: counted for its address and
+    /// against [`max_dials`], never evicted.
+    dialling: bool,
 }
 
 /// The connections admitted and not yet released. See the module docs.
@@ -61,22 +77,32 @@ struct Entry<K> {
 pub struct Admission<K> {
     max_total: usize,
     max_per_peer: usize,
+    max_dials: usize,
     entries: Vec<Entry<K>>,
+    /// Entries per address, dials included.
+    per_peer: BTreeMap<IpAddr, usize>,
+    dials: usize,
 }
 
 impl<K: Copy + PartialEq> Admission<K> {
     /// No connections yet, under `limits`.
     pub fn new(limits: &Limits) -> Self {
-        Self::with_capacity(limits.max_connections, limits.max_connections_per_peer)
+        let mut admission =
+            Self::with_capacity(limits.max_connections, limits.max_connections_per_peer);
+        admission.max_dials = max_dials(limits);
+        admission
     }
 
     /// No connections yet, at most `max_total` in all and `max_per_peer`
-    /// from one address.
+    /// from one address (dials: one per eight connections).
     pub fn with_capacity(max_total: usize, max_per_peer: usize) -> Self {
         Admission {
             max_total,
             max_per_peer,
+            max_dials: (max_total / 8).max(1),
             entries: Vec::new(),
+            per_peer: BTreeMap::new(),
+            dials: 0,
         }
     }
 
@@ -88,18 +114,91 @@ impl<K: Copy + PartialEq> Admission<K> {
             return Admit::Refuse(FailureReason::OverCapacity);
         }
         let mut decision = Admit::Admit;
-        if self.entries.len() >= self.max_total {
-            match self.evict_oldest_idle() {
+        if self.len() >= self.max_total {
+            match self.evict() {
                 Some(evicted) => decision = Admit::AdmitEvicting(evicted),
                 None => return Admit::Refuse(FailureReason::OverCapacity),
             }
         }
-        self.entries.push(Entry {
+        self.insert(Entry {
             key,
             peer,
             last_active: now,
+            dialling: false,
         });
         decision
+    }
+
+    /// Whether a connect-back dial to `peer` may start: not when the
+    /// address is at its limit or [`max_dials`] are in flight. Asked
+    /// before the transport makes the dial's socket.
+    pub fn may_dial(&self, peer: IpAddr) -> bool {
+        self.from_peer(peer) < self.max_per_peer && self.dials < self.max_dials
+    }
+
+    /// Records a connect-back dial `key` to `peer` (see
+    /// [`Admission::may_dial`]): true, or false if it may not start.
+    pub fn admit_dial(&mut self, key: K, peer: IpAddr, now: Instant) -> bool {
+        if !self.may_dial(peer) {
+            return false;
+        }
+        self.dials += 1;
+        self.insert(Entry {
+            key,
+            peer,
+            last_active: now,
+            dialling: true,
+        });
+        true
+    }
+
+    /// Dial `key` connected at `now`: it is a connection from here on,
+    /// under the total limit like any other (see [`Admission::admit`]).
+    /// An unknown key is admitted afresh.
+    pub fn dial_connected(&mut self, key: K, peer: IpAddr, now: Instant) -> Admit<K> {
+        let Some(index) = self.entries.iter().position(|e| e.key == key && e.dialling) else {
+            return self.admit(key, peer, now);
+        };
+        self.entries[index].dialling = false;
+        self.entries[index].last_active = now;
+        self.dials -= 1;
+        if self.len() <= self.max_total {
+            return Admit::Admit;
+        }
+        // Evict someone else: take the dial out of the candidates first.
+        let entry = self.entries.swap_remove(index);
+        let decision = match self.evict() {
+            Some(evicted) => Admit::AdmitEvicting(evicted),
+            None => {
+                self.forget(entry.peer);
+                return Admit::Refuse(FailureReason::OverCapacity);
+            }
+        };
+        self.entries.push(entry);
+        decision
+    }
+
+    fn insert(&mut self, entry: Entry<K>) {
+        *self.per_peer.entry(entry.peer).or_insert(0) += 1;
+        self.entries.push(entry);
+    }
+
+    fn forget(&mut self, peer: IpAddr) {
+        if let Some(count) = self.per_peer.get_mut(&peer) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_peer.remove(&peer);
+            }
+        }
+    }
+
+    fn remove(&mut self, index: usize) -> Entry<K> {
+        let entry = self.entries.swap_remove(index);
+        self.forget(entry.peer);
+        if entry.dialling {
+            self.dials -= 1;
+        }
+        entry
     }
 
     /// Connection `key` moved bytes at `now` (either way).
@@ -109,39 +208,56 @@ impl<K: Copy + PartialEq> Admission<K> {
         }
     }
 
-    /// Connection `key` ended. Unknown keys (already evicted) are ignored.
+    /// Connection or dial `key` ended. Unknown keys (already evicted) are
+    /// ignored.
     pub fn release(&mut self, key: K) {
         if let Some(index) = self.entries.iter().position(|e| e.key == key) {
-            self.entries.swap_remove(index);
+            self.remove(index);
         }
     }
 
-    /// Forgets the connection that has gone longest without moving a byte,
-    /// and returns it for the caller to end: for when room is needed for a
-    /// reason the limits cannot see (the unikernel's TCP sockets running out).
-    pub fn evict_oldest_idle(&mut self) -> Option<K> {
+    /// Forgets a connection to make room and returns it for the caller to
+    /// end: among the connections of the address that holds the most, the
+    /// one that has gone longest without moving a byte. Dials are not
+    /// candidates. Also for when room is needed for a reason the limits
+    /// cannot see (the transport's sockets running out).
+    pub fn evict(&mut self) -> Option<K> {
+        let busiest = self
+            .entries
+            .iter()
+            .filter(|e| !e.dialling)
+            .map(|e| self.per_peer.get(&e.peer).copied().unwrap_or(0))
+            .max()?;
         let index = self
             .entries
             .iter()
             .enumerate()
+            .filter(|(_, e)| {
+                !e.dialling && self.per_peer.get(&e.peer).copied().unwrap_or(0) == busiest
+            })
             .min_by_key(|(_, e)| e.last_active)
             .map(|(i, _)| i)?;
-        Some(self.entries.swap_remove(index).key)
+        Some(self.remove(index).key)
     }
 
-    /// Connections admitted and not released.
+    /// Connections admitted and not released (dials not counted).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len() - self.dials
     }
 
-    /// True when no connection is admitted.
+    /// True when no connection or dial is admitted.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
-    /// Connections admitted from `peer`.
+    /// Dials in flight.
+    pub fn dials(&self) -> usize {
+        self.dials
+    }
+
+    /// Connections admitted from `peer`, dials to it included.
     pub fn from_peer(&self, peer: IpAddr) -> usize {
-        self.entries.iter().filter(|e| e.peer == peer).count()
+        self.per_peer.get(&peer).copied().unwrap_or(0)
     }
 }
 
@@ -188,7 +304,28 @@ mod tests {
         // The evicted connection is forgotten: releasing it changes nothing.
         admission.release(2);
         assert_eq!(admission.len(), 3);
+        assert_eq!(admission.from_peer(ip(2)), 0);
         assert_eq!(admission.admit(5, ip(5), at(50)), Admit::AdmitEvicting(3));
+    }
+
+    #[test]
+    fn the_busiest_address_is_thinned_first() {
+        // Address 1 holds three connections, the others one each; address
+        // 2's connection is the longest idle of all, yet address 1 loses
+        // its own longest idle.
+        let mut admission = Admission::with_capacity(5, 5);
+        assert_eq!(admission.admit(20, ip(2), at(0)), Admit::Admit);
+        assert_eq!(admission.admit(10, ip(1), at(10)), Admit::Admit);
+        assert_eq!(admission.admit(11, ip(1), at(20)), Admit::Admit);
+        assert_eq!(admission.admit(12, ip(1), at(30)), Admit::Admit);
+        assert_eq!(admission.admit(30, ip(3), at(40)), Admit::Admit);
+        admission.touch(10, at(50));
+        assert_eq!(admission.admit(40, ip(4), at(60)), Admit::AdmitEvicting(11));
+        assert_eq!(admission.admit(41, ip(4), at(70)), Admit::AdmitEvicting(12));
+        // Address 4 now holds two, every other one: address 4 is the
+        // busiest, its longest idle goes.
+        assert_eq!(admission.from_peer(ip(1)), 1);
+        assert_eq!(admission.admit(50, ip(5), at(80)), Admit::AdmitEvicting(40));
     }
 
     #[test]
@@ -212,7 +349,53 @@ mod tests {
             Admit::Refuse(FailureReason::OverCapacity)
         );
         assert!(admission.is_empty());
-        assert_eq!(admission.evict_oldest_idle(), None);
+        assert_eq!(admission.evict(), None);
+    }
+
+    #[test]
+    fn dials_count_for_their_address_and_in_all() {
+        let limits = Limits {
+            max_connections: 16,
+            max_connections_per_peer: 3,
+            ..Limits::default()
+        };
+        assert_eq!(max_dials(&limits), 2);
+        let mut admission = Admission::new(&limits);
+        assert_eq!(admission.admit(1, ip(1), at(0)), Admit::Admit);
+        assert!(admission.admit_dial(2, ip(1), at(1)));
+        assert!(admission.admit_dial(3, ip(1), at(2)));
+        // The address is at its limit, dials included.
+        assert!(!admission.admit_dial(4, ip(1), at(3)));
+        assert_eq!(
+            admission.admit(5, ip(1), at(3)),
+            Admit::Refuse(FailureReason::OverCapacity)
+        );
+        // Another address: the total of dials is reached.
+        assert!(!admission.admit_dial(6, ip(2), at(4)));
+        assert_eq!((admission.len(), admission.dials()), (1, 2));
+        // Dials are never evicted.
+        assert_eq!(admission.evict(), Some(1));
+        assert_eq!(admission.evict(), None);
+        // A dial that connects is a connection; one that fails frees its
+        // place.
+        assert_eq!(admission.dial_connected(2, ip(1), at(5)), Admit::Admit);
+        admission.release(3);
+        assert_eq!((admission.len(), admission.dials()), (1, 0));
+        assert_eq!(admission.from_peer(ip(1)), 1);
+        assert!(admission.admit_dial(7, ip(2), at(6)));
+    }
+
+    #[test]
+    fn a_dial_that_connects_to_a_full_table_evicts() {
+        let mut admission = Admission::with_capacity(2, 4);
+        assert_eq!(admission.admit(1, ip(1), at(0)), Admit::Admit);
+        assert!(admission.admit_dial(2, ip(2), at(1)));
+        assert_eq!(admission.admit(3, ip(3), at(2)), Admit::Admit);
+        assert_eq!(
+            admission.dial_connected(2, ip(2), at(3)),
+            Admit::AdmitEvicting(1)
+        );
+        assert_eq!(admission.len(), 2);
     }
 
     #[test]

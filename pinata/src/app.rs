@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 
 use crate::http::{Request, Response, Status as HttpStatus};
 pub use crate::limits::Limits;
-use crate::memory::{self, MemoryGauge, MemoryUsage};
+use crate::memory::{self, ConnectionMemory, MemoryGauge, MemoryUsage};
 use crate::metrics;
 use crate::page;
 use crate::pki::{self, Pki};
@@ -99,6 +99,7 @@ pub struct Pinata {
     bounty_server: Arc<ServerConfig>,
     bounty_client: Arc<ClientConfig>,
     memory_gauge: Option<MemoryGauge>,
+    connection_memory: ConnectionMemory,
 }
 
 impl fmt::Debug for Pinata {
@@ -181,6 +182,7 @@ impl Pinata {
             bounty_server: Arc::new(bounty_server),
             bounty_client: Arc::new(bounty_client),
             memory_gauge: None,
+            connection_memory: ConnectionMemory::default(),
         })
     }
 
@@ -200,6 +202,12 @@ impl Pinata {
     /// The platform's memory figures, if it has a gauge.
     pub fn memory(&self) -> Option<MemoryUsage> {
         self.memory_gauge.and_then(|gauge| gauge())
+    }
+
+    /// What the event loop's connections hold and their budget (the loop
+    /// sets it; `/stats.json` shows it).
+    pub fn connection_memory(&self) -> &ConnectionMemory {
+        &self.connection_memory
     }
 
     /// The limits in force.
@@ -382,6 +390,8 @@ impl Pinata {
             self.stats.open_connections()
         );
         memory::write_json(self.memory(), &mut out);
+        out.push(',');
+        memory::write_connections_json(&self.connection_memory, &mut out);
         out.push_str(",\"limits\":");
         self.limits.write_json(&mut out);
         out.push_str(",\"failures\":");

@@ -9,7 +9,9 @@
 //! session's, the same code the image runs. Where it sits in the data
 //! flow: see "Layout" in `docs/DESIGN.md`. What is hosted-only lives here:
 //! the flags' [`Options`], reading the secret file, the operator's web
-//! certificate files, and the test-only export of the identities.
+//! certificate files, the test-only export of the identities, and keeping
+//! the keys out of core dumps and swap ([`protect_process`],
+//! [`lock_memory`]).
 
 use std::fs;
 use std::io::Write;
@@ -24,6 +26,7 @@ use hostnet::HostNet;
 use wallet::{Network, PrizeKey};
 
 use crate::app::{DEFAULT_CONNECT_BACK_PORT, Limits};
+use crate::budget::MemoryBudget;
 use crate::netloop::EventLoop;
 use crate::pki::{self, KeyType};
 use crate::random::OS_RANDOM;
@@ -60,7 +63,14 @@ pub struct Options {
     /// A syslog collector that also gets every connection line (RFC 5424
     /// over UDP).
     pub syslog: Option<SocketAddr>,
+    /// What the connections may hold in memory, in bytes (see
+    /// [`crate::budget`]).
+    pub memory_budget: usize,
 }
+
+/// The hosted runner's default memory budget for connections: 64 MiB,
+/// about 512 connections (the default limit) at their most.
+pub const DEFAULT_MEMORY_BUDGET: usize = 64 << 20;
 
 impl Default for Options {
     fn default() -> Self {
@@ -77,6 +87,7 @@ impl Default for Options {
             insecure_export_identities: None,
             limits: Limits::default(),
             syslog: None,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
         }
     }
 }
@@ -128,16 +139,53 @@ fn load_prize(options: &Options) -> Result<PrizeKey, String> {
     }
 }
 
+/// Writes a new file: never over an existing one (`O_EXCL`), never
+/// through a symbolic link (`O_NOFOLLOW`), so whoever can write the
+/// directory cannot point a key at a file of their choosing; `secret`
+/// files are readable by their owner only.
 fn write_file(path: &Path, contents: &[u8], secret: bool) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut open = fs::OpenOptions::new();
-    open.write(true).create(true).truncate(true);
-    if secret {
-        open.mode(0o600);
-    }
+    open.write(true)
+        .create_new(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .mode(if secret { 0o600 } else { 0o644 });
     open.open(path)
         .and_then(|mut f| f.write_all(contents))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Keeps the process's memory — the prize, the piñata's own keys — out
+/// of core dumps: not dumpable (`PR_SET_DUMPABLE` 0, which also keeps
+/// other processes of the same user from attaching to it or reading its
+/// memory through `/proc`), and core files of size 0 (`RLIMIT_CORE`).
+/// Called before the secret is read. What could not be set is returned,
+/// to be said (a warning: the piñata still runs).
+pub fn protect_process() -> Vec<String> {
+    use rustix::process::{DumpableBehavior, Resource, Rlimit, set_dumpable_behavior, setrlimit};
+    let mut refused = Vec::new();
+    if let Err(error) = set_dumpable_behavior(DumpableBehavior::NotDumpable) {
+        refused.push(format!("PR_SET_DUMPABLE 0: {error}"));
+    }
+    let no_core = Rlimit {
+        current: Some(0),
+        maximum: Some(0),
+    };
+    if let Err(error) = setrlimit(Resource::Core, no_core) {
+        refused.push(format!("RLIMIT_CORE 0: {error}"));
+    }
+    refused
+}
+
+/// Locks every page the process has mapped in memory (`mlockall` of the
+/// current mappings): called once the keys exist, it keeps them — the
+/// prize, and the TLS keys inside rustls, which no other call can reach —
+/// out of swap. Later allocations (connections) are not locked. Refused
+/// where `RLIMIT_MEMLOCK` is below the process's size (about 4 MiB) and
+/// the process lacks `CAP_IPC_LOCK`: the error says so.
+pub fn lock_memory() -> Result<(), String> {
+    rustix::mm::mlockall(rustix::mm::MlockAllFlags::CURRENT)
+        .map_err(|error| format!("mlockall: {error}"))
 }
 
 fn export_identities(dir: &Path, pki: &pki::Pki, network: Network) -> Result<(), String> {
@@ -185,6 +233,13 @@ fn export_identities(dir: &Path, pki: &pki::Pki, network: Network) -> Result<(),
 /// on a setup error.
 pub fn run(options: Options) -> Result<(), String> {
     let clock = Clock(std::time::Instant::now());
+    match protect_process().as_slice() {
+        [] => println!("pinata: no core dumps (not dumpable, RLIMIT_CORE 0)"),
+        refused => println!(
+            "pinata: WARNING: core dumps may hold the keys: {}",
+            refused.join("; ")
+        ),
+    }
     let prize = load_prize(&options)?;
     let web_identity = match (&options.web_cert, &options.web_key) {
         (Some(cert), Some(key)) => {
@@ -227,6 +282,13 @@ pub fn run(options: Options) -> Result<(), String> {
         }
     })
     .map_err(|e| format!("setup failed: {e}"))?;
+    match lock_memory() {
+        Ok(()) => println!("pinata: memory locked: the keys stay out of swap"),
+        Err(error) => println!(
+            "pinata: WARNING: {error}: the keys may reach swap (raise `ulimit -l` or grant \
+             CAP_IPC_LOCK)"
+        ),
+    }
     let syslog = match options.syslog {
         Some(target) => {
             let syslog = Syslog::new(target, &syslog::local_hostname())
@@ -243,11 +305,14 @@ pub fn run(options: Options) -> Result<(), String> {
         .limits
         .max_connections
         .saturating_add(SOCKET_HEADROOM);
+    config.max_lingering = SOCKET_HEADROOM;
+    config.allow_per_peer(options.limits.max_connections_per_peer);
     let transport = HostNet::bind(config).map_err(|e| {
         let service = Service::ALL[e.listener];
         format!("cannot listen on {} for {service}: {}", e.addr, e.error)
     })?;
-    let mut event_loop = EventLoop::new(transport, Arc::new(app), print_line);
+    let mut event_loop = EventLoop::new(transport, Arc::new(app), print_line)
+        .with_memory_budget(MemoryBudget::of(options.memory_budget));
     if let Some(syslog) = syslog {
         event_loop.set_syslog(syslog);
     }

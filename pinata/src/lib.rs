@@ -26,6 +26,8 @@
 //!   backends;
 //! - [`memory`] is what `/stats.json` says of memory (the platform's gauge);
 //! - [`metrics`] renders the counters for Prometheus (`/metrics`);
+//!   [`budget`] is the memory the connections may hold, and how a heap is
+//!   shared;
 //! - [`syslog`] formats the connection log lines as RFC 5424 datagrams;
 //! - [`netloop`] is the event loop: the sessions over a TCP
 //!   [`transport::Transport`] — the unikernel's `stack`, or the hosted
@@ -40,6 +42,7 @@ extern crate std;
 
 pub mod admission;
 pub mod app;
+pub mod budget;
 pub mod client_hello;
 #[cfg(feature = "std")]
 pub mod hosted;

@@ -9,16 +9,62 @@
 //! the attack battery's `--soak`) can watch that memory does not grow with the
 //! number of connections served.
 //!
+//! Beside the gauge, the event loop reports what its connections hold and
+//! their budget ([`ConnectionMemory`], see [`crate::budget`]).
+//!
 //! In `/stats.json`:
 //!
 //! ```json
-//! "memory": {"source": "heap", "used_bytes": 1234, "high_water_bytes": 5678, "capacity_bytes": 9999}
+//! "memory": {"source": "heap", "used_bytes": 1234, "high_water_bytes": 5678, "capacity_bytes": 9999},
+//! "connection_memory": {"held_bytes": 456, "budget_bytes": 7890}
 //! ```
 //!
-//! `"memory": null` when the platform has no gauge.
+//! `"memory": null` when the platform has no gauge; `budget_bytes` is
+//! `null` when the budget is unlimited.
 
 use alloc::string::String;
 use core::fmt::Write as _;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// What the event loop's connections hold, and their budget, for
+/// `/stats.json`: the loop sets them, the page reads them.
+#[derive(Debug)]
+pub struct ConnectionMemory {
+    held: AtomicUsize,
+    budget: AtomicUsize,
+}
+
+impl Default for ConnectionMemory {
+    fn default() -> Self {
+        ConnectionMemory {
+            held: AtomicUsize::new(0),
+            budget: AtomicUsize::new(usize::MAX),
+        }
+    }
+}
+
+impl ConnectionMemory {
+    /// The connections hold `bytes` now.
+    pub fn set_held(&self, bytes: usize) {
+        self.held.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Their budget is `bytes` (`usize::MAX`: unlimited).
+    pub fn set_budget(&self, bytes: usize) {
+        self.budget.store(bytes, Ordering::Relaxed);
+    }
+
+    /// What the connections hold.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// Their budget; `None` when unlimited.
+    pub fn budget(&self) -> Option<usize> {
+        let budget = self.budget.load(Ordering::Relaxed);
+        (budget != usize::MAX).then_some(budget)
+    }
+}
 
 /// What the figures measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +119,22 @@ pub fn write_json(usage: Option<MemoryUsage>, out: &mut String) {
     match usage.capacity_bytes {
         Some(capacity) => {
             let _ = write!(out, "{capacity}}}");
+        }
+        None => out.push_str("null}"),
+    }
+}
+
+/// Appends `"connection_memory":{"held_bytes":…,"budget_bytes":…}` for
+/// `/stats.json` (`budget_bytes` null when unlimited).
+pub fn write_connections_json(connections: &ConnectionMemory, out: &mut String) {
+    let _ = write!(
+        out,
+        "\"connection_memory\":{{\"held_bytes\":{},\"budget_bytes\":",
+        connections.held()
+    );
+    match connections.budget() {
+        Some(budget) => {
+            let _ = write!(out, "{budget}}}");
         }
         None => out.push_str("null}"),
     }
@@ -139,6 +201,25 @@ mod tests {
             &mut out,
         );
         assert!(out.ends_with("\"capacity_bytes\":null}"), "{out}");
+    }
+
+    #[test]
+    fn connections_json() {
+        let connections = ConnectionMemory::default();
+        let mut out = String::new();
+        write_connections_json(&connections, &mut out);
+        assert_eq!(
+            out,
+            "\"connection_memory\":{\"held_bytes\":0,\"budget_bytes\":null}"
+        );
+        connections.set_held(5);
+        connections.set_budget(40);
+        out.clear();
+        write_connections_json(&connections, &mut out);
+        assert_eq!(
+            out,
+            "\"connection_memory\":{\"held_bytes\":5,\"budget_bytes\":40}"
+        );
     }
 
     #[test]

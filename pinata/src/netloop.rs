@@ -30,9 +30,25 @@
 //! here: a connection over the per-address limit is reset unserved; when
 //! the table is full, or the transport has no room left for a new
 //! connection, the connection that has gone longest without a byte from
-//! its peer is evicted (its session ends as `evicted`, its socket is reset
-//! at once). A connect-back dial not answered within the connect timeout
-//! is given up.
+//! its peer (of the address holding the most) is evicted (its session
+//! ends as `evicted`, its socket is reset at once). Connect-back dials
+//! count for their address and in all; one not answered within the
+//! connect timeout is given up.
+//!
+//! # Memory budget
+//!
+//! The loop counts what each connection holds ([`Session::footprint`] and
+//! its own bookkeeping) and keeps the sum within its
+//! [`MemoryBudget`] ([`crate::budget`]): after every step of every
+//! session at least the budget's reserve stays free, and where the
+//! platform's gauge knows the heap's size, at least its floor of the heap.
+//! Beyond either, the largest connection of the address holding the most
+//! ends at once (`evicted`, detail `memory`) and its memory is given back
+//! before the next session runs; a new connection is admitted only if it
+//! fits after that (else `over_capacity`, detail `memory`). So a peer's
+//! bytes can never take the heap: in the unikernel, where a failed
+//! allocation stops the appliance, the platform sizes the budget from the
+//! heap ([`crate::budget::HeapPlan`]).
 //!
 //! # Listeners
 //!
@@ -70,17 +86,20 @@
 mod tests;
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
-use core::net::SocketAddr;
+use core::net::{IpAddr, SocketAddr};
 
 pub use transport::{ConnId, ConnState, Event, Transport};
 
 use crate::admission::{Admission, Admit};
 use crate::app::{Accepted, Pinata};
-use crate::session::{Outcome, Session, Status};
-use crate::stats::Service;
+use crate::budget::MemoryBudget;
+use crate::memory::MemoryUsage;
+use crate::session::{Outcome, OutcomeKind, Session, Status};
+use crate::stats::{FailureReason, Service};
 use crate::syslog::{Severity, Syslog};
 use crate::time::Instant;
 
@@ -145,9 +164,26 @@ pub fn listen_ports() -> Vec<u16> {
     Service::ALL.iter().map(|s| s.standard_port()).collect()
 }
 
+/// What the loop's own bookkeeping of one connection costs, beyond its
+/// session: the [`Connection`], its admission entry, their share of the
+/// tables' spare capacity.
+const CONNECTION_OVERHEAD: usize = core::mem::size_of::<Connection>() + 96;
+/// What a session is assumed to hold when it is created, before it can be
+/// measured: itself, rustls's state, a ClientHello (the client roles
+/// write theirs at once).
+const NEW_SESSION_BYTES: usize = core::mem::size_of::<Session>()
+    + crate::tls::RUSTLS_STATE_BYTES
+    + 2 * 1024
+    + CONNECTION_OVERHEAD;
+
 struct Connection {
     conn: ConnId,
+    /// The peer's address (a connect-back's: the dialled one).
+    peer: IpAddr,
     session: Box<Session>,
+    /// What the connection held when last counted (see the module docs'
+    /// memory budget).
+    held: usize,
     peer_closed_seen: bool,
     /// Set once the session said Close (its outcome is logged then).
     closing_since: Option<Instant>,
@@ -157,14 +193,20 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(conn: ConnId, session: Box<Session>) -> Connection {
+    fn new(conn: ConnId, peer: IpAddr, session: Box<Session>) -> Connection {
         Connection {
             conn,
+            peer,
             session,
+            held: 0,
             peer_closed_seen: false,
             closing_since: None,
             evicted: false,
         }
+    }
+
+    fn measure(&self) -> usize {
+        self.session.footprint() + CONNECTION_OVERHEAD
     }
 }
 
@@ -229,6 +271,10 @@ pub struct EventLoop<T: Transport, O: Observer = ()> {
     listening_logged: bool,
     /// What the monotonic clock counts from, for the ready line.
     clock_origin: &'static str,
+    budget: MemoryBudget,
+    /// What the connections hold, as last counted: the sum of their
+    /// `held`.
+    held: usize,
 }
 
 impl<T: Transport> EventLoop<T> {
@@ -256,7 +302,28 @@ impl<T: Transport, O: Observer> EventLoop<T, O> {
             dials: Vec::new(),
             listening_logged: false,
             clock_origin: "start",
+            budget: MemoryBudget::UNLIMITED,
+            held: 0,
         }
+    }
+
+    /// Keeps the connections within `budget` (see the module docs' memory
+    /// budget; default unlimited), and logs it.
+    pub fn with_memory_budget(mut self, budget: MemoryBudget) -> Self {
+        (self.log)(format_args!("pinata: memory budget {budget}"));
+        self.budget = budget;
+        self.app.connection_memory().set_budget(budget.sessions);
+        self
+    }
+
+    /// What the connections hold, as last counted (bytes).
+    pub fn memory_held(&self) -> usize {
+        self.held
+    }
+
+    /// The memory budget in force.
+    pub fn memory_budget(&self) -> MemoryBudget {
+        self.budget
     }
 
     /// Names what the clock passed to [`turn`](Self::turn) counts from, for
@@ -334,23 +401,28 @@ impl<T: Transport, O: Observer> EventLoop<T, O> {
         // No room for another connection in the transport (a limit the
         // admission table does not see): make room as a full table would.
         if self.transport.at_capacity()
-            && let Some(victim) = self.admission.evict_oldest_idle()
+            && let Some(victim) = self.admission.evict()
         {
             self.evict(victim);
         }
         let mut buf = [0u8; 4096];
         let mut index = 0;
         while index < self.connections.len() {
-            if self.pump(index, now, &mut buf) {
-                let done = self.connections.swap_remove(index);
+            let finished = self.pump(index, now, &mut buf);
+            self.account(index);
+            if finished {
+                let done = self.connections.remove(index);
+                self.held -= done.held;
                 self.admission.release(done.conn);
                 self.observer.on_released(done.conn, &done.session);
                 self.transport.release(done.conn);
             } else {
                 index += 1;
             }
+            index = self.keep_within_budget(index, now);
         }
         self.app.stats().set_open_connections(self.admission.len());
+        self.app.connection_memory().set_held(self.held);
         // Push out whatever the sessions queued this turn.
         self.transport.poll(now.as_millis());
         self.next_wakeup(now)
@@ -423,19 +495,20 @@ impl<T: Transport, O: Observer> EventLoop<T, O> {
             Event::Connected(conn) => {
                 if let Some(pos) = self.dials.iter().position(|d| d.conn == conn) {
                     let dial = self.dials.swap_remove(pos);
-                    if !self.admit(conn, Service::ConnectBack, dial.target, now) {
+                    let decision = self.admission.dial_connected(conn, dial.target.ip(), now);
+                    if !self.apply(decision, conn, Service::ConnectBack, dial.target, now) {
                         return;
                     }
                     self.observer
                         .session_starting(Service::ConnectBack, dial.target);
                     let session = self.app.connect_back_session(dial.target, now);
-                    self.connections
-                        .push(Connection::new(conn, Box::new(session)));
+                    self.push(Connection::new(conn, dial.target.ip(), Box::new(session)));
                 }
             }
             Event::ConnectFailed(conn) => {
                 if let Some(pos) = self.dials.iter().position(|d| d.conn == conn) {
                     let dial = self.dials.swap_remove(pos);
+                    self.admission.release(conn);
                     let waited = now.saturating_since(dial.started).as_millis() as u64;
                     let outcome = self.app.dial_failed(dial.target, None, waited);
                     self.log_outcome(&outcome);
@@ -456,7 +529,7 @@ impl<T: Transport, O: Observer> EventLoop<T, O> {
         }
         self.observer.session_starting(service, peer);
         match self.app.accept(service, peer, now) {
-            Accepted::Session(session) => self.connections.push(Connection::new(conn, session)),
+            Accepted::Session(session) => self.push(Connection::new(conn, peer.ip(), session)),
             Accepted::ConnectBack { target } => {
                 // Only a request: its slot is not kept. Close it, dial back.
                 self.admission.release(conn);
@@ -474,27 +547,159 @@ impl<T: Transport, O: Observer> EventLoop<T, O> {
     }
 
     /// Puts connection `conn` from `peer` in the admission table (evicting
-    /// the longest idle if it is full); false if it was refused, in which
-    /// case it is reset, released, counted and logged.
+    /// if it is full), and makes room for its session in the memory
+    /// budget; false if it was refused, in which case it is reset,
+    /// released, counted and logged.
     fn admit(&mut self, conn: ConnId, service: Service, peer: SocketAddr, now: Instant) -> bool {
         let decision = self.admission.admit(conn, peer.ip(), now);
+        self.apply(decision, conn, service, peer, now)
+    }
+
+    /// Carries out the admission table's `decision` on `conn` (see
+    /// [`Self::admit`]).
+    fn apply(
+        &mut self,
+        decision: Admit<ConnId>,
+        conn: ConnId,
+        service: Service,
+        peer: SocketAddr,
+        now: Instant,
+    ) -> bool {
         // At once: a request answered in this very turn (`/stats.json`)
         // counts itself.
         self.app.stats().set_open_connections(self.admission.len());
-        match decision {
-            Admit::Admit => true,
+        let refused = match decision {
+            Admit::Admit => None,
             Admit::AdmitEvicting(victim) => {
                 self.evict(victim);
-                true
+                None
             }
-            Admit::Refuse(reason) => {
-                self.transport.abort(conn);
-                self.transport.release(conn);
-                let outcome = self.app.refuse(service, peer, reason);
-                self.log_outcome(&outcome);
-                false
+            Admit::Refuse(reason) => Some((reason, None)),
+        };
+        let refused = refused.or_else(|| {
+            // Nothing of the session exists yet: it is made only if it fits.
+            (!self.make_room(NEW_SESSION_BYTES, now)).then(|| {
+                self.admission.release(conn);
+                (FailureReason::OverCapacity, Some("memory"))
+            })
+        });
+        let Some((reason, detail)) = refused else {
+            return true;
+        };
+        self.transport.abort(conn);
+        self.transport.release(conn);
+        let mut outcome = self.app.refuse(service, peer, reason);
+        if let (OutcomeKind::Failed(_, slot), Some(detail)) = (&mut outcome.result, detail) {
+            *slot = Some(detail.into());
+        }
+        self.log_outcome(&outcome);
+        self.app.stats().set_open_connections(self.admission.len());
+        false
+    }
+
+    /// Adds a connection with its session, counted.
+    fn push(&mut self, connection: Connection) {
+        self.connections.push(connection);
+        self.account(self.connections.len() - 1);
+    }
+
+    /// Counts again what connection `index` holds.
+    fn account(&mut self, index: usize) {
+        let c = &mut self.connections[index];
+        let held = c.measure();
+        self.held = self.held - c.held + held;
+        c.held = held;
+    }
+
+    /// Whether the connections hold more than `extra` bytes short of the
+    /// budget's steady level, or the heap has less than its floor free.
+    fn over_budget(&self, extra: usize) -> bool {
+        if self.held.saturating_add(extra) > self.budget.steady() {
+            return true;
+        }
+        if self.budget.heap_floor == 0 {
+            return false;
+        }
+        match self.app.memory() {
+            Some(MemoryUsage {
+                used_bytes,
+                capacity_bytes: Some(capacity),
+                ..
+            }) => capacity.saturating_sub(used_bytes) < self.budget.heap_floor as u64,
+            _ => false,
+        }
+    }
+
+    /// The connection to end for memory: the largest of the address that
+    /// holds the most, the oldest of equals (connections are kept in the
+    /// order they came).
+    fn memory_victim(&self) -> Option<usize> {
+        let mut per_peer: BTreeMap<IpAddr, usize> = BTreeMap::new();
+        for c in &self.connections {
+            *per_peer.entry(c.peer).or_insert(0) += c.held;
+        }
+        let (&heaviest, _) = per_peer.iter().max_by_key(|&(_, &held)| held)?;
+        self.connections
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, c)| c.peer == heaviest)
+            .max_by_key(|(_, c)| c.held)
+            .map(|(i, _)| i)
+    }
+
+    /// Ends connections for memory until `need` more bytes fit the budget
+    /// (see the module docs); false if they do not even with every
+    /// connection gone.
+    fn make_room(&mut self, need: usize, now: Instant) -> bool {
+        while self.over_budget(need) {
+            let Some(victim) = self.memory_victim() else {
+                return false;
+            };
+            self.end_for_memory(victim, now);
+        }
+        true
+    }
+
+    /// After a session's step: ends connections for memory until the
+    /// budget's reserve is free again. `cursor` is the next connection to
+    /// pump; returned adjusted for the connections removed.
+    fn keep_within_budget(&mut self, mut cursor: usize, now: Instant) -> usize {
+        while self.over_budget(0) {
+            let Some(victim) = self.memory_victim() else {
+                break;
+            };
+            self.end_for_memory(victim, now);
+            if victim < cursor {
+                cursor -= 1;
             }
         }
+        cursor
+    }
+
+    /// Ends connection `index` at once to give its memory back: its
+    /// session logs `evicted` (detail `memory`) unless it had finished,
+    /// its socket is reset, everything it held is freed.
+    fn end_for_memory(&mut self, index: usize, now: Instant) {
+        let mut c = self.connections.remove(index);
+        self.held -= c.held;
+        if c.closing_since.is_none() {
+            c.session.evict_for_memory();
+            if let Some(outcome) = c.session.outcome(now) {
+                log_outcome(
+                    self.log,
+                    &mut self.remote_log,
+                    &mut self.transport,
+                    &outcome,
+                );
+                self.observer.on_finished(c.conn, &c.session, &outcome);
+            }
+        }
+        self.transport.abort(c.conn);
+        self.admission.release(c.conn);
+        self.observer.on_released(c.conn, &c.session);
+        self.transport.release(c.conn);
+        self.app.stats().set_open_connections(self.admission.len());
     }
 
     /// Ends connection `victim` to make room (the admission table has
@@ -517,6 +722,7 @@ impl<T: Transport, O: Observer> EventLoop<T, O> {
                 continue;
             }
             let dial = self.dials.swap_remove(index);
+            self.admission.release(dial.conn);
             self.transport.abort(dial.conn);
             self.transport.release(dial.conn);
             let waited = now.saturating_since(dial.started).as_millis() as u64;
@@ -526,12 +732,22 @@ impl<T: Transport, O: Observer> EventLoop<T, O> {
     }
 
     fn dial(&mut self, target: SocketAddr, now: Instant) {
+        if !self.admission.may_dial(target.ip()) {
+            let outcome =
+                self.app
+                    .refuse(Service::ConnectBack, target, FailureReason::OverCapacity);
+            self.log_outcome(&outcome);
+            return;
+        }
         match self.transport.connect(target, now.as_millis()) {
-            Ok(conn) => self.dials.push(Dial {
-                conn,
-                target,
-                started: now,
-            }),
+            Ok(conn) => {
+                self.admission.admit_dial(conn, target.ip(), now);
+                self.dials.push(Dial {
+                    conn,
+                    target,
+                    started: now,
+                });
+            }
             Err(error) => {
                 let detail = alloc::format!("{error}");
                 let outcome = self.app.dial_failed(target, Some(&detail), 0);

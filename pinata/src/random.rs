@@ -2,7 +2,7 @@
 //!
 //! Everything in the piñata that needs randomness — TLS nonces and key
 //! shares, the PKI bootstrap's key pairs, the demo wallet key — takes it from
-//! one [`SecureRandom`](rustls::crypto::SecureRandom) supplied by the platform:
+//! one [`SecureRandom`] supplied by the platform:
 //! the operating system's generator when hosted ([`OsRandom`]), a ChaCha20
 //! DRBG seeded from RDSEED/RDRAND/virtio-rng in the unikernel. A source that
 //! cannot deliver returns an error and the caller refuses to go on: entropy

@@ -275,6 +275,27 @@ impl Session {
         }
     }
 
+    /// The glue closed this connection to give its memory back (the event
+    /// loop's memory budget): `evicted`, saying why.
+    pub fn evict_for_memory(&mut self) {
+        if self.outcome.is_none() {
+            self.fail(FailureReason::Evicted, Some("memory".into()));
+        }
+    }
+
+    /// What the session holds in memory, in bytes, as an upper estimate:
+    /// itself (boxed), and its buffers and TLS state
+    /// ([`TlsStream::footprint`]). The event loop's memory budget is kept
+    /// in these terms.
+    pub fn footprint(&self) -> usize {
+        let held = match &self.kind {
+            Kind::Http { request, outgoing } => request.capacity() + outgoing.capacity(),
+            Kind::Https { tls, request } => tls.footprint() + request.capacity(),
+            Kind::Bounty { tls } => tls.footprint(),
+        };
+        core::mem::size_of::<Session>() + held
+    }
+
     /// The phase's deadline (handshake, then request), or earlier if the
     /// peer has been silent for the idle timeout.
     fn next_deadline(&self) -> Instant {
@@ -333,6 +354,10 @@ impl Session {
         match &mut self.kind {
             Kind::Http { outgoing, .. } => {
                 outgoing.drain(..n.min(outgoing.len()));
+                if outgoing.is_empty() {
+                    // The page is out: give its memory back.
+                    *outgoing = Vec::new();
+                }
             }
             Kind::Https { tls, .. } | Kind::Bounty { tls } => tls.consume_outgoing(n),
         }
@@ -453,7 +478,7 @@ impl Session {
             }
             Kind::Bounty { tls } => {
                 // Whatever the peer says is not read: drop it so it cannot pile up.
-                drop(tls.take_plaintext());
+                tls.discard_plaintext();
                 if tls.peer_closed() && !self.handshake_recorded {
                     self.fail(FailureReason::ClosedEarly, None);
                 }
@@ -521,11 +546,11 @@ impl Session {
                 (Response::error(status), false)
             }
         };
-        request.clear();
+        *request = Vec::new();
         let bytes = response.to_bytes(head_only);
         let code = response.status.code();
         match &mut self.kind {
-            Kind::Http { outgoing, .. } => outgoing.extend_from_slice(&bytes),
+            Kind::Http { outgoing, .. } => *outgoing = bytes,
             Kind::Https { tls, .. } => {
                 if tls.send(&bytes).is_ok() {
                     let _ = tls.close();

@@ -4,7 +4,7 @@
 //! - a monotonic [`Instant`] in milliseconds, passed into every state-machine
 //!   call (sans-IO, as smoltcp does), used for deadlines and uptime;
 //! - wall-clock time through rustls's
-//!   [`TimeProvider`](rustls::time_provider::TimeProvider), used to check
+//!   [`TimeProvider`], used to check
 //!   certificate validity and to date the boot-time certificates. The hosted
 //!   runner gives the system clock ([`SystemClock`]); the unikernel gives its
 //!   RTC-based clock.

@@ -14,6 +14,24 @@
 //! When rustls reports an error it may still have a fatal alert queued; the
 //! driver drains it into the outgoing buffer so the peer learns why, then the
 //! stream is dead ([`TlsStream::error`]).
+//!
+//! # Memory
+//!
+//! Every buffer is bounded and sized to what it holds: input grows by
+//! doubling up to [`MAX_INCOMING`] and no further, records are encoded into
+//! exactly the room rustls asks for, and a buffer that empties gives its
+//! memory back. [`TlsStream::footprint`] says what a stream holds — its
+//! buffers, and an upper estimate of rustls's own state, including the
+//! handshake transcript a TLS 1.2 server keeps while client authentication
+//! is pending — for the event loop's memory budget
+//! ([`crate::netloop`]).
+//!
+//! rustls keeps the fragments of a handshake message that spans several
+//! records in the caller's buffer until the message is whole, so
+//! [`MAX_INCOMING`] is also the largest handshake message a peer can send:
+//! about 20 KiB. TLS allows 16 MiB; the messages the piñata must read are a
+//! few KiB (a ClientHello, even with a post-quantum key share, is under
+//! 4 KiB; the piñata's certificate chains are under 2 KiB).
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -26,12 +44,36 @@ use rustls::unbuffered::{
 };
 use rustls::{ClientConfig, CommonState, Error, NamedGroup, ProtocolVersion, ServerConfig};
 
+use zeroize::{Zeroize, Zeroizing};
+
 use crate::client_hello::{self, Indication};
 
-/// Most received-but-unprocessed TLS bytes held per connection. rustls joins a
-/// fragmented handshake message in this buffer, so it must hold the largest
-/// handshake message we accept (a certificate chain) plus record overhead.
-pub const MAX_INCOMING: usize = 64 * 1024 + 2 * (16 * 1024 + 256);
+/// The largest TLS record rustls accepts on the wire: 2^14 bytes of
+/// plaintext, 2,048 of expansion, the 5-byte header.
+pub const MAX_RECORD_WIRE: usize = 16_384 + 2_048 + 5;
+/// Most received-but-unprocessed TLS bytes held per connection: one record
+/// of the largest size rustls accepts, with room to spare. rustls joins a
+/// fragmented handshake message in this buffer, so this also bounds the
+/// handshake messages a peer can send (see the module docs): a message
+/// that does not fit ends the stream ([`StreamError::BufferFull`]).
+pub const MAX_INCOMING: usize = 20 * 1024;
+/// A buffer that empties keeps at most this much memory; a larger one is
+/// given back.
+const KEEP_CAPACITY: usize = 1024;
+/// rustls's own heap per connection outside the buffers this driver
+/// owns, as measured (`pinata/tests/memory_budget.rs`): the boxed state
+/// machine, the deframer's spans, the key schedule, a hash context. The
+/// handshake's transcript and the peer's certificates are counted apart
+/// ([`TlsStream::footprint`]).
+pub const RUSTLS_STATE_BYTES: usize = 4 * 1024;
+/// What a client holds besides, from its ClientHello until the handshake
+/// completes: the private halves of the key shares it offered. The
+/// X25519MLKEM768 share's ML-KEM decapsulation key, kept in expanded form,
+/// and its separately offered X25519 half, with allocator overhead
+/// (measured in `pinata/tests/hostile_load.rs`: a client with a pending
+/// hybrid share held ~0.5 KiB more than [`RUSTLS_STATE_BYTES`] covers;
+/// rounded up generously).
+pub const CLIENT_KEY_SHARES_BYTES: usize = 4 * 1024;
 /// Most decrypted application bytes held per connection before the service
 /// reads them.
 pub const MAX_PLAINTEXT: usize = 16 * 1024;
@@ -117,6 +159,9 @@ pub struct TlsStream {
     /// Server side: the first record was looked at by
     /// [`crate::client_hello::renegotiation_indication`] (clients: always).
     hello_checked: bool,
+    /// Bytes consumed and produced while the handshake was in progress:
+    /// what rustls may be holding as the handshake's transcript.
+    handshake_bytes: usize,
     error: Option<StreamError>,
 }
 
@@ -172,34 +217,77 @@ impl TlsStream {
             close_sent: false,
             handshake_complete: false,
             peer_closed: false,
+            handshake_bytes: 0,
             error: None,
         }
     }
 
     /// Appends bytes received from the peer and processes them. Returns the
     /// error that ended the stream, if it ended.
-    pub fn receive(&mut self, data: &[u8]) -> Result<(), StreamError> {
-        if let Some(error) = &self.error {
-            return Err(error.clone());
-        }
-        if self.incoming.len() + data.len() > MAX_INCOMING {
-            return Err(self.fail(StreamError::BufferFull));
-        }
-        self.incoming.extend_from_slice(data);
-        if !self.hello_checked {
-            match client_hello::renegotiation_indication(&self.incoming) {
-                Indication::NeedMore => return Ok(()),
-                Indication::Missing => {
-                    self.hello_checked = true;
-                    // rustls has seen nothing: the alert is ours, in
-                    // plaintext, as before any handshake.
-                    self.outgoing.extend_from_slice(&HANDSHAKE_FAILURE_ALERT);
-                    return Err(self.fail(StreamError::NoRenegotiationIndication));
-                }
-                Indication::Indicated | Indication::NotChecked => self.hello_checked = true,
+    ///
+    /// Input is taken in pieces that fit [`MAX_INCOMING`] beside what is
+    /// still unprocessed, each processed before the next: the stream ends
+    /// with [`StreamError::BufferFull`] only when rustls cannot consume
+    /// what the buffer holds (an unfinished record or handshake message
+    /// that fills it).
+    pub fn receive(&mut self, mut data: &[u8]) -> Result<(), StreamError> {
+        while !data.is_empty() {
+            if let Some(error) = &self.error {
+                return Err(error.clone());
             }
+            let room = MAX_INCOMING - self.incoming.len();
+            if room == 0 {
+                return Err(self.fail(StreamError::BufferFull));
+            }
+            let (piece, rest) = data.split_at(data.len().min(room));
+            data = rest;
+            grow_within(&mut self.incoming, piece.len(), MAX_INCOMING);
+            self.incoming.extend_from_slice(piece);
+            if !self.hello_checked {
+                match client_hello::renegotiation_indication(&self.incoming) {
+                    Indication::NeedMore => continue,
+                    Indication::Missing => {
+                        self.hello_checked = true;
+                        // rustls has seen nothing: the alert is ours, in
+                        // plaintext, as before any handshake.
+                        self.outgoing.extend_from_slice(&HANDSHAKE_FAILURE_ALERT);
+                        return Err(self.fail(StreamError::NoRenegotiationIndication));
+                    }
+                    Indication::Indicated | Indication::NotChecked => self.hello_checked = true,
+                }
+            }
+            self.process()?;
         }
-        self.process()
+        Ok(())
+    }
+
+    /// What the stream holds in the heap besides the `TlsStream` value
+    /// itself, in bytes, as an upper estimate: the driver's buffers (their
+    /// capacity), rustls's fixed state
+    /// ([`RUSTLS_STATE_BYTES`]), and while the handshake runs every byte
+    /// it has consumed and produced (rustls's transcript holds at most
+    /// those: a TLS
+    /// 1.2 server requesting a client certificate keeps the whole
+    /// transcript until the CertificateVerify), afterwards the peer's
+    /// certificate chain.
+    pub fn footprint(&self) -> usize {
+        let retained = if self.handshake_complete {
+            self.peer_certificates()
+                .map_or(0, |chain| chain.iter().map(|c| c.len() + 32).sum())
+        } else {
+            self.handshake_bytes
+        };
+        self.incoming.capacity()
+            + self.rejected_head.capacity()
+            + self.outgoing.capacity()
+            + self.plaintext.capacity()
+            + self.pending_send.capacity()
+            + RUSTLS_STATE_BYTES
+            + retained
+            + match (&self.conn, self.handshake_complete) {
+                (Conn::Client(_), false) => CLIENT_KEY_SHARES_BYTES,
+                _ => 0,
+            }
     }
 
     /// Advances the state machine as far as buffered input allows, encoding
@@ -209,11 +297,22 @@ impl TlsStream {
         if let Some(error) = &self.error {
             return Err(error.clone());
         }
+        let (unread, unsent) = (self.incoming.len(), self.outgoing.len());
         let (conn, mut buffers) = self.split();
         let result = match conn {
             Conn::Server(conn) => drive(conn, &mut buffers),
             Conn::Client(conn) => drive(conn, &mut buffers),
         };
+        if self.handshake_complete {
+            // rustls has dropped the handshake's state.
+            self.handshake_bytes = 0;
+        } else {
+            // What rustls consumed (the rest of the input is counted as
+            // the buffer's) and the flight it produced.
+            self.handshake_bytes += unread.saturating_sub(self.incoming.len())
+                + self.outgoing.len().saturating_sub(unsent);
+        }
+        release_if_empty(&mut self.incoming);
         match result {
             Ok(()) => Ok(()),
             Err(error) => Err(self.fail(error)),
@@ -230,7 +329,10 @@ impl TlsStream {
             self.error = Some(error.clone());
         }
         // Nothing more will be read from this peer.
-        self.incoming.clear();
+        self.incoming = Vec::new();
+        self.plaintext = Vec::new();
+        self.pending_send.zeroize();
+        self.pending_send = Vec::new();
         error
     }
 
@@ -255,11 +357,19 @@ impl TlsStream {
     pub fn consume_outgoing(&mut self, n: usize) {
         let n = n.min(self.outgoing.len());
         self.outgoing.drain(..n);
+        release_if_empty(&mut self.outgoing);
     }
 
     /// Takes the decrypted application data received so far.
     pub fn take_plaintext(&mut self) -> Vec<u8> {
         core::mem::take(&mut self.plaintext)
+    }
+
+    /// Drops the decrypted application data received so far (a service
+    /// that reads none: it cannot pile up).
+    pub fn discard_plaintext(&mut self) {
+        self.plaintext.clear();
+        release_if_empty(&mut self.plaintext);
     }
 
     /// Whether the handshake has completed (for a server requiring client
@@ -320,6 +430,13 @@ impl TlsStream {
     }
 }
 
+impl Drop for TlsStream {
+    fn drop(&mut self) {
+        // Data queued before the handshake allowed it may be the secret.
+        self.pending_send.zeroize();
+    }
+}
+
 struct Buffers<'a> {
     incoming: &'a mut Vec<u8>,
     /// Set on error: the head of the input the failing step started from.
@@ -333,15 +450,41 @@ struct Buffers<'a> {
     peer_closed: &'a mut bool,
 }
 
-/// Appends one encoding to `out`, growing it to the size rustls asks for.
+/// Makes room in `buf` for `more` bytes, doubling its capacity but never
+/// beyond `limit` (nor below what is needed).
+fn grow_within(buf: &mut Vec<u8>, more: usize, limit: usize) {
+    let needed = buf.len() + more;
+    if needed <= buf.capacity() {
+        return;
+    }
+    let target = needed.max(buf.capacity().saturating_mul(2).min(limit));
+    buf.reserve_exact(target - buf.len());
+}
+
+/// Gives an empty buffer's memory back, unless it is small.
+fn release_if_empty(buf: &mut Vec<u8>) {
+    if buf.is_empty() && buf.capacity() > KEEP_CAPACITY {
+        *buf = Vec::new();
+    }
+}
+
+/// Appends one encoding to `out`, growing it to exactly the size rustls
+/// asks for: rustls is first asked with no room at all, which it answers
+/// with the size it needs and nothing written.
 fn encode_into(
     out: &mut Vec<u8>,
     mut encode: impl FnMut(&mut [u8]) -> Result<usize, InsufficientSizeError>,
 ) -> Result<(), Error> {
     let start = out.len();
-    // A record is at most 16 KiB plus overhead; start with room for one.
-    let mut room = 16 * 1024 + 256;
+    let mut room = match encode(&mut []) {
+        Ok(written) => {
+            debug_assert_eq!(written, 0);
+            return Ok(());
+        }
+        Err(InsufficientSizeError { required_size }) => required_size,
+    };
     for _ in 0..4 {
+        out.reserve_exact(room);
         out.resize(start + room, 0);
         match encode(&mut out[start..]) {
             Ok(written) => {
@@ -449,7 +592,8 @@ fn write_pending<Data>(
     b: &mut Buffers<'_>,
 ) -> Result<(), StreamError> {
     if !b.pending_send.is_empty() {
-        let data = core::mem::take(b.pending_send);
+        // Zeroized however this ends: it may be the secret.
+        let data = Zeroizing::new(core::mem::take(b.pending_send));
         for chunk in data.chunks(16 * 1024) {
             encode_into(b.outgoing, |buf| {
                 traffic.encrypt(chunk, buf).or_else(encrypt_error)

@@ -614,7 +614,7 @@ fn bad_flags_and_files_give_clear_errors() {
         Command::new(env!("CARGO_BIN_EXE_pinata")).arg("--frobnicate"),
         b"",
     );
-    assert!(out.contains("unknown argument"), "{out}");
+    assert!(out.contains("unexpected argument '--frobnicate'"), "{out}");
 }
 
 #[test]

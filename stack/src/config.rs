@@ -92,6 +92,19 @@ pub struct StackConfig {
     /// Handshakes in progress (SYN received, final ACK not yet), all ports
     /// together (default 64). A SYN beyond it replaces the oldest.
     pub max_half_open: usize,
+    /// Handshakes in progress from one address (default 16). A SYN beyond
+    /// it replaces that address's oldest.
+    pub max_half_open_per_peer: usize,
+    /// Released connections still closing, in all (default 64). Beyond
+    /// it, the oldest is dropped.
+    pub max_orphans: usize,
+    /// Released connections still closing, per address (default 8).
+    /// Beyond it, that address's oldest is dropped.
+    pub max_orphans_per_peer: usize,
+    /// How long a released connection still closing is left alone when a
+    /// socket is needed (default 1 s): the oldest one past it gives its
+    /// socket before a live connection is evicted.
+    pub orphan_grace_ms: u64,
     /// Receive buffer of each TCP socket, bytes (default 16 KiB).
     pub rx_buffer: usize,
     /// Transmit buffer of each TCP socket, bytes (default 16 KiB).
@@ -127,6 +140,10 @@ impl StackConfig {
             backlog: 4,
             max_connections: 256,
             max_half_open: 64,
+            max_half_open_per_peer: 16,
+            max_orphans: 64,
+            max_orphans_per_peer: 8,
+            orphan_grace_ms: 1_000,
             rx_buffer: 16 * 1024,
             tx_buffer: 16 * 1024,
             mac: None,
@@ -136,6 +153,51 @@ impl StackConfig {
             linger_ms: 10_000,
             secret: None,
         }
+    }
+}
+
+impl StackConfig {
+    /// Sets the limits that are shares of the sockets from
+    /// [`max_connections`](Self::max_connections), in the defaults'
+    /// proportions: a quarter of the sockets for handshakes in progress
+    /// (64 of 256) and a quarter of those per address; a quarter for
+    /// released connections still closing and an eighth of those per
+    /// address. At least one each.
+    pub fn scale_to_sockets(&mut self) {
+        let quarter = (self.max_connections / 4).max(1);
+        self.max_half_open = quarter;
+        self.max_half_open_per_peer = (quarter / 4).max(1);
+        self.max_orphans = quarter;
+        self.max_orphans_per_peer = (quarter / 8).max(1);
+    }
+
+    /// Raises the per-address shares for a caller that lets one address
+    /// hold `connections` connections (many visitors behind one address,
+    /// as behind NAT or QEMU's user network): at least a quarter of them
+    /// for handshakes in progress and an eighth for released connections
+    /// still closing, as the defaults are for 64, never beyond the totals.
+    pub fn allow_per_peer(&mut self, connections: usize) {
+        self.max_half_open_per_peer = self
+            .max_half_open_per_peer
+            .max(connections / 4)
+            .min(self.max_half_open.max(1));
+        self.max_orphans_per_peer = self
+            .max_orphans_per_peer
+            .max(connections / 8)
+            .min(self.max_orphans.max(1));
+    }
+
+    /// The most heap one TCP socket costs: its receive and transmit
+    /// buffers, smoltcp's socket and its slot in the socket set, the
+    /// stack's own slot — the last two three times over, for the tables'
+    /// spare capacity and their reallocation. The stack holds at most
+    /// [`max_connections`](Self::max_connections) of them.
+    pub fn socket_bytes(&self) -> usize {
+        use smoltcp::iface::SocketStorage;
+        self.rx_buffer
+            + self.tx_buffer
+            + 3 * core::mem::size_of::<SocketStorage<'static>>()
+            + 3 * core::mem::size_of::<crate::slots::Slot>()
     }
 }
 
@@ -159,7 +221,8 @@ pub enum ConfigError {
     /// A listening port is 0.
     Port,
     /// `max_connections` is 0, above 65535, or too small for one listener
-    /// per port; or `backlog` or `max_half_open` is 0.
+    /// per port; or `backlog`, `max_half_open`, `max_half_open_per_peer`
+    /// or `max_orphans_per_peer` is 0.
     Limits,
     /// A socket buffer size is 0.
     Buffer,

@@ -34,7 +34,7 @@ impl<N: Nic> Stack<N> {
         if self.iface.ipv4_addr().is_none() {
             return Err(StackError::NoAddress);
         }
-        if self.in_use >= self.config.max_connections {
+        if self.in_use >= self.config.max_connections && !self.reclaim_orphan() {
             return Err(StackError::NoSocket);
         }
         let local_port = self.ephemeral_port().ok_or(StackError::NoPort)?;
@@ -159,6 +159,7 @@ impl<N: Nic> Stack<N> {
             return;
         };
         let handle = entry.handle;
+        let peer = self.remote_ip(handle);
         let socket = self.sockets.get_mut::<tcp::Socket>(handle);
         match socket.state() {
             // Our FIN is out or queued: let it finish.
@@ -175,10 +176,14 @@ impl<N: Nic> Stack<N> {
         if let Some(entry) = slot.entry.as_mut() {
             entry.role = Role::Orphan {
                 deadline_ms: self.now_ms.saturating_add(self.config.linger_ms),
+                peer,
+                order: self.released,
             };
         }
+        self.released += 1;
         // Already fully closed sockets go right away.
         self.reap(usize::from(conn.index()));
+        self.limit_orphans(peer);
     }
 
     /// Frees a released socket once it has nothing left to send, or aborts
@@ -186,7 +191,7 @@ impl<N: Nic> Stack<N> {
     pub(crate) fn reap(&mut self, index: usize) {
         let Some(Entry {
             handle,
-            role: Role::Orphan { deadline_ms },
+            role: Role::Orphan { deadline_ms, .. },
         }) = self.slots[index].entry.as_ref()
         else {
             return;

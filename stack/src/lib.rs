@@ -100,11 +100,21 @@
 //!   connections: a flood on port 80 does not close port 10000.
 //!   [`Stack::at_capacity`] says when connections are being refused and
 //!   [`Stack::oldest_idle`] names the connection to evict.
-//! - At most [`StackConfig::max_half_open`] handshakes are pending; a SYN
-//!   beyond that silently replaces the oldest pending handshake (a SYN flood
-//!   cannot occupy every socket), and a handshake not completed within
-//!   [`StackConfig::handshake_timeout_ms`] is dropped. Outgoing connections
-//!   that get no answer within the same time report `ConnectFailed`.
+//! - At most [`StackConfig::max_half_open`] handshakes are pending, and at
+//!   most [`StackConfig::max_half_open_per_peer`] from one address; a SYN
+//!   beyond either silently replaces the oldest pending handshake (of that
+//!   address first: a SYN flood from one address replaces its own), so a
+//!   SYN flood cannot occupy every socket, and a handshake not completed
+//!   within [`StackConfig::handshake_timeout_ms`] is dropped. Outgoing
+//!   connections that get no answer within the same time report
+//!   `ConnectFailed`.
+//! - Released connections still closing (orphans) are counted per address
+//!   and in all: at most [`StackConfig::max_orphans_per_peer`] per address
+//!   and [`StackConfig::max_orphans`] in all, the oldest dropped beyond
+//!   either. When a socket is needed (a listener to re-arm, a dial) and
+//!   none is free, the oldest orphan that has lingered more than
+//!   [`StackConfig::orphan_grace_ms`] is dropped first: a live connection
+//!   is evicted only when no such orphan is left (see `orphans.rs`).
 //! - Established connections send TCP keep-alives every
 //!   [`StackConfig::keep_alive_ms`] of silence and are reset after
 //!   [`StackConfig::tcp_timeout_ms`] without hearing from the peer (dead
@@ -133,6 +143,7 @@ mod datagram;
 mod dhcp;
 mod listeners;
 mod nic;
+mod orphans;
 mod seam;
 mod secret;
 mod slots;
@@ -192,6 +203,8 @@ pub struct Stack<N: Nic> {
     now_ms: u64,
     ingress_pending: bool,
     rng: PortDraws,
+    /// Connections released so far (orders the orphans).
+    released: u64,
 }
 
 /// The clock as smoltcp counts it (microseconds in an `i64`). Clamped far
@@ -243,6 +256,8 @@ impl<N: Nic> Stack<N> {
             || config.max_connections < ports.len()
             || config.backlog == 0
             || config.max_half_open == 0
+            || config.max_half_open_per_peer == 0
+            || config.max_orphans_per_peer == 0
         {
             return Err(ConfigError::Limits);
         }
@@ -293,6 +308,7 @@ impl<N: Nic> Stack<N> {
             ipv4,
             now_ms,
             ingress_pending: false,
+            released: 0,
             rng: match &config.secret {
                 Some(secret) => secret.port_draws(),
                 None => PortDraws::seeded(seed),
@@ -401,7 +417,7 @@ impl<N: Nic> Stack<N> {
                 Some(Role::HalfOpen { since_ms, .. }) => {
                     since_ms.saturating_add(self.config.handshake_timeout_ms)
                 }
-                Some(Role::Orphan { deadline_ms }) => deadline_ms,
+                Some(Role::Orphan { deadline_ms, .. }) => deadline_ms,
                 Some(Role::Conn {
                     connecting: true,
                     active_ms,

@@ -44,6 +44,16 @@ impl<N: Nic> Stack<N> {
                 self.remove(index);
             }
         }
+        // A released connection still closing gives its socket to a
+        // listener before any live connection must (see `orphans.rs`).
+        let short: usize = counts.iter().map(|&c| backlog.saturating_sub(c)).sum();
+        let (_, reset) = self.orphans();
+        let free = self.config.max_connections.saturating_sub(self.in_use) + reset;
+        for _ in free..short {
+            if !self.reclaim_orphan() {
+                break;
+            }
+        }
         loop {
             let mut added = false;
             for (i, count) in counts.iter_mut().enumerate() {
@@ -175,36 +185,44 @@ impl<N: Nic> Stack<N> {
         }
     }
 
-    /// Keeps the number of half-open handshakes within `max_half_open` by
-    /// dropping the oldest other than `newest`.
+    /// Keeps the half-open handshakes within `max_half_open_per_peer` for
+    /// the address of `newest` and `max_half_open` in all, by dropping the
+    /// oldest other than `newest` (of that address, then of all).
     pub(crate) fn limit_half_open(&mut self, newest: usize) {
-        let half_open = self
-            .slots
-            .iter()
-            .filter(|s| {
-                matches!(
-                    s.entry,
-                    Some(Entry {
-                        role: Role::HalfOpen { .. },
-                        ..
-                    })
-                )
-            })
-            .count();
-        if half_open <= self.config.max_half_open {
-            return;
-        }
-        let oldest = self
+        let peer = self.slots[newest]
+            .entry
+            .as_ref()
+            .and_then(|e| self.remote_ip(e.handle));
+        let half_open: alloc::vec::Vec<(usize, u16, u64, Option<core::net::IpAddr>)> = self
             .slots
             .iter()
             .enumerate()
-            .filter(|&(i, _)| i != newest)
-            .filter_map(|(i, s)| match s.entry.as_ref()?.role {
-                Role::HalfOpen { port, since_ms } => Some((i, port, since_ms)),
-                _ => None,
+            .filter_map(|(i, s)| {
+                let entry = s.entry.as_ref()?;
+                match entry.role {
+                    Role::HalfOpen { port, since_ms } => {
+                        Some((i, port, since_ms, self.remote_ip(entry.handle)))
+                    }
+                    _ => None,
+                }
             })
-            .min_by_key(|&(_, _, since)| since);
-        if let Some((index, port, _)) = oldest {
+            .collect();
+        let oldest = |of_peer: bool| {
+            half_open
+                .iter()
+                .filter(|&&(i, _, _, p)| i != newest && (!of_peer || p == peer))
+                .min_by_key(|&&(_, _, since, _)| since)
+                .map(|&(i, port, _, _)| (i, port))
+        };
+        let from_peer = half_open.iter().filter(|h| h.3 == peer).count();
+        let victim = if peer.is_some() && from_peer > self.config.max_half_open_per_peer {
+            oldest(true)
+        } else if half_open.len() > self.config.max_half_open {
+            oldest(false)
+        } else {
+            None
+        };
+        if let Some((index, port)) = victim {
             self.relisten(index, port);
         }
     }
@@ -250,6 +268,7 @@ impl<N: Nic> Stack<N> {
     /// [`oldest_idle`](Stack::oldest_idle) connection) to make room.
     pub fn at_capacity(&self) -> bool {
         self.in_use >= self.config.max_connections
+            && !self.orphan_to_reclaim()
             && self
                 .ports
                 .iter()

@@ -2,7 +2,7 @@
 //! ([`Role`]), and the [`ConnId`]s handed out for connections (slot index
 //! and generation, so a stale id never reaches a later connection).
 
-use core::net::SocketAddr;
+use core::net::{IpAddr, SocketAddr};
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
 
@@ -38,8 +38,14 @@ pub(crate) enum Role {
     /// The caller's. `connecting`: outgoing, Connected/ConnectFailed not yet
     /// reported. `active_ms`: last time bytes moved through recv/send.
     Conn { connecting: bool, active_ms: u64 },
-    /// Released by the caller; removed once closed, aborted at `deadline_ms`.
-    Orphan { deadline_ms: u64 },
+    /// Released by the caller; removed once closed, aborted at
+    /// `deadline_ms`. `peer`: the remote address it was connected to;
+    /// `order`: the how-manieth release it was (the oldest goes first).
+    Orphan {
+        deadline_ms: u64,
+        peer: Option<IpAddr>,
+        order: u64,
+    },
 }
 
 pub(crate) struct Entry {
@@ -71,8 +77,27 @@ impl<N: Nic> Stack<N> {
 
     /// How the sockets are used.
     pub fn socket_counts(&self) -> SocketCounts {
+        self.count_sockets(|_| true)
+    }
+
+    /// How the sockets that belong to `peer` are used: its handshakes in
+    /// progress, its connections (dials to it included) and its released
+    /// connections still closing (listeners: 0).
+    pub fn socket_counts_of(&self, peer: IpAddr) -> SocketCounts {
+        self.count_sockets(|remote| remote == Some(peer))
+    }
+
+    fn count_sockets(&self, mut of: impl FnMut(Option<IpAddr>) -> bool) -> SocketCounts {
         let mut counts = SocketCounts::default();
         for entry in self.slots.iter().filter_map(|s| s.entry.as_ref()) {
+            let remote = match entry.role {
+                Role::Orphan { peer, .. } => peer,
+                Role::Listening { .. } => None,
+                _ => self.remote_ip(entry.handle),
+            };
+            if !of(remote) {
+                continue;
+            }
             match entry.role {
                 Role::Listening { .. } => counts.listening += 1,
                 Role::HalfOpen { .. } => counts.half_open += 1,
@@ -81,6 +106,12 @@ impl<N: Nic> Stack<N> {
             }
         }
         counts
+    }
+
+    /// The remote address of a socket, if it has one.
+    pub(crate) fn remote_ip(&self, handle: SocketHandle) -> Option<IpAddr> {
+        let socket = self.sockets.get::<tcp::Socket>(handle);
+        socket.remote_endpoint().map(|e| to_socket_addr(e).ip())
     }
 
     /// The connection that has gone longest without moving a byte through

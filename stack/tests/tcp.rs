@@ -221,6 +221,7 @@ fn connect_errors() {
 fn many_concurrent_connects_are_all_accepted() {
     let mut config_b = static_config(IP_B, &[7]);
     config_b.max_half_open = 128;
+    config_b.max_half_open_per_peer = 128;
     let mut p = Pair::new(static_config(IP_A, &[]), config_b);
     // 100 SYNs reach B in the same poll; 4 listeners are refilled between
     // frames, so all are served.
@@ -254,7 +255,9 @@ fn many_concurrent_connects_are_all_accepted() {
 
 #[test]
 fn half_open_overflow_drops_the_oldest_handshakes() {
-    let mut p = Pair::with_ports(&[7]);
+    let mut config_b = static_config(IP_B, &[7]);
+    config_b.max_half_open_per_peer = 64;
+    let mut p = Pair::new(static_config(IP_A, &[]), config_b);
     // 100 SYNs at once against max_half_open = 64: the 36 oldest
     // handshakes are dropped when the newest arrive; their clients are
     // reset when their ACK reaches a listener that forgot them.
@@ -271,6 +274,117 @@ fn half_open_overflow_drops_the_oldest_handshakes() {
         .count();
     assert_eq!(open, 64);
     assert_eq!(p.b.open_connections(), 64);
+}
+
+#[test]
+fn one_address_keeps_at_most_its_share_of_half_open_handshakes() {
+    // 100 SYNs from one address at once: it holds at most
+    // max_half_open_per_peer (16) handshakes; its oldest are dropped, not
+    // anybody else's.
+    let mut p = Pair::with_ports(&[7]);
+    let peer = std::net::IpAddr::V4(IP_A);
+    let conns: Vec<ConnId> = (0..100)
+        .map(|_| p.a.connect(SocketAddr::from((IP_B, 7)), p.now).unwrap())
+        .collect();
+    let mut most = 0;
+    p.run_until(3000, |p| {
+        most = most.max(p.b.socket_counts_of(peer).half_open);
+        false
+    });
+    assert_eq!(most, 16);
+    // The dropped handshakes' SYNs come again and get in, 16 at a time.
+    let open = conns
+        .iter()
+        .filter(|&&c| p.a.state(c) == ConnState::Established)
+        .count();
+    assert!(open >= 16, "{open}");
+}
+
+/// B accepts `n` connections from A, sends each a byte, closes and
+/// releases it; the cable is then cut, so none finishes closing.
+fn orphans(p: &mut Pair, n: usize) -> Vec<ConnId> {
+    let mut released = Vec::new();
+    for _ in 0..n {
+        let (_, b) = p.connect(7);
+        released.push(b);
+    }
+    p.cut = true;
+    for &b in &released {
+        p.b.send(b, b"x").unwrap();
+        p.b.close(b);
+        p.b.release(b);
+    }
+    p.step(1);
+    released
+}
+
+#[test]
+fn released_connections_still_closing_are_capped_per_address() {
+    let mut p = Pair::with_ports(&[7]);
+    let peer = std::net::IpAddr::V4(IP_A);
+    orphans(&mut p, 12);
+    // 12 released, the 4 oldest dropped: 8 (max_orphans_per_peer) linger.
+    assert_eq!(p.b.socket_counts_of(peer).closing, 8);
+    assert_eq!(p.b.socket_counts().closing, 8);
+    assert_eq!(
+        p.b.socket_counts_of(std::net::IpAddr::V4(IP_B)),
+        Default::default()
+    );
+}
+
+#[test]
+fn released_connections_still_closing_are_capped_in_all() {
+    let mut config_b = static_config(IP_B, &[7]);
+    config_b.max_orphans = 5;
+    let mut p = Pair::new(static_config(IP_A, &[]), config_b);
+    orphans(&mut p, 8);
+    assert_eq!(p.b.socket_counts().closing, 5);
+}
+
+#[test]
+fn a_socket_needed_is_taken_from_the_oldest_closing_connection_first() {
+    // 4 listeners and 6 more sockets: 3 live connections, then 3 released
+    // ones still closing (the cable cut under them). A new handshake takes
+    // a listener's socket; re-arming it needs a socket, which one of the
+    // closing connections gives up: at no point is a live connection to be
+    // evicted.
+    let mut config_b = static_config(IP_B, &[7]);
+    config_b.max_connections = 10;
+    let mut p = Pair::new(static_config(IP_A, &[]), config_b);
+    let live: Vec<ConnId> = (0..3).map(|_| p.connect(7).1).collect();
+    orphans(&mut p, 3);
+    p.cut = false;
+    // Within their grace (1 s) they are left alone: a live connection
+    // would have to go.
+    let (_, young) = p.connect(7);
+    assert!(p.b.at_capacity());
+    assert_eq!(p.b.socket_counts().closing, 3);
+    p.b.abort(young);
+    p.b.release(young);
+    p.step(1_000);
+    assert!(!p.b.at_capacity());
+    let counts = p.b.socket_counts();
+    assert_eq!(
+        (counts.connections, counts.closing, counts.listening),
+        (3, 3, 4)
+    );
+    assert_eq!(counts.total(), 10);
+    assert!(!p.b.at_capacity());
+    let mut newer = Vec::new();
+    for expected_closing in [2, 1, 0] {
+        newer.push(p.connect(7).1);
+        let counts = p.b.socket_counts();
+        assert_eq!(counts.closing, expected_closing, "{counts:?}");
+        assert_eq!(counts.listening, 4, "{counts:?}");
+        assert!(!p.b.at_capacity());
+    }
+    for &conn in live.iter().chain(&newer) {
+        assert_eq!(p.b.state(conn), ConnState::Established);
+    }
+    // With no closing connection left, a new one leaves a listener short:
+    // now, and only now, the caller is told to evict.
+    p.connect(7);
+    assert!(p.b.at_capacity());
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! | `ip` | static IPv4 address with prefix, `10.0.2.15/24` | DHCP |
 //! | `gw` | IPv4 default gateway | none / DHCP |
 //! | `connect_back_port` | port connect-back dials on the caller | 40001 (`pinata::DEFAULT_CONNECT_BACK_PORT`) |
-//! | `panic` | `poweroff` or `reboot` | `poweroff` |
+//! | `panic` | after a fatal error once serving: `reboot` (restart with a new CA; a Xen guest reports a crash and `on_crash` decides) or `poweroff`; before serving (setup errors) it always powers off | `reboot` |
 //! | `bounty_key` | `p256` or `ed25519` (the bounty chain's key type: CA and bounty certificates) | `ed25519` |
 //! | `syslog` | `IP:PORT` of a syslog collector that also gets every connection line (RFC 5424 over UDP; IPv4) | none |
 //! | `max_connections` | connections open at once, all services (beyond: the longest idle is evicted) | 512 |
@@ -35,13 +35,17 @@ use pinata::pki::KeyType;
 use wallet::{Network, PrizeKey, WifError};
 use zeroize::Zeroizing;
 
-/// What to do after a panic or a fatal error.
+/// What to do after a panic or a fatal error once the appliance serves
+/// (before that, a fatal error always stops it: see
+/// `platform::fatal_stop`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PanicAction {
-    /// Power the machine off (default): a dead appliance is visible.
-    #[default]
+    /// Power the machine off: a dead appliance is visible, and stays dead
+    /// until an operator looks.
     Poweroff,
-    /// Reset, for operators who want it back up unattended.
+    /// Restart (default): a public appliance comes back by itself, with a
+    /// new CA.
+    #[default]
     Reboot,
 }
 
@@ -302,7 +306,7 @@ mod tests {
     #[test]
     fn full_command_line() {
         let (c, notes) = BootConfig::parse(
-            "ip=10.0.2.15/24 gw=10.0.2.2 network=regtest connect_back_port=40002 panic=reboot bounty_key=ed25519",
+            "ip=10.0.2.15/24 gw=10.0.2.2 network=regtest connect_back_port=40002 panic=poweroff bounty_key=ed25519",
         );
         assert!(notes.is_empty(), "{notes:?}");
         assert_eq!(
@@ -315,7 +319,7 @@ mod tests {
         assert_eq!(c.gateway, Some(Ipv4Addr::new(10, 0, 2, 2)));
         assert_eq!(c.network, Some(Network::Regtest));
         assert_eq!(c.connect_back_port, Some(40002));
-        assert_eq!(c.panic, PanicAction::Reboot);
+        assert_eq!(c.panic, PanicAction::Poweroff);
         assert_eq!(c.bounty_key, Some(KeyType::Ed25519));
         assert!(c.secret.is_none());
     }
@@ -324,7 +328,7 @@ mod tests {
     fn defaults() {
         let (c, notes) = BootConfig::parse("");
         assert!(notes.is_empty());
-        assert_eq!(c.panic, PanicAction::Poweroff);
+        assert_eq!(c.panic, PanicAction::Reboot);
         assert!(c.ip.is_none() && c.gateway.is_none() && c.bounty_key.is_none());
     }
 
@@ -350,7 +354,7 @@ mod tests {
         assert_eq!(notes.len(), 8, "{notes:?}");
         assert!(c.ip.is_none() && c.gateway.is_none() && c.network.is_none());
         assert!(c.connect_back_port.is_none() && c.bounty_key.is_none());
-        assert_eq!(c.panic, PanicAction::Poweroff);
+        assert_eq!(c.panic, PanicAction::Reboot);
     }
 
     #[test]

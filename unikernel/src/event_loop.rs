@@ -10,6 +10,7 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use pinata::budget::{HeapPlan, HeapTooSmall};
 use pinata::netloop::{EventLoop, listen_ports};
 use stack::Stack;
 
@@ -25,7 +26,8 @@ impl pinata::time::TimeProvider for WallClock {
 
 /// Everything after the platform is up: the prize, the PKI, the TLS
 /// contexts, the stack, and then the loop, forever. Fatal setup errors are
-/// printed and stop the machine (`panic=` decides poweroff or reboot).
+/// printed and stop the machine (whatever `panic=` says: it applies once
+/// the loop runs, see `platform::fatal_stop`).
 pub fn start() -> ! {
     use pinata::setup::{self, Platform, Setup};
     use stack::{IpConfig, StackConfig};
@@ -116,6 +118,19 @@ pub fn start() -> ! {
     }
     let mut stack_config = StackConfig::new(ip, &listen_ports());
     stack_config.secret = Some(stack::StackSecret::new(secret));
+    // The heap is all there is: share it (fixed costs, headroom, the
+    // stack's sockets, the connections' budget) before any socket exists.
+    let plan = match memory_plan(&stack_config) {
+        Ok(plan) => plan,
+        Err(error) => {
+            crate::println!("memory: {error}; give the VM more memory; stopping");
+            platform::fatal_stop();
+        }
+    };
+    crate::println!("memory: {plan}");
+    stack_config.max_connections = plan.sockets;
+    stack_config.scale_to_sockets();
+    stack_config.allow_per_peer(config.limits.max_connections_per_peer);
     let stack = match Stack::new(
         nic,
         stack_config,
@@ -129,7 +144,8 @@ pub fn start() -> ! {
         }
     };
     let mut event_loop = EventLoop::new(stack, Arc::new(app), crate::console::print_line)
-        .with_clock_origin("PVH entry");
+        .with_clock_origin("PVH entry")
+        .with_memory_budget(plan.budget);
     if let Some(target) = config.syslog {
         // The command line checked the target already; `new` cannot refuse it.
         if let Ok(syslog) = pinata::syslog::Syslog::new(target, "pinata") {
@@ -137,6 +153,9 @@ pub fn start() -> ! {
             crate::println!("syslog: connection log also to {target} (RFC 5424 over UDP)");
         }
     }
+    // From here a fatal error is a crash (the `panic=` policy), no longer
+    // a setup error.
+    platform::serving();
     loop {
         let now = platform::now();
         let wake = event_loop.turn(now);
@@ -144,3 +163,23 @@ pub fn start() -> ! {
         platform::wait_until(Some(wake));
     }
 }
+
+/// How the heap is shared once the piñata is set up: what is in use now
+/// is the fixed cost; the stack keeps a socket per listener and a few more
+/// at least, 256 at most (see `pinata::budget::HeapPlan`).
+fn memory_plan(stack: &stack::StackConfig) -> Result<HeapPlan, HeapTooSmall> {
+    let heap = crate::heap::usage();
+    let capacity = heap.and_then(|h| h.capacity_bytes).unwrap_or(0) as usize;
+    let fixed = heap.map_or(0, |h| h.used_bytes) as usize;
+    let listeners = stack.backlog * stack.listen_ports.len();
+    HeapPlan::new(
+        capacity,
+        fixed,
+        stack.socket_bytes(),
+        listeners + MIN_CONNECTION_SOCKETS,
+        stack.max_connections,
+    )
+}
+
+/// Sockets for connections the stack keeps at least, beside its listeners.
+const MIN_CONNECTION_SOCKETS: usize = 16;

@@ -10,11 +10,11 @@
 //! | [`wait_until`] | halt until an interrupt or the deadline, at most [`MAX_SLEEP_MS`] |
 //! | [`boot_config`] | the parsed command line and boot-module secret |
 //! | [`nic`] | the NIC (taken once) as a `stack::Nic`: virtio-net, or netfront on Xen |
-//! | [`poweroff`] / [`fatal_stop`] | off / off-or-reboot per `panic=` |
+//! | [`poweroff`] / [`fatal_stop`] | off / after a fatal error: off before [`serving`], then per `panic=` (default: restart) |
 //! | [`println!`](crate::println) | a console line with the time since entry |
 
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::time::Duration;
 
 use pinata::random::SecureRandom;
@@ -25,6 +25,7 @@ use stack::Nic as _;
 use crate::arch::x86_64::{apic, power, tsc};
 use crate::cmdline::{BootConfig, PanicAction};
 pub use crate::drivers::virtio_net::VirtioNet;
+use crate::drivers::xen::hypercall::ShutdownReason;
 use crate::drivers::xen::{self, guest::Xen, netfront::Netfront};
 use crate::drivers::{kvmclock, rtc};
 use crate::entropy;
@@ -290,14 +291,46 @@ pub fn poweroff() -> ! {
     power::poweroff()
 }
 
-/// After a fatal error: power off, or reboot if `panic=reboot`.
+/// Set once the appliance serves (see [`fatal_stop`]).
+static SERVING: AtomicBool = AtomicBool::new(false);
+
+/// The appliance is set up and serves from now on: a fatal error is a
+/// crash, handled by the `panic=` policy (see [`fatal_stop`]).
+pub fn serving() {
+    SERVING.store(true, Ordering::Relaxed);
+}
+
+/// After a fatal error (a setup error, a panic, a CPU exception).
+///
+/// Before the appliance serves, it stops (powers off), whatever `panic=`
+/// says: a setup error (no entropy, no network device, a heap too small)
+/// does not go away by itself, and restarting would only loop.
+///
+/// Once it serves, a fatal error is a bug some input reached, and the
+/// policy is `panic=` — by default `reboot`: the appliance comes back
+/// with a new CA (made at boot inside it, as always; the old one's key
+/// was erased at the last boot, the leaf keys it signed die with the old
+/// RAM's contents or are trusted by nobody). Under Xen the guest reports a
+/// crash (`SCHEDOP_shutdown` with reason crash) and the domain's
+/// `on_crash` decides (`restart` in the generated `pinata.xl`: a fresh
+/// domain, fresh memory); elsewhere the machine resets. `panic=poweroff`
+/// keeps a crashed appliance off, for an operator who prefers to look
+/// before it serves again.
 pub fn fatal_stop() -> ! {
-    match BOOT_CONFIG.get().map(|c| c.panic) {
-        Some(PanicAction::Reboot) => {
-            crate::println!("rebooting (panic=reboot)");
+    if !SERVING.load(Ordering::Relaxed) {
+        crate::println!("stopping: a fatal error before serving");
+        poweroff();
+    }
+    match BOOT_CONFIG.get().map(|c| c.panic).unwrap_or_default() {
+        PanicAction::Reboot => {
+            crate::println!("restarting, with a new CA (panic=reboot)");
+            xen::guest::shutdown(ShutdownReason::Crash);
             power::reboot()
         }
-        _ => poweroff(),
+        PanicAction::Poweroff => {
+            crate::println!("stopping (panic=poweroff)");
+            poweroff()
+        }
     }
 }
 

@@ -71,7 +71,7 @@ const CI_RUNS: &[(&str, u64)] = &[
     ("stack_ingress", 40_000),
 ];
 /// cargo-fuzz release installed when missing (the one this was written for).
-const CARGO_FUZZ_VERSION: &str = "0.13.2";
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The host triple cargo-fuzz builds for.
 const TRIPLE: &str = "x86_64-unknown-linux-gnu";
 

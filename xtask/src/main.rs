@@ -1,11 +1,12 @@
 //! Host tooling for the piñata (`cargo xtask …`).
 //!
-//! - `cargo xtask test`: everything CI checks, in order: formatting, clippy
-//!   (warnings are errors), the bare-metal build of the `no_std` crates, and
-//!   the whole test suite. README's test command.
+//! - `cargo xtask test`: everything CI checks, in order: what the machine
+//!   needs (`prerequisites.rs`), formatting, clippy and rustdoc (warnings
+//!   are errors), the bare-metal build of the `no_std` crates, and the whole
+//!   test suite. README's test command.
 //!
-//! More subcommands (image, run, size report, fuzz, bench) arrive with the
-//! issues that need them.
+//! The other subcommands (image, run, size report, fuzz, bench, attack, the
+//! Xen checks) are listed in [`USAGE`], one module each.
 
 mod attack;
 mod bench;
@@ -13,6 +14,7 @@ mod deploy;
 mod firecracker;
 mod fuzz;
 mod image;
+mod prerequisites;
 mod qemu;
 mod repro;
 mod size;
@@ -27,9 +29,11 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test    fmt check, clippy -D warnings, bare-metal build, cargo test --workspace,
-          the fuzz targets briefly, the size report, the quick attack battery,
-          then xen-domu-smoke
+  test    prerequisites, fmt check, clippy -D warnings, cargo doc -D warnings, bare-metal
+          build, cargo test --workspace, the fuzz targets briefly, the size report, the quick
+          attack battery, then xen-domu-smoke
+  prerequisites  what `test` needs that this machine lacks, one line each with the command
+          that installs it (installs nothing)
   fuzz    build and run every fuzz target: [--seconds N] [--jobs J] [--target T] [--planted-bug]
           [--cflite-check]: the ClusterFuzzLite build (nightly, ASan) checked and run locally
           [--ci]: CI's fuzzing, as `cargo xtask test` runs it
@@ -62,6 +66,11 @@ fn root() -> PathBuf {
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {
+    cargo_with(&[], args)
+}
+
+/// `cargo args…` with the environment variables `env` set.
+fn cargo_with(env: &[(&str, &str)], args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     println!("xtask: cargo {}", args.join(" "));
     // The image's path remapping for every bare-metal build, so the checks
@@ -69,6 +78,7 @@ fn cargo(args: &[&str]) -> Result<(), String> {
     let (var, flags) = repro::rustflags_env(&root(), &image::target_dir(&root()));
     let status = Command::new(&cargo)
         .env(var, flags)
+        .envs(env.iter().copied())
         .args(args)
         .current_dir(root())
         .status()
@@ -81,6 +91,8 @@ fn cargo(args: &[&str]) -> Result<(), String> {
 }
 
 fn test() -> Result<(), String> {
+    // What the steps below need from the machine, before anything is built.
+    prerequisites::ensure(&root())?;
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&[
         "clippy",
@@ -118,6 +130,32 @@ fn test() -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
+    // The API docs, rustdoc's warnings (broken or private intra-doc links)
+    // as errors: the workspace as the host sees it, and the unikernel as the
+    // image builds it (its hardware modules exist only there).
+    let deny_warnings = [("RUSTDOCFLAGS", "-D warnings")];
+    cargo_with(
+        &deny_warnings,
+        &[
+            "doc",
+            "--no-deps",
+            "--workspace",
+            "--locked",
+            "--keep-going",
+        ],
+    )?;
+    cargo_with(
+        &deny_warnings,
+        &[
+            "doc",
+            "--no-deps",
+            "--locked",
+            "-p",
+            "unikernel",
+            "--target",
+            "x86_64-unknown-none",
+        ],
+    )?;
     image::build_image(&root())?;
     cargo(&["test", "--workspace", "--locked"])?;
     fuzz::ci()?;
@@ -137,6 +175,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some("test") => test(),
+        Some("prerequisites") => prerequisites::main(&root()),
         Some("attack") => attack::main(&root(), &args.collect::<Vec<_>>()),
         Some("fuzz") => fuzz::main(&args.collect::<Vec<_>>()),
         Some("image") => image::image(&root(), &args.collect::<Vec<_>>()),

@@ -15,7 +15,7 @@
 //! vif = [ 'bridge=xenbr0' ]          # netfront; DHCP unless `extra` has ip=
 //! on_poweroff = "destroy"
 //! on_reboot = "restart"
-//! on_crash = "destroy"
+//! on_crash = "restart"               # a panic once serving: a fresh domain, a new CA
 //! extra = "…"                        # the kernel command line (--append)
 //! ```
 //!
@@ -158,7 +158,7 @@ pub fn render(options: &XlOptions, kernel: &Path, ramdisk: Option<&Path>) -> Str
     ));
     text.push_str("on_poweroff = \"destroy\"\n");
     text.push_str("on_reboot = \"restart\"\n");
-    text.push_str("on_crash = \"destroy\"\n");
+    text.push_str("on_crash = \"restart\"\n");
     if !options.append.is_empty() {
         text.push_str("# Kernel command line (docs/UNIKERNEL.md).\n");
         text.push_str(&format!("extra = {}\n", quoted(&options.append.join(" "))));
@@ -283,7 +283,7 @@ mod tests {
             "memory = 64\n",
             "vcpus = 1\n",
             "vif = [ 'bridge=xenbr0' ]\n",
-            "on_crash = \"destroy\"\n",
+            "on_crash = \"restart\"\n",
             "on_poweroff = \"destroy\"\n",
             "extra = \"network=regtest ip=192.0.2.10/24 gw=192.0.2.1\"\n",
         ] {

@@ -16,6 +16,7 @@ use stack::{ConnState, IpConfig, Stack, StackConfig};
 
 use super::{CLOSE_GRACE_MS, ConnId, EventLoop, Observer, listen_ports};
 use crate::app::{Config, Limits, Pinata};
+use crate::budget::{MemoryBudget, STEP_RESERVE};
 use crate::pki::{self, PkiOptions};
 use crate::random::OS_RANDOM;
 use crate::session::{Outcome, OutcomeKind, Session};
@@ -163,6 +164,16 @@ impl Net {
         pinata: impl FnOnce(&mut StackConfig),
         peer: impl FnOnce(&mut StackConfig),
     ) -> Net {
+        Net::within(MemoryBudget::UNLIMITED, app, pinata, peer)
+    }
+
+    /// As [`Net::serving`], the loop within `budget`.
+    fn within(
+        budget: MemoryBudget,
+        app: Arc<Pinata>,
+        pinata: impl FnOnce(&mut StackConfig),
+        peer: impl FnOnce(&mut StackConfig),
+    ) -> Net {
         let mut pinata_config = config(PINATA_IP, PINATA_MAC, &listen_ports());
         pinata(&mut pinata_config);
         let mut peer_config = config(PEER_IP, PEER_MAC, &[]);
@@ -171,7 +182,8 @@ impl Net {
         let sent_by_pinata = pinata_end.record();
         let pinata_stack = Stack::new(pinata_end, pinata_config, 0, 2).unwrap();
         let peer = Stack::new(peer_end, peer_config, 0, 1).unwrap();
-        let pinata = EventLoop::with_observer(pinata_stack, app, log, Recorder::default());
+        let pinata = EventLoop::with_observer(pinata_stack, app, log, Recorder::default())
+            .with_memory_budget(budget);
         let mut net = Net {
             pinata,
             peer,
@@ -661,6 +673,87 @@ fn a_connect_back_dial_that_is_never_answered_times_out() {
     assert!(logged("reason=connect_failed detail=\"timeout\""));
 }
 
+/// A ClientHello's first `sent` bytes, in 16 KiB records, declaring a
+/// ~64 KiB message: the piñata keeps them, waiting for the rest (the most
+/// a connection can pin is [`crate::tls::MAX_INCOMING`]).
+fn pinning_hello(sent: usize) -> Vec<u8> {
+    const DECLARED: usize = 65_000;
+    let mut message = alloc::vec![1u8];
+    message.extend_from_slice(&(DECLARED as u32).to_be_bytes()[1..]);
+    message.extend_from_slice(&[3, 3]);
+    message.resize(4 + DECLARED, 0);
+    let mut wire = Vec::new();
+    for chunk in message.chunks(16 * 1024) {
+        wire.extend_from_slice(&[0x16, 3, 1]);
+        wire.extend_from_slice(&(chunk.len() as u16).to_be_bytes());
+        wire.extend_from_slice(chunk);
+    }
+    wire.truncate(sent);
+    wire
+}
+
+/// A budget with room for about `connections` pinning connections beside
+/// its reserve.
+fn budget_for(connections: usize) -> MemoryBudget {
+    MemoryBudget::of(STEP_RESERVE + connections * (crate::tls::MAX_INCOMING + 8 * 1024))
+}
+
+#[test]
+fn the_memory_budget_ends_the_largest_connections_and_the_page_is_served() {
+    let limits = Limits {
+        max_connections_per_peer: 512,
+        ..Limits::default()
+    };
+    let budget = budget_for(4);
+    let mut net = Net::within(
+        budget,
+        pinata_limited(None, limits),
+        |_| {},
+        |p| {
+            p.tx_buffer = 64 * 1024;
+        },
+    );
+    // Ten connections that pin all they can, one at a time so that each
+    // is the largest when it fills.
+    let mut pinned = Vec::new();
+    let mut most = 0;
+    for _ in 0..10 {
+        let conn = net.connect(Service::Server.standard_port());
+        let mut hello = pinning_hello(crate::tls::MAX_INCOMING);
+        net.run_until(2_000, |net| {
+            send_some(&mut net.peer, conn, &mut hello);
+            most = most.max(net.pinata.memory_held());
+            hello.is_empty() && net.pinata.memory_held() > 0
+        });
+        net.run_until(200, |net| {
+            most = most.max(net.pinata.memory_held());
+            false
+        });
+        pinned.push(conn);
+    }
+    assert!(most <= budget.steady(), "{most} > {}", budget.steady());
+    let evicted = net
+        .recorder()
+        .finished
+        .iter()
+        .filter(|(_, o)| {
+            o.result == OutcomeKind::Failed(FailureReason::Evicted, Some("memory".into()))
+        })
+        .count();
+    assert!(evicted >= 5, "{evicted} evicted for memory");
+    assert!(logged("reason=evicted detail=\"memory\""));
+    // The oldest went first (each was the largest when it was ended); the
+    // newest are still held, and the page is served beside them.
+    assert!(closed(net.peer.state(pinned[0])));
+    assert!(!closed(net.peer.state(pinned[9])));
+    let page = get_page(&mut net);
+    assert!(page.starts_with("HTTP/1.1 200 "), "{page}");
+    assert_eq!(
+        net.pinata.app().connection_memory().budget(),
+        Some(budget.sessions)
+    );
+}
+
 // ------------------------------------------------ over the host's sockets
 //
 // The same loop over `hostnet` on 127.0.0.1: real sockets, the real clock.
@@ -689,11 +782,16 @@ mod hosted {
 
     impl Hosted {
         fn new(app: Arc<Pinata>) -> Hosted {
+            Hosted::within(MemoryBudget::UNLIMITED, app)
+        }
+
+        fn within(budget: MemoryBudget, app: Arc<Pinata>) -> Hosted {
             let ports = [0u16; 5];
             let transport =
                 HostNet::bind(hostnet::Config::new(IpAddr::from([127, 0, 0, 1]), &ports))
                     .expect("listeners on free ports");
-            let pinata = EventLoop::with_observer(transport, app, log, Recorder::default());
+            let pinata = EventLoop::with_observer(transport, app, log, Recorder::default())
+                .with_memory_budget(budget);
             let mut hosted = Hosted {
                 pinata,
                 start: std::time::Instant::now(),
@@ -805,5 +903,59 @@ mod hosted {
                 && matches!(o.result, OutcomeKind::Failed(FailureReason::Evicted, _))),
             "{evicted:?}"
         );
+    }
+
+    #[test]
+    fn the_memory_budget_holds_over_the_hosts_sockets() {
+        let limits = Limits {
+            max_connections_per_peer: 512,
+            ..Limits::default()
+        };
+        let budget = budget_for(4);
+        let mut hosted = Hosted::within(budget, pinata_limited(None, limits));
+        let server = hosted.addr(Service::Server);
+        let evicted = |h: &Hosted| {
+            h.pinata
+                .observer()
+                .finished
+                .iter()
+                .filter(|(_, o)| {
+                    o.result == OutcomeKind::Failed(FailureReason::Evicted, Some("memory".into()))
+                })
+                .count()
+        };
+        // Ten clients that pin all they can, then wait to be dropped.
+        let mut pinners = Vec::new();
+        let mut most = 0;
+        for _ in 0..10 {
+            let pinner = thread::spawn(move || {
+                let mut stream = TcpStream::connect(server).unwrap();
+                stream.set_read_timeout(Some(LIMIT)).unwrap();
+                stream
+                    .write_all(&pinning_hello(crate::tls::MAX_INCOMING))
+                    .unwrap();
+                // Held until the piñata ends it (a reset, or EOF).
+                let mut rest = Vec::new();
+                let _ = stream.read_to_end(&mut rest);
+            });
+            let before = (hosted.pinata.memory_held(), evicted(&hosted));
+            // Until its hello is held, or something was ended for it.
+            hosted.run_until(|h| {
+                most = most.max(h.pinata.memory_held());
+                h.pinata.memory_held() >= before.0 + crate::tls::MAX_INCOMING
+                    || evicted(h) > before.1
+            });
+            pinners.push(pinner);
+        }
+        assert!(most <= budget.steady(), "{most} > {}", budget.steady());
+        let response = hosted.serve(get_page(hosted.addr(Service::Http)));
+        assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+        assert!(
+            evicted(&hosted) >= 5,
+            "{} evicted for memory",
+            evicted(&hosted)
+        );
+        // The evicted clients were reset: their threads end.
+        hosted.run_until(|_| pinners.iter().filter(|p| p.is_finished()).count() >= 5);
     }
 }

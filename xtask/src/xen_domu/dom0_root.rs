@@ -91,7 +91,7 @@ fn run(cmd: &mut Command) -> Result<String, String> {
 }
 
 /// The Debian mirror apt uses for bookworm's main component.
-fn mirror() -> Result<String, String> {
+pub fn mirror() -> Result<String, String> {
     let policy = run(Command::new("apt-cache").arg("policy"))?;
     policy
         .lines()
@@ -122,6 +122,22 @@ fn only_entry(dir: &Path, suffix: &str) -> Result<PathBuf, String> {
         .ok_or_else(|| format!("no *{suffix} in {}", dir.display()))
 }
 
+/// Whether `dir` holds a dom0 built from today's recipe (then [`prepare`]
+/// builds nothing: no root, debootstrap or apt needed).
+pub fn cached(dir: &Path) -> bool {
+    cached_versions(dir).is_some()
+}
+
+/// The cached dom0's `versions.txt`, if its files are there and it was
+/// built from today's recipe.
+fn cached_versions(dir: &Path) -> Option<String> {
+    let built = ["xen", "vmlinuz", "root.cpio"]
+        .iter()
+        .all(|file| dir.join(file).is_file());
+    let versions = std::fs::read_to_string(dir.join("versions.txt")).ok()?;
+    (built && versions.lines().next() == Some(recipe().as_str())).then_some(versions)
+}
+
 /// The cached dom0, or a new one built into `dir`.
 pub fn prepare(dir: &Path, rebuild: bool) -> Result<Dom0, String> {
     let files = Dom0 {
@@ -131,14 +147,7 @@ pub fn prepare(dir: &Path, rebuild: bool) -> Result<Dom0, String> {
         versions: String::new(),
         cached: true,
     };
-    let stamp = dir.join("versions.txt");
-    if !rebuild
-        && files.xen.is_file()
-        && files.vmlinuz.is_file()
-        && files.root_cpio.is_file()
-        && let Ok(versions) = std::fs::read_to_string(&stamp)
-        && versions.lines().next() == Some(recipe().as_str())
-    {
+    if !rebuild && let Some(versions) = cached_versions(dir) {
         return Ok(Dom0 { versions, ..files });
     }
     let uid = run(Command::new("id").arg("-u"))?;
@@ -261,7 +270,7 @@ pub fn prepare(dir: &Path, rebuild: bool) -> Result<Dom0, String> {
         recipe(),
         names.join("\n")
     );
-    std::fs::write(&stamp, &versions).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("versions.txt"), &versions).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_dir_all(&build);
     Ok(Dom0 {
         versions,

@@ -110,6 +110,23 @@ pub fn ci(root: &Path) -> Result<(), String> {
     run(root, false, &BATTERY_CASES.map(String::from))
 }
 
+/// Where dom0's root is built and cached.
+fn dom0_dir(root: &Path) -> PathBuf {
+    crate::image::target_dir(root).join("xen-domu").join("dom0")
+}
+
+/// Whether dom0's root is cached: then a run needs neither root nor
+/// debootstrap nor apt (the prerequisites check asks).
+pub fn dom0_cached(root: &Path) -> bool {
+    dom0_root::cached(&dom0_dir(root))
+}
+
+/// The Debian bookworm mirror apt knows, which building dom0's root
+/// downloads from; an error that says how to get one otherwise.
+pub fn bookworm_mirror() -> Result<String, String> {
+    dom0_root::mirror()
+}
+
 /// `xtask xen-domu-dom0`: the checks, inside dom0.
 pub fn dom0_main() -> Result<(), String> {
     dom0::main()
@@ -135,7 +152,7 @@ fn run(root: &Path, rebuild: bool, battery: &[String]) -> Result<(), String> {
     };
 
     let t = Instant::now();
-    let dom0 = dom0_root::prepare(&dir.join("dom0"), rebuild)?;
+    let dom0 = dom0_root::prepare(&dom0_dir(root), rebuild)?;
     let versions: Vec<&str> = dom0.versions.lines().skip(1).collect();
     time(
         if dom0.cached {
@@ -279,8 +296,13 @@ fn initramfs(
     std::fs::create_dir_all(&pinata).map_err(|e| format!("{}: {e}", pinata.display()))?;
     let init = include_str!("init.sh").replace("@DOM0_CIDR@", DOM0_CIDR);
     write_executable(&overlay.join("init"), init.as_bytes())?;
-    let exe = std::env::current_exe().map_err(|e| format!("this xtask binary: {e}"))?;
-    let bytes = std::fs::read(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+    // /proc/self/exe, not current_exe(): `cargo test --workspace` earlier in
+    // `cargo xtask test` may relink target/debug/xtask while this process
+    // runs, and then the path current_exe() gives is gone ("(deleted)");
+    // the running image stays readable through /proc/self/exe.
+    let exe = Path::new("/proc/self/exe");
+    let bytes =
+        std::fs::read(exe).map_err(|e| format!("this xtask binary ({}): {e}", exe.display()))?;
     write_executable(&pinata.join("xtask"), &bytes)?;
     let cases = pinata.join(BATTERY_FILE.rsplit('/').next().unwrap_or("battery-cases"));
     std::fs::write(&cases, battery.join("\n")).map_err(|e| format!("{}: {e}", cases.display()))?;

@@ -71,6 +71,8 @@ pub enum ShutdownReason {
     Poweroff = 0,
     /// Restart (`on_reboot`).
     Reboot = 1,
+    /// The guest crashed (`on_crash`).
+    Crash = 3,
 }
 
 /// `struct xen_add_to_physmap`.

@@ -10,7 +10,7 @@
 //! protocols need (clearing an event's pending bit, revoking a grant).
 //!
 //! Two implementations:
-//! - [`RawPage`] (image only): a page of identity-mapped guest memory — a
+//! - `RawPage` (image only): a page of identity-mapped guest memory — a
 //!   page the toolstack set aside (console, xenstore), a page Xen mapped
 //!   into our physical address space (shared info, grant frames), or a
 //!   heap page we grant to a backend;
