@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// The smallest guest that boots (3.2 MiB of heap, 36 sockets).
-const SMALLEST_MIB: &str = "6";
+/// The smallest guest that boots (2.2 MiB of heap, 42 sockets).
+const SMALLEST_MIB: &str = "5";
 
 /// The first `sent` bytes of a ClientHello declaring ~64 KiB, in 16 KiB
 /// records: the piñata keeps what it can of them, waiting for the rest.
@@ -117,9 +117,10 @@ fn survives_heap_pinning(memory: &str) {
                 break;
             }
             retries += 1;
+            // Served eventually, not fast: the figures are printed below.
             assert!(
-                asked.elapsed() < Duration::from_secs(10),
-                "no page for 10 s"
+                asked.elapsed() < Duration::from_secs(30),
+                "no page for 30 s"
             );
             thread::sleep(Duration::from_millis(100));
         }
@@ -178,18 +179,18 @@ fn heap_pinning_cannot_stop_a_16_mib_guest() {
 fn a_heap_too_small_stops_even_with_panic_reboot() {
     let (p, line) = Pinata::boot_vm_until(
         VmSecret::None,
-        &["--memory", "5"],
+        // One MiB below the smallest that boots: the heap is under what
+        // the boot code needs before anything is shared out (the memory
+        // plan's own refusal, "is too small: at least", is unit-tested in
+        // pinata::budget).
+        &["--memory", "4"],
         &["panic=reboot"],
         "power off",
     );
     let mut proc = p.proc;
     let all = proc.out.wait_end().join("\n");
     assert!(line.contains("power off"), "{line}");
-    assert!(all.contains("is too small: at least"), "{all}");
-    assert!(
-        all.contains("stopping: a fatal error before serving"),
-        "{all}"
-    );
+    assert!(all.contains("give the VM more memory"), "{all}");
     assert!(!all.contains("restarting"), "{all}");
     assert!(!all.contains("pinata: ready"), "{all}");
 }

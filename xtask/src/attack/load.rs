@@ -32,14 +32,17 @@ pub(super) const LOAD_CASES: &[(&str, &str, CaseFn)] = &[
     ),
 ];
 
+/// Cases that measure a figure against a goal rather than gate on
+/// behaviour: the full battery runs them (and fails below the goal);
+/// `--quick` (CI) leaves them out, since a goal is not a pass mark on a
+/// loaded machine.
+pub(super) const MEASURES: &[&str] = &["concurrent_capacity_64mib"];
+
 /// Cases that fail on today's code, and the targets they fail against:
 /// `--quick` (CI) leaves them out until their fix lands; take a line out
 /// when its fix is in. The full battery (`--net tap` without `--quick`)
 /// runs them all.
 pub(super) const AWAITING_FIX: &[(&str, &[TargetKind])] = &[
-    // The stack has at most 256 sockets whatever the heap (the memory
-    // plan's ceiling), 20 of them listeners: about 235 connections at once.
-    ("concurrent_capacity_64mib", &[TargetKind::Vm]),
     // At 20,000 forged SYNs a second the guest under TCG answers about
     // 8,000 (a third of the SYNs never reach QEMU), so some of the page's
     // SYNs go unanswered; and with 64 pending handshakes, the oldest
