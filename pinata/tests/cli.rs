@@ -10,7 +10,7 @@ mod common;
 use std::fs;
 use std::process::{Command, Output};
 
-use common::{Proc, TEST_WIF_KEY1, WAIT};
+use common::{Process, TEST_WIF_KEY1, WAIT};
 use pinata::Limits;
 use wallet::{Network, PrizeKey};
 
@@ -234,15 +234,16 @@ fn the_environment_stands_in_for_flags_and_flags_win() {
         if let Some(bind) = bind_flag {
             command.args(["--bind", bind]);
         }
-        let mut proc = Proc::spawn(&mut command);
+        let proc = Process::spawn(&mut command).unwrap();
         let ready = proc
             .out
-            .wait_for("pinata ready", |l| l.starts_with("pinata: ready"));
+            .wait_for("pinata ready", WAIT, |l| l.starts_with("pinata: ready"))
+            .unwrap();
         (proc, ready)
     };
 
     let (proc, ready) = start(None);
-    let seen = &proc.out.seen;
+    let seen = &proc.out.lines();
     assert!(
         seen.iter()
             .any(|l| l.starts_with("pinata: listening service=http addr=127.0.0.2:")),
@@ -259,11 +260,11 @@ fn the_environment_stands_in_for_flags_and_flags_win() {
     let (proc, _) = start(Some("127.0.0.3"));
     assert!(
         proc.out
-            .seen
+            .lines()
             .iter()
             .any(|l| l.starts_with("pinata: listening service=http addr=127.0.0.3:")),
         "{:#?}",
-        proc.out.seen
+        proc.out.lines()
     );
     drop(proc);
 
