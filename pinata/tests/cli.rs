@@ -203,8 +203,7 @@ fn limits_are_refused_as_the_unikernels_command_line_refuses_them() {
 #[test]
 fn the_environment_stands_in_for_flags_and_flags_win() {
     let dir = tempfile::tempdir().unwrap();
-    let secret = dir.path().join("prize.wif");
-    fs::write(&secret, format!("{TEST_WIF_KEY1}\n")).unwrap();
+    let secret = harness::prize::write_secret_file(dir.path(), TEST_WIF_KEY1).unwrap();
     // A testnet-family WIF reads as testnet unless told: the address shows
     // whether PINATA_NETWORK was read.
     let regtest = PrizeKey::from_wif_for(TEST_WIF_KEY1, Network::Regtest)
@@ -222,15 +221,7 @@ fn the_environment_stands_in_for_flags_and_flags_win() {
             .env("PINATA_SECRET_FILE", &secret)
             .env("PINATA_NETWORK", "regtest")
             .env("PINATA_SYSLOG", &syslog);
-        for flag in [
-            "--http-port",
-            "--https-port",
-            "--server-port",
-            "--connect-back-port",
-            "--client-port",
-        ] {
-            command.args([flag, "0"]);
-        }
+        harness::hosted::any_ports(&mut command);
         if let Some(bind) = bind_flag {
             command.args(["--bind", bind]);
         }

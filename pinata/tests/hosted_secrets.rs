@@ -92,18 +92,9 @@ fn protect_process_makes_this_process_undumpable() {
 /// Runs the piñata with its identities exported to `dir`; its output, and
 /// whether it got as far as serving (it is stopped then).
 fn export_to(dir: &Path) -> (String, bool) {
-    let secret = dir.parent().unwrap().join("prize.wif");
-    std::fs::write(&secret, format!("{TEST_WIF_KEY1}\n")).unwrap();
+    let secret = harness::prize::write_secret_file(dir.parent().unwrap(), TEST_WIF_KEY1).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pinata"));
-    for flag in [
-        "--http-port",
-        "--https-port",
-        "--server-port",
-        "--connect-back-port",
-        "--client-port",
-    ] {
-        cmd.args([flag, "0"]);
-    }
+    harness::hosted::any_ports(&mut cmd);
     cmd.args(["--network", "regtest", "--secret-file"])
         .arg(&secret)
         .arg("--insecure-export-identities")
