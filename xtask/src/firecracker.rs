@@ -28,16 +28,35 @@
 
 use std::path::{Path, PathBuf};
 
-/// Settings of one configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Settings of one configuration: `cargo xtask firecracker-config`'s flags.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+#[command(
+    after_help = "Prints the path of vm.json. Then: firecracker --no-api --config-file vm.json"
+)]
 pub struct FirecrackerOptions {
+    /// The prize WIF, named as the boot module (initrd_path); not copied
+    #[arg(long, value_name = "F")]
     pub secret_file: Option<PathBuf>,
+    /// The host's tap device for the guest's virtio-net
+    #[arg(long, value_name = "DEV", default_value = "tap0", value_parser = crate::cli::interface_name)]
     pub tap: String,
+    /// The guest's MAC address (unicast)
+    #[arg(long, default_value = "02:00:00:00:00:01", value_parser = unicast_mac)]
     pub mac: String,
+    /// Guest RAM in MiB (at least 16)
+    #[arg(long = "memory", value_name = "MiB", default_value = "128", value_parser = crate::cli::guest_memory_mib)]
     pub memory_mib: u32,
+    /// Kernel command line (boot_args), e.g. "network=regtest ip=192.0.2.10/24 gw=192.0.2.1"; repeatable
+    #[arg(long, value_name = "TEXT")]
     pub append: Vec<String>,
+    /// Use this ELF instead of building the image
+    #[arg(long, value_name = "PATH")]
     pub image: Option<PathBuf>,
+    /// Where to write vm.json and the image copy [default: target/firecracker]
+    #[arg(long = "out", value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// Where the files will be on the Firecracker host [default: --out, absolute]
+    #[arg(long, value_name = "DIR")]
     pub dest_dir: Option<PathBuf>,
 }
 
@@ -57,76 +76,22 @@ impl Default for FirecrackerOptions {
     }
 }
 
-pub const USAGE: &str = "\
-usage: cargo xtask firecracker-config [flags]
-
-  --secret-file F   the prize WIF, named as the boot module (initrd_path); not copied
-  --tap DEV         the host's tap device for the guest's virtio-net (default tap0)
-  --mac MAC         the guest's MAC address (default 02:00:00:00:00:01)
-  --memory MiB      guest RAM (default 128; at least 16)
-  --append TEXT     kernel command line (boot_args), e.g. \"network=regtest ip=192.0.2.10/24 gw=192.0.2.1\"
-  --image PATH      use this ELF instead of building the image
-  --out DIR         where to write vm.json and the image copy (default target/firecracker)
-  --dest-dir DIR    where the files will be on the Firecracker host (default: --out, absolute)
-
-Prints the path of vm.json. Then: firecracker --no-api --config-file vm.json";
-
-fn valid_mac(text: &str) -> bool {
+/// Six hex octets with the multicast bit of the first clear.
+fn unicast_mac(text: &str) -> Result<String, String> {
     let octets: Vec<&str> = text.split(':').collect();
-    octets.len() == 6
+    let valid = octets.len() == 6
         && octets
             .iter()
             .all(|o| o.len() == 2 && o.chars().all(|c| c.is_ascii_hexdigit()))
         // Unicast: the first octet's lowest bit clear.
-        && u8::from_str_radix(octets[0], 16).is_ok_and(|first| first & 1 == 0)
-}
-
-pub fn parse(args: impl Iterator<Item = String>) -> Result<FirecrackerOptions, String> {
-    let mut options = FirecrackerOptions::default();
-    let mut args = args.peekable();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--secret-file" => options.secret_file = Some(PathBuf::from(value()?)),
-            "--tap" => {
-                let tap = value()?;
-                // Linux interface names: at most 15 bytes, no '/' or space.
-                if tap.is_empty()
-                    || tap.len() > 15
-                    || !tap
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-                {
-                    return Err(format!("--tap: `{tap}` is not a network interface name"));
-                }
-                options.tap = tap;
-            }
-            "--mac" => {
-                let mac = value()?;
-                if !valid_mac(&mac) {
-                    return Err(format!(
-                        "--mac: `{mac}` is not a unicast MAC address (xx:xx:xx:xx:xx:xx)"
-                    ));
-                }
-                options.mac = mac;
-            }
-            "--memory" => {
-                let text = value()?;
-                options.memory_mib = text
-                    .parse()
-                    .ok()
-                    .filter(|&m| m >= 16)
-                    .ok_or_else(|| format!("--memory: `{text}` is not a number of MiB ≥ 16"))?;
-            }
-            "--append" => options.append.push(value()?),
-            "--image" => options.image = Some(PathBuf::from(value()?)),
-            "--out" => options.out_dir = Some(PathBuf::from(value()?)),
-            "--dest-dir" => options.dest_dir = Some(PathBuf::from(value()?)),
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
-        }
+        && u8::from_str_radix(octets[0], 16).is_ok_and(|first| first & 1 == 0);
+    if valid {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`{text}` is not a unicast MAC address (xx:xx:xx:xx:xx:xx)"
+        ))
     }
-    Ok(options)
 }
 
 /// The configuration as Firecracker reads it; `kernel` and `initrd` are
@@ -195,17 +160,14 @@ pub fn run(options: FirecrackerOptions, root: &Path) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> impl Iterator<Item = String> {
-        list.iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .into_iter()
+    fn parse(list: &[&str]) -> Result<FirecrackerOptions, String> {
+        crate::cli::parse_flags(list)
     }
 
     #[test]
     fn defaults_flags_and_bad_values() {
-        assert_eq!(parse(args(&[])).unwrap(), FirecrackerOptions::default());
-        let o = parse(args(&[
+        assert_eq!(parse(&[]).unwrap(), FirecrackerOptions::default());
+        let o = parse(&[
             "--secret-file",
             "prize.wif",
             "--tap",
@@ -218,7 +180,7 @@ mod tests {
             "network=regtest",
             "--append",
             "ip=192.0.2.10/24",
-        ]))
+        ])
         .unwrap();
         assert_eq!(o.secret_file, Some(PathBuf::from("prize.wif")));
         assert_eq!(o.tap, "fc-tap1");
@@ -236,7 +198,7 @@ mod tests {
             &["--frobnicate"],
             &["--tap"],
         ] {
-            assert!(parse(args(bad)).is_err(), "{bad:?}");
+            assert!(parse(bad).is_err(), "{bad:?}");
         }
     }
 

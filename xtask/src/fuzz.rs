@@ -75,81 +75,31 @@ pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The host triple cargo-fuzz builds for.
 const TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
-const USAGE: &str = "\
-usage: cargo xtask fuzz [--seconds N] [--jobs J] [--target NAME]... [--planted-bug | --cflite-check]
-       cargo xtask fuzz --ci [--cflite-check]   (CI's fuzzing, as cargo xtask test runs it)";
-
-struct Options {
+/// `cargo xtask fuzz`'s flags.
+#[derive(Debug, clap::Args)]
+pub struct Options {
+    /// Seconds per target [default: 60; 30 with --cflite-check]
+    #[arg(long, value_name = "N")]
     seconds: Option<u64>,
-    jobs: usize,
+    /// Parallel libFuzzer jobs per target
+    #[arg(long, value_name = "J", default_value = "1", value_parser = clap::value_parser!(u64).range(1..))]
+    jobs: u64,
+    /// Fuzz only this target (repeatable)
+    #[arg(long = "target", value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(TARGETS))]
     targets: Vec<String>,
+    /// The planted-bug check: the oracle must find the bug planted in a copy
+    #[arg(long, conflicts_with = "cflite_check")]
     planted_bug: bool,
+    /// The ClusterFuzzLite build (nightly, ASan) checked and run locally
+    #[arg(long)]
     cflite_check: bool,
+    /// CI's fuzzing, as `cargo xtask test` runs it (a fixed plan)
+    #[arg(long, conflicts_with_all = ["planted_bug", "seconds", "targets"])]
     ci: bool,
 }
 
-fn parse(args: &[String]) -> Result<Options, String> {
-    let mut options = Options {
-        seconds: None,
-        jobs: 1,
-        targets: Vec::new(),
-        planted_bug: false,
-        cflite_check: false,
-        ci: false,
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
-        };
-        match arg.as_str() {
-            "--seconds" => {
-                options.seconds = Some(
-                    value("--seconds")?
-                        .parse()
-                        .map_err(|e| format!("--seconds: {e}"))?,
-                );
-            }
-            "--jobs" => {
-                options.jobs = value("--jobs")?
-                    .parse::<usize>()
-                    .map_err(|e| format!("--jobs: {e}"))?
-                    .max(1);
-            }
-            "--target" => {
-                let target = value("--target")?;
-                if !TARGETS.contains(&target.as_str()) {
-                    return Err(format!("unknown target `{target}`: one of {TARGETS:?}"));
-                }
-                options.targets.push(target);
-            }
-            "--planted-bug" => options.planted_bug = true,
-            "--cflite-check" => options.cflite_check = true,
-            "--ci" => options.ci = true,
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
-        }
-    }
-    if options.ci
-        && (options.planted_bug || options.seconds.is_some() || !options.targets.is_empty())
-    {
-        return Err(format!(
-            "--ci runs CI's fixed plan: no --planted-bug, --seconds or --target\n{USAGE}"
-        ));
-    }
-    if options.planted_bug && options.cflite_check {
-        return Err(format!(
-            "--planted-bug and --cflite-check are two different runs\n{USAGE}"
-        ));
-    }
-    Ok(options)
-}
-
 /// `cargo xtask fuzz …`.
-pub fn main(args: &[String]) -> Result<(), String> {
-    let options = parse(args)?;
+pub fn main(options: Options) -> Result<(), String> {
     if options.ci && !options.cflite_check {
         return ci();
     }
@@ -173,7 +123,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
     } else {
         options.targets.iter().map(String::as_str).collect()
     };
-    campaign(&targets, seconds, options.jobs, false)
+    campaign(&targets, seconds, options.jobs as usize, false)
 }
 
 /// What `cargo xtask test` runs: the planted-bug check (the oracle can

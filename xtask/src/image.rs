@@ -92,15 +92,17 @@ fn executable(line: &str) -> Option<PathBuf> {
 
 /// `cargo xtask image [--check-reproducible]`: build, then print the path
 /// (stdout) and size; or build `HEAD` twice from scratch and compare.
-pub fn image(root: &Path, args: &[String]) -> Result<(), String> {
-    match args.first().map(String::as_str) {
-        None => {}
-        Some("--check-reproducible") => return crate::repro::check(root),
-        Some(other) => {
-            return Err(format!(
-                "unknown argument `{other}` (usage: cargo xtask image [--check-reproducible])"
-            ));
-        }
+/// `cargo xtask image`'s flags.
+#[derive(Debug, clap::Args)]
+pub struct Options {
+    /// Build HEAD twice from scratch and compare the images' SHA-256
+    #[arg(long)]
+    check_reproducible: bool,
+}
+
+pub fn image(root: &Path, options: Options) -> Result<(), String> {
+    if options.check_reproducible {
+        return crate::repro::check(root);
     }
     let path = build_image(root)?;
     let size = std::fs::metadata(&path)

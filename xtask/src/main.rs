@@ -6,10 +6,11 @@
 //!   test suite. README's test command.
 //!
 //! The other subcommands (image, run, size report, fuzz, bench, attack, the
-//! Xen checks) are listed in [`USAGE`], one module each.
+//! Xen checks) are listed in [`cli::Command`], one module each.
 
 mod attack;
 mod bench;
+mod cli;
 mod deploy;
 mod firecracker;
 mod fuzz;
@@ -25,39 +26,9 @@ mod xl;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "\
-usage: cargo xtask <command>
+use clap::Parser;
 
-commands:
-  test    prerequisites, fmt check, clippy -D warnings, cargo doc -D warnings, bare-metal
-          build, cargo test --workspace, the fuzz targets briefly, the size report, the quick
-          attack battery, then xen-domu-smoke
-  prerequisites  what `test` needs that this machine lacks, one line each with the command
-          that installs it (installs nothing)
-  fuzz    build and run every fuzz target: [--seconds N] [--jobs J] [--target T] [--planted-bug]
-          [--cflite-check]: the ClusterFuzzLite build (nightly, ASan) checked and run locally
-          [--ci]: CI's fuzzing, as `cargo xtask test` runs it
-  image   build the unikernel (release, x86_64-unknown-none); prints the ELF's path
-          [--check-reproducible]: build HEAD twice from scratch, compare SHA-256
-  run     boot the image in QEMU with the services on 127.0.0.1:8080,8443,10000-10002
-          [--secret-file F] [--accel kvm|tcg] [--memory MiB] [--machine q35|pc|microvm]
-          (see `cargo xtask run --help`)
-  xl-config  write pinata.xl for Xen (xl create -c pinata.xl) next to a copy of the image,
-          in target/xl-config/ unless --out DIR
-          [--secret-file F] [--bridge xenbr0] [--memory 64] (see `cargo xtask xl-config --help`)
-  firecracker-config  write target/firecracker/vm.json (firecracker --config-file) next to
-          a copy of the image [--secret-file F] [--tap tap0] (see `--help`)
-  xen-smoke  boot the image as a PVH dom0 of a real Xen 4.17 inside QEMU (TCG; a minute or two)
-          [--xen PATH] [--image PATH]
-  xen-domu-smoke  the image as an `xl create` domU behind netback, checked and attacked from a
-          Linux dom0 (Xen 4.17 in QEMU TCG; needs root) [--rebuild-dom0]
-  size-report  the auditor's size and TCB report: target/size-report/report.{md,json,svg}
-          [--no-hosted] [--out DIR]
-  bench   handshakes/s, page and short-circuit against rustls+aws-lc-rs and openssl,
-          boot time, smallest memory (see `cargo xtask bench --help`; docs/PERFORMANCE.md)
-  attack  the attack battery against a piñata it starts: [--target hosted|vm] [--soak N]
-          [--full] [--release] (see `cargo xtask attack --help`)
-  help    this text";
+use cli::Cli;
 
 /// The repository root (xtask lives one level below it).
 fn root() -> PathBuf {
@@ -168,32 +139,26 @@ fn test() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let result = match args.next().as_deref() {
-        None | Some("help") | Some("--help") | Some("-h") => {
-            println!("{USAGE}");
-            Ok(())
+    // `cargo xtask …` runs this binary with the subcommand first; cargo's
+    // own `xtask` word is not passed.
+    let cli = Cli::parse();
+    let root = root();
+    let result = match cli.command {
+        cli::Command::Test => test(),
+        cli::Command::Prerequisites => prerequisites::main(&root),
+        cli::Command::Fuzz(options) => fuzz::main(options),
+        cli::Command::Image(options) => image::image(&root, options),
+        cli::Command::Run(rest) => {
+            qemu::parse(rest.args.into_iter()).and_then(|options| qemu::run(options, &root))
         }
-        Some("test") => test(),
-        Some("prerequisites") => prerequisites::main(&root()),
-        Some("attack") => attack::main(&root(), &args.collect::<Vec<_>>()),
-        Some("fuzz") => fuzz::main(&args.collect::<Vec<_>>()),
-        Some("image") => image::image(&root(), &args.collect::<Vec<_>>()),
-        Some("bench") => bench::main(&root(), &args.collect::<Vec<_>>()),
-        Some("size-report") => size::main(&root(), &args.collect::<Vec<_>>()),
-        Some("run") => qemu::parse(args).and_then(|options| qemu::run(options, &root())),
-        Some("xl-config") => xl::parse(args).and_then(|options| xl::run(options, &root())),
-        Some("firecracker-config") => {
-            firecracker::parse(args).and_then(|options| firecracker::run(options, &root()))
-        }
-        Some("xen-smoke") => xen_smoke::main(&root(), &args.collect::<Vec<_>>()),
-        Some("xen-domu-smoke") => xen_domu::main(&root(), &args.collect::<Vec<_>>()),
-        // Internal: run by dom0's /init inside xen-domu-smoke.
-        Some("xen-domu-dom0") => xen_domu::dom0_main(),
-        Some(other) => {
-            eprintln!("xtask: unknown command `{other}`\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        cli::Command::XlConfig(options) => xl::run(options, &root),
+        cli::Command::FirecrackerConfig(options) => firecracker::run(options, &root),
+        cli::Command::XenSmoke(options) => xen_smoke::main(&root, options),
+        cli::Command::XenDomuSmoke(options) => xen_domu::main(&root, options),
+        cli::Command::SizeReport(rest) => size::main(&root, &rest.args),
+        cli::Command::Bench(rest) => bench::main(&root, &rest.args),
+        cli::Command::Attack(rest) => attack::main(&root, &rest.args),
+        cli::Command::XenDomuDom0 => xen_domu::dom0_main(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -75,21 +75,18 @@ fn fetch_xen(dir: &Path) -> Result<PathBuf, String> {
     Ok(xen)
 }
 
-pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
-    let mut xen = None;
-    let mut image = None;
-    let mut args = args.iter();
-    while let Some(flag) = args.next() {
-        match flag.as_str() {
-            "--xen" => xen = Some(PathBuf::from(args.next().ok_or("--xen needs a path")?)),
-            "--image" => image = Some(PathBuf::from(args.next().ok_or("--image needs a path")?)),
-            _ => {
-                return Err(format!(
-                    "unknown argument `{flag}`\nusage: cargo xtask xen-smoke [--xen PATH] [--image PATH]"
-                ));
-            }
-        }
-    }
+/// `cargo xtask xen-smoke`'s flags.
+#[derive(Debug, clap::Args)]
+pub struct Options {
+    /// Xen's hypervisor binary [default: xen-hypervisor-4.17-amd64, downloaded]
+    #[arg(long, value_name = "PATH")]
+    xen: Option<PathBuf>,
+    /// Use this ELF instead of building the image
+    #[arg(long, value_name = "PATH")]
+    image: Option<PathBuf>,
+}
+
+pub fn main(root: &Path, Options { xen, image }: Options) -> Result<(), String> {
     let dir = crate::image::target_dir(root).join("xen-smoke");
     let xen = match xen {
         Some(x) => x,

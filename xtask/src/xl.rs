@@ -25,17 +25,35 @@
 
 use std::path::{Path, PathBuf};
 
-/// Settings of one configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Settings of one configuration: `cargo xtask xl-config`'s flags.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+#[command(
+    after_help = "Prints the path of pinata.xl. Then, on the Xen host: xl create -c pinata.xl"
+)]
 pub struct XlOptions {
+    /// The domain's name
+    #[arg(long, default_value = "pinata", value_parser = domain_name)]
     pub name: String,
+    /// The prize WIF, named as the boot module (ramdisk=); not copied
+    #[arg(long, value_name = "F")]
     pub secret_file: Option<PathBuf>,
+    /// The dom0 bridge the vif joins
+    #[arg(long, default_value = "xenbr0", value_parser = crate::cli::interface_name)]
     pub bridge: String,
+    /// Guest RAM in MiB (at least 16)
+    #[arg(long = "memory", value_name = "MiB", default_value = "64", value_parser = crate::cli::guest_memory_mib)]
     pub memory_mib: u32,
+    /// Kernel command line (extra=), e.g. "network=regtest ip=192.0.2.10/24 gw=192.0.2.1"; repeatable
+    #[arg(long, value_name = "TEXT")]
     pub append: Vec<String>,
+    /// Use this ELF instead of building the image
+    #[arg(long, value_name = "PATH")]
     pub image: Option<PathBuf>,
-    /// Where to write; `None`: `target/xl-config/`.
+    /// Where to write pinata.xl and the image copy [default: target/xl-config/]
+    #[arg(long = "out", value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// Where the files will be on the Xen host [default: --out, absolute]
+    #[arg(long, value_name = "DIR")]
     pub dest_dir: Option<PathBuf>,
 }
 
@@ -54,63 +72,13 @@ impl Default for XlOptions {
     }
 }
 
-pub const USAGE: &str = "\
-usage: cargo xtask xl-config [flags]
-
-  --secret-file F   the prize WIF, named as the boot module (ramdisk=); not copied
-  --bridge B        the dom0 bridge the vif joins (default xenbr0)
-  --memory MiB      guest RAM (default 64; at least 16)
-  --name N          the domain's name (default pinata)
-  --append TEXT     kernel command line (extra=), e.g. \"network=regtest ip=192.0.2.10/24 gw=192.0.2.1\"
-  --image PATH      use this ELF instead of building the image
-  --out DIR         where to write pinata.xl and the image copy
-                    (default target/xl-config/)
-  --dest-dir DIR    where the files will be on the Xen host (default: --out, absolute)
-
-Prints the path of pinata.xl. Then, on the Xen host: xl create -c pinata.xl";
-
-pub fn parse(args: impl Iterator<Item = String>) -> Result<XlOptions, String> {
-    let mut options = XlOptions::default();
-    let mut args = args.peekable();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--secret-file" => options.secret_file = Some(PathBuf::from(value()?)),
-            "--bridge" => {
-                let bridge = value()?;
-                if bridge.is_empty()
-                    || !bridge
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-                {
-                    return Err(format!("--bridge: `{bridge}` is not a bridge name"));
-                }
-                options.bridge = bridge;
-            }
-            "--memory" => {
-                let text = value()?;
-                options.memory_mib = text
-                    .parse()
-                    .ok()
-                    .filter(|&m| m >= 16)
-                    .ok_or_else(|| format!("--memory: `{text}` is not a number of MiB ≥ 16"))?;
-            }
-            "--name" => {
-                let name = value()?;
-                if name.is_empty() || name.contains(['"', '\'', '\n', '\\']) {
-                    return Err(format!("--name: `{name}` is not a usable domain name"));
-                }
-                options.name = name;
-            }
-            "--append" => options.append.push(value()?),
-            "--image" => options.image = Some(PathBuf::from(value()?)),
-            "--out" => options.out_dir = Some(PathBuf::from(value()?)),
-            "--dest-dir" => options.dest_dir = Some(PathBuf::from(value()?)),
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
-        }
+/// A name xl's config can quote: not empty, no quotes, backslashes or
+/// newlines.
+fn domain_name(name: &str) -> Result<String, String> {
+    if name.is_empty() || name.contains(['"', '\'', '\n', '\\']) {
+        return Err(format!("`{name}` is not a usable domain name"));
     }
-    Ok(options)
+    Ok(name.to_string())
 }
 
 /// A string as an xl config literal (double-quoted, escaped).
@@ -219,17 +187,14 @@ pub fn run(options: XlOptions, root: &Path) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> impl Iterator<Item = String> {
-        list.iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .into_iter()
+    fn parse(list: &[&str]) -> Result<XlOptions, String> {
+        crate::cli::parse_flags(list)
     }
 
     #[test]
     fn defaults_and_flags() {
-        assert_eq!(parse(args(&[])).unwrap(), XlOptions::default());
-        let o = parse(args(&[
+        assert_eq!(parse(&[]).unwrap(), XlOptions::default());
+        let o = parse(&[
             "--secret-file",
             "prize.wif",
             "--bridge",
@@ -242,7 +207,7 @@ mod tests {
             "ip=192.0.2.10/24",
             "--name",
             "pinata-2",
-        ]))
+        ])
         .unwrap();
         assert_eq!(o.secret_file, Some(PathBuf::from("prize.wif")));
         assert_eq!(o.bridge, "br-dmz");
@@ -257,7 +222,7 @@ mod tests {
             &["--frobnicate"],
             &["--bridge"],
         ] {
-            assert!(parse(args(bad)).is_err(), "{bad:?}");
+            assert!(parse(bad).is_err(), "{bad:?}");
         }
     }
 

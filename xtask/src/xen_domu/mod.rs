@@ -61,19 +61,24 @@ const RUN_LIMIT: Duration = Duration::from_secs(45 * 60);
 /// Lines from dom0's checks the host shows as they come.
 const SHOWN: [&str; 3] = ["xen-domu:", "battery| ", "guest| "];
 
-pub const USAGE: &str = "\
-usage: cargo xtask xen-domu-smoke [--rebuild-dom0] [--battery-case PATTERN]…
-
+/// `cargo xtask xen-domu-smoke`'s flags.
+#[derive(Debug, clap::Args)]
+#[command(long_about = "\
 Boots Xen 4.17 with a Debian Linux PV dom0 inside QEMU (TCG, no NIC) and
 checks the image as an `xl create` guest behind netback, from dom0: page and
 stats, refused certificates, the short-circuit, connect-back, frame capture
 (MirageOS advisory 00), the attack battery's idle flood, xl reboot, shutdown
 and destroy. Needs root, apt-get update done, debootstrap and cpio the first
-time (dom0's root is cached in target/xen-domu/dom0/).
-
-  --rebuild-dom0   build dom0's root again instead of using the cached one
-  --battery-case P the battery's quick cases to run from dom0 whose name
-                   contains P (repeatable; default `all`: every one)";
+time (dom0's root is cached in target/xen-domu/dom0/).")]
+pub struct Options {
+    /// Build dom0's root again instead of using the cached one
+    #[arg(long)]
+    rebuild_dom0: bool,
+    /// The battery's quick cases to run from dom0 whose name contains P
+    /// (repeatable) [default: every one]
+    #[arg(long = "battery-case", value_name = "P")]
+    battery: Vec<String>,
+}
 
 /// Whether any 16-byte piece of `secret` occurs in `bytes`.
 fn carries_piece_of(bytes: &[u8], secret: &[u8]) -> bool {
@@ -82,23 +87,11 @@ fn carries_piece_of(bytes: &[u8], secret: &[u8]) -> bool {
         .any(|piece| bytes.windows(16).any(|w| w == piece))
 }
 
-pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
-    let mut rebuild = false;
-    let mut battery = Vec::new();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--rebuild-dom0" => rebuild = true,
-            "--battery-case" => {
-                battery.push(args.next().ok_or("--battery-case needs a pattern")?.clone())
-            }
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return Ok(());
-            }
-            other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
-        }
-    }
+pub fn main(root: &Path, options: Options) -> Result<(), String> {
+    let Options {
+        rebuild_dom0: rebuild,
+        mut battery,
+    } = options;
     if battery.is_empty() {
         battery = BATTERY_CASES.map(String::from).to_vec();
     }
@@ -471,7 +464,6 @@ mod tests {
     fn the_guest_command_line_and_addresses_agree() {
         assert!(GUEST_CIDR.starts_with(GUEST_IP));
         assert!(DOM0_CIDR.starts_with(DOM0_IP));
-        assert!(crate::xl::USAGE.contains("--dest-dir"));
         assert!(include_str!("init.sh").contains("@DOM0_CIDR@"));
         assert!(GUEST_LOG.ends_with(&format!("guest-{NAME}.log")));
         assert!(CANARY.len() >= 16);
