@@ -99,6 +99,7 @@ pub struct Pinata {
     bounty_server: Arc<ServerConfig>,
     bounty_client: Arc<ClientConfig>,
     memory_gauge: Option<MemoryGauge>,
+    page_frame: page::Frame,
     connection_memory: ConnectionMemory,
 }
 
@@ -169,6 +170,7 @@ impl Pinata {
         };
         let ca_pem = pki.ca_pem();
         drop(pki);
+        let page_frame = page::Frame::new(config.prize.as_ref(), &ca_pem);
         Ok(Pinata {
             prize: config.prize,
             wire_secret,
@@ -182,6 +184,7 @@ impl Pinata {
             bounty_server: Arc::new(bounty_server),
             bounty_client: Arc::new(bounty_client),
             memory_gauge: None,
+            page_frame,
             connection_memory: ConnectionMemory::default(),
         })
     }
@@ -197,6 +200,11 @@ impl Pinata {
     pub fn with_memory_gauge(mut self, gauge: MemoryGauge) -> Pinata {
         self.memory_gauge = Some(gauge);
         self
+    }
+
+    /// The parts of the page that never change (see [`page::Frame`]).
+    pub(crate) fn page_frame(&self) -> &page::Frame {
+        &self.page_frame
     }
 
     /// The platform's memory figures, if it has a gauge.
@@ -413,10 +421,16 @@ fn connect_back_allowed(ip: IpAddr) -> bool {
 }
 
 /// Settings shared by every server config: no resumption state kept, no
-/// tickets, no early data — each connection is a full, fresh handshake.
+/// tickets, no early data — each connection is a full, fresh handshake —
+/// and the server's cipher suite order.
 fn harden_server(config: &mut ServerConfig) {
     config.session_storage = Arc::new(NoServerSessionStorage {});
     config.send_tls13_tickets = 0;
     config.max_early_data_size = 0;
     config.send_half_rtt_data = false;
+    // The provider's order picks the suite (AES-128-GCM-SHA256 first), not
+    // the client's: OpenSSL and rustls + aws-lc-rs clients list
+    // AES-256-GCM-SHA384 first, and SHA-384's key schedule and transcript
+    // cost about a tenth of a handshake here (DECISIONS.md).
+    config.ignore_client_order = true;
 }

@@ -461,7 +461,17 @@ fn a_rustls_client_with_the_exported_identity_gets_the_secret() {
     use std::sync::Arc;
 
     let mut p = Pinata::start();
-    let provider = Arc::new(pinata::provider::provider(&pinata::random::OS_RANDOM));
+    // The client prefers AES-256-GCM-SHA384 (as rustls + aws-lc-rs and
+    // OpenSSL clients do); the piñata picks by its own order.
+    let mut provider = pinata::provider::provider(&pinata::random::OS_RANDOM);
+    provider
+        .cipher_suites
+        .sort_by_key(|s| s.suite() != rustls::CipherSuite::TLS13_AES_256_GCM_SHA384);
+    assert_eq!(
+        provider.cipher_suites[0].suite(),
+        rustls::CipherSuite::TLS13_AES_256_GCM_SHA384
+    );
+    let provider = Arc::new(provider);
     let ca = CertificateDer::from_pem_file(p.id("ca.pem")).unwrap();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca).unwrap();
@@ -481,6 +491,11 @@ fn a_rustls_client_with_the_exported_identity_gets_the_secret() {
     let mut received = String::new();
     tls.read_to_string(&mut received).unwrap();
     assert_eq!(received, format!("{}\n", p.wif));
+    assert_eq!(
+        tls.conn.negotiated_cipher_suite().map(|s| s.suite()),
+        Some(rustls::CipherSuite::TLS13_AES_128_GCM_SHA256),
+        "the server's order decides the suite"
+    );
     assert!(p.wait_outcome("server", 1).contains("outcome=secret_sent"));
 }
 

@@ -40,6 +40,17 @@ pub fn target_dir(root: &Path) -> PathBuf {
 /// `CARGO_TARGET_DIR` or `<root>/target`), with the path remapping that makes
 /// the image reproducible (`repro.rs`).
 pub fn build_image_in(root: &Path, target: Option<&Path>) -> Result<(PathBuf, String), String> {
+    build_image_with(root, target, &[])
+}
+
+/// [`build_image_in`] with extra environment variables for cargo (the size
+/// report's line-table build sets `CARGO_PROFILE_RELEASE_DEBUG`; give such a
+/// build its own `target` directory, so the shipped image is not rebuilt).
+pub fn build_image_with(
+    root: &Path,
+    target: Option<&Path>,
+    env: &[(&str, &str)],
+) -> Result<(PathBuf, String), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let args = [
         "build",
@@ -63,6 +74,7 @@ pub fn build_image_in(root: &Path, target: Option<&Path>) -> Result<(PathBuf, St
     };
     let (var, flags) = crate::repro::rustflags_env(root, &target_dir);
     let output = command
+        .envs(env.iter().copied())
         .env(var, flags)
         .args(args)
         .current_dir(root)
