@@ -15,6 +15,7 @@ mod deploy;
 mod firecracker;
 mod fuzz;
 mod image;
+mod netns;
 mod prerequisites;
 mod qemu;
 mod repro;

@@ -18,6 +18,16 @@
 //! the firmware when installed: QEMU's default, qboot, drops the PVH boot
 //! module (the prize).
 //!
+//! `--net tap` puts the guest on a real (virtual) Ethernet instead, as
+//! root: a network namespace of the process's own with a bridge, a tap
+//! device for the guest and hundreds of source addresses (`netns.rs`). The
+//! guest gets the static address 198.18.0.2/24 with the bridge, 198.18.0.1,
+//! as its gateway (`ip=`/`gw=` on its command line), and every visitor
+//! shows up with its own address. Nothing is configured outside the
+//! namespace, and it vanishes with QEMU. To reach the guest from another
+//! terminal, enter the namespace through QEMU's process (the command is
+//! printed at start): `nsenter --net=/proc/PID/ns/net curl http://198.18.0.2/`.
+//!
 //! The process replaces itself with QEMU (`exec`), so whoever started
 //! `cargo xtask run` — a terminal, or a test — owns the VM directly: Ctrl-A X
 //! (or killing the process) stops it.
@@ -28,7 +38,23 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// Guest ports, in the order of the host-port flags.
-const GUEST_PORTS: [u16; 5] = [80, 443, 10000, 10001, 10002];
+pub const GUEST_PORTS: [u16; 5] = [80, 443, 10000, 10001, 10002];
+
+/// How the guest's NIC reaches anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Net {
+    /// QEMU's user networking (slirp) with `hostfwd` rules on 127.0.0.1.
+    User,
+    /// This tap device, which already exists in the caller's network
+    /// namespace (`netns.rs`).
+    Tap(String),
+}
+
+/// The guest NIC's MAC address on tap device `index`: QEMU's default
+/// (52:54:00:12:34:56) plus the index, so VMs on one bridge differ.
+pub fn tap_mac(index: u8) -> String {
+    format!("52:54:00:12:34:{:02x}", 0x56u8.wrapping_add(index))
+}
 
 /// Settings of one boot.
 #[derive(Debug, Clone)]
@@ -45,6 +71,9 @@ pub struct RunOptions {
     pub cpu: Option<String>,
     pub machine: String,
     pub image: Option<PathBuf>,
+    pub net: Net,
+    /// The guest NIC's MAC address; QEMU's default when `None`.
+    pub mac: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -60,6 +89,8 @@ impl Default for RunOptions {
             cpu: None,
             machine: "q35".into(),
             image: None,
+            net: Net::User,
+            mac: None,
         }
     }
 }
@@ -77,7 +108,12 @@ usage: cargo xtask run [flags]
                        under KVM: no RTC/PIT/ACPI/PCI, virtio-mmio, kvmclock)
   --cpu MODEL          QEMU CPU model (default: the accelerator's default; max under tcg)
   --no-rng             no virtio-rng device (the guest must then find RDRAND/RDSEED)
-  --image PATH         boot this ELF instead of building the image";
+  --image PATH         boot this ELF instead of building the image
+  --net user|tap       user (default): QEMU's user networking, --ports on 127.0.0.1;
+                       tap (root): a network namespace of its own with a bridge and a
+                       tap device, the guest at 198.18.0.2/24 (gateway 198.18.0.1),
+                       300 source addresses from 198.18.1.1; reach it with the
+                       nsenter command printed at start";
 
 /// KVM is used when `/dev/kvm` opens and the CPU advertises hardware
 /// virtualisation (vmx/svm). Some sandboxes offer a `/dev/kvm` without it
@@ -128,6 +164,14 @@ pub fn parse(args: impl Iterator<Item = String>) -> Result<RunOptions, String> {
             "--machine" => options.machine = value()?,
             "--cpu" => options.cpu = Some(value()?),
             "--no-rng" => options.rng = false,
+            "--net" => {
+                options.net = match value()?.as_str() {
+                    "user" => Net::User,
+                    // The device's name is known once the namespace exists.
+                    "tap" => Net::Tap(String::new()),
+                    other => return Err(format!("--net: `{other}` is not user or tap")),
+                }
+            }
             "--image" => options.image = Some(PathBuf::from(value()?)),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
@@ -206,18 +250,32 @@ pub fn qemu_command(options: &RunOptions, image: &std::path::Path) -> Command {
     }
     cmd.args(["-m", &options.memory_mib.to_string()]);
     cmd.args(["-display", "none", "-serial", "mon:stdio", "-no-reboot"]);
-    let mut netdev = OsString::from("user,id=net0");
-    let forwards = options.host_ports.iter().copied().zip(GUEST_PORTS);
-    for (host, guest) in forwards.chain(options.extra_forwards.iter().copied()) {
-        netdev.push(format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}"));
-    }
+    let netdev = match &options.net {
+        Net::User => {
+            let mut netdev = OsString::from("user,id=net0");
+            let forwards = options.host_ports.iter().copied().zip(GUEST_PORTS);
+            for (host, guest) in forwards.chain(options.extra_forwards.iter().copied()) {
+                netdev.push(format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}"));
+            }
+            netdev
+        }
+        // No scripts: the device is already on the bridge. No virtio-net
+        // header on the tap (the guest asks for no offloads), so frames
+        // are plain Ethernet for QEMU's filters, `filter-dump` included.
+        Net::Tap(tap) => OsString::from(format!(
+            "tap,id=net0,ifname={tap},script=no,downscript=no,vnet_hdr=off"
+        )),
+    };
     cmd.arg("-netdev").arg(netdev);
     let (net, rng) = if microvm {
         ("virtio-net-device,netdev=net0", "virtio-rng-device")
     } else {
         ("virtio-net-pci,netdev=net0", "virtio-rng-pci")
     };
-    cmd.args(["-device", net]);
+    match &options.mac {
+        Some(mac) => cmd.args(["-device", &format!("{net},mac={mac}")]),
+        None => cmd.args(["-device", net]),
+    };
     if options.rng {
         cmd.args(["-device", rng]);
     }
@@ -255,7 +313,7 @@ fn redacted(cmd: &Command) -> String {
 }
 
 /// Builds the image (unless given) and replaces this process with QEMU.
-pub fn run(options: RunOptions, root: &std::path::Path) -> Result<(), String> {
+pub fn run(mut options: RunOptions, root: &std::path::Path) -> Result<(), String> {
     let image = match &options.image {
         Some(image) => image.clone(),
         None => crate::image::build_image(root)?,
@@ -266,6 +324,29 @@ pub fn run(options: RunOptions, root: &std::path::Path) -> Result<(), String> {
         return Err(format!("--secret-file {}: no such file", secret.display()));
     }
     check(&options)?;
+    // Kept until `exec`: if QEMU cannot start, dropping it leaves the
+    // namespace, and the kernel frees it.
+    let _namespace = match options.net {
+        Net::User => None,
+        Net::Tap(_) => {
+            let namespace = crate::netns::TapNet::enter(1)
+                .map_err(|e| format!("--net tap: {e} (--net user needs no root)"))?;
+            options.net = Net::Tap(crate::netns::tap_name(0));
+            // First, so words the caller appends (`ip=` …) win.
+            options.append.insert(0, crate::netns::guest_cmdline(0));
+            let guest = crate::netns::guest_address(0);
+            eprintln!(
+                "xtask: --net tap: the guest is {guest} on a bridge in a network namespace of this process's own \
+                 (gateway {}, sources {}…{}); it goes away with QEMU. From another terminal:\n\
+                 \x20 nsenter --net=/proc/{}/ns/net curl http://{guest}/",
+                crate::netns::GATEWAY,
+                crate::netns::source(0),
+                crate::netns::source(crate::netns::SOURCES - 1),
+                std::process::id()
+            );
+            Some(namespace)
+        }
+    };
     let mut cmd = qemu_command(&options, &image);
     eprintln!("xtask: {}", redacted(&cmd));
     let error = cmd.exec();

@@ -60,6 +60,8 @@ pub(super) struct Ctx<'a> {
     /// This process's open-file limit (after raising it): how many sockets
     /// the flood may hold.
     pub(super) open_files: u64,
+    /// The tap device a case may boot a second VM on (`--net tap` only).
+    pub(super) side_vm: Option<usize>,
 }
 
 impl Ctx<'_> {

@@ -4,55 +4,102 @@
 
 use std::io::{self, Read};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::sync::OnceLock;
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use super::*;
 
-/// Where the target listens, and where page probes and the idle flood
-/// come from: loopback (below) unless `--target external:IP` says
-/// otherwise, set once before the first case ([`set_external`]).
-struct Addresses {
-    target: Ipv4Addr,
-    visitor: Ipv4Addr,
-    flood_first: Ipv4Addr,
+/// Where the target listens, and where page probes, the idle flood and the
+/// hostile-load cases come from: loopback unless the run says otherwise
+/// ([`set_addresses`], once per run, before the target starts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Addresses {
+    pub(super) target: Ipv4Addr,
+    /// The page probe's own address.
+    pub(super) visitor: Ipv4Addr,
+    /// The first of the flood's 200 addresses.
+    pub(super) flood_first: Ipv4Addr,
+    /// The first of [`SPARE_SOURCES`] more addresses for the hostile-load
+    /// cases' attackers and victims (`load.rs`), where they exist.
+    pub(super) spare_first: Option<Ipv4Addr>,
     /// Where connect-back's listener binds.
-    callback: Ipv4Addr,
+    pub(super) callback: Ipv4Addr,
+    /// Every connection reaches the target from one address whatever its
+    /// source here (QEMU's user networking: 10.0.2.2), so binding a source
+    /// is pointless (and the probe shares the attacker's address).
+    pub(super) shared_source: bool,
 }
 
-static ADDRESSES: OnceLock<Addresses> = OnceLock::new();
+/// How many spare source addresses the load cases may use.
+pub(super) const SPARE_SOURCES: usize = 64;
 
-fn addresses() -> &'static Addresses {
-    ADDRESSES.get_or_init(|| Addresses {
-        target: Ipv4Addr::LOCALHOST,
-        // Hosted: another loopback address than the attacker's 127.0.0.1,
-        // as a visitor is another host than the attacker — the per-address
-        // connection limit is meant to stop the attacker, not the
-        // visitors. Under QEMU's user networking every host connection
-        // reaches the guest from 10.0.2.2, so there the probe shares the
-        // attacker's address (and the VM is started with the per-address
-        // limit at the total, `target.rs`).
-        visitor: Ipv4Addr::new(127, 0, 0, 2),
-        flood_first: Ipv4Addr::new(127, 1, 0, 1),
-        callback: Ipv4Addr::LOCALHOST,
-    })
+impl Addresses {
+    /// The hosted runner, or the VM behind QEMU's user networking
+    /// (`shared_source`), on loopback.
+    pub(super) const fn loopback(shared_source: bool) -> Addresses {
+        Addresses {
+            target: Ipv4Addr::LOCALHOST,
+            // Another loopback address than the attacker's 127.0.0.1, as a
+            // visitor is another host than the attacker — the per-address
+            // connection limit is meant to stop the attacker, not the
+            // visitors. Under QEMU's user networking every host connection
+            // reaches the guest from 10.0.2.2, so there the probe shares
+            // the attacker's address (and the VM is started with the
+            // per-address limit at the total, `target.rs`).
+            visitor: Ipv4Addr::new(127, 0, 0, 2),
+            flood_first: Ipv4Addr::new(127, 1, 0, 1),
+            spare_first: if shared_source {
+                None
+            } else {
+                Some(Ipv4Addr::new(127, 2, 0, 1))
+            },
+            callback: Ipv4Addr::LOCALHOST,
+            shared_source,
+        }
+    }
+
+    /// The VM on the tap network (`crate::netns`): the attacker of the
+    /// single-address cases is the bridge's own address, the probe the first
+    /// extra source, the flood the 200 after it, the load cases the rest.
+    pub(super) fn tap(target: Ipv4Addr) -> Addresses {
+        const { assert!(1 + 200 + SPARE_SOURCES <= crate::netns::SOURCES) };
+        Addresses {
+            target,
+            visitor: crate::netns::source(0),
+            flood_first: crate::netns::source(1),
+            spare_first: Some(crate::netns::source(201)),
+            callback: Ipv4Addr::UNSPECIFIED,
+            shared_source: false,
+        }
+    }
+}
+
+static ADDRESSES: RwLock<Addresses> = RwLock::new(Addresses::loopback(false));
+
+fn addresses() -> Addresses {
+    *ADDRESSES.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Sets the run's addresses (before its target starts).
+pub(super) fn set_addresses(addresses: Addresses) {
+    *ADDRESSES.write().unwrap_or_else(|e| e.into_inner()) = addresses;
 }
 
 /// A target on a real network (`--target external:IP`): the visitor comes
 /// from `sources`, the flood from the addresses after it (one per
 /// `PER_SOURCE` connections; they must all be configured on this host),
-/// and connect-back is awaited on every local address. Fails if the
-/// addresses were already in use.
+/// and connect-back is awaited on every local address.
 pub(super) fn set_external(target: Ipv4Addr, sources: Ipv4Addr) -> Result<(), String> {
     let flood_first = Ipv4Addr::from(u32::from(sources).wrapping_add(1));
-    ADDRESSES
-        .set(Addresses {
-            target,
-            visitor: sources,
-            flood_first,
-            callback: Ipv4Addr::UNSPECIFIED,
-        })
-        .map_err(|_| "the target's addresses are already set".to_string())
+    set_addresses(Addresses {
+        target,
+        visitor: sources,
+        flood_first,
+        spare_first: None,
+        callback: Ipv4Addr::UNSPECIFIED,
+        shared_source: false,
+    });
+    Ok(())
 }
 
 /// The target's address.
@@ -60,10 +107,27 @@ pub(super) fn target_ip() -> Ipv4Addr {
     addresses().target
 }
 
-/// The address page probes come from where the target is not behind
-/// QEMU's user networking.
-pub(super) fn visitor() -> Ipv4Addr {
-    addresses().visitor
+/// The source the page probe binds: the visitor's, unless every connection
+/// shares one address anyway (user networking).
+pub(super) fn visitor_source() -> Option<Ipv4Addr> {
+    let a = addresses();
+    (!a.shared_source).then_some(a.visitor)
+}
+
+/// Whether connections can come from many addresses (not behind QEMU's
+/// user networking).
+pub(super) fn many_sources() -> bool {
+    !addresses().shared_source
+}
+
+/// The `index`-th spare source address for the load cases, if this run has
+/// them (hosted on loopback, the VM over tap).
+pub(super) fn spare_source(index: usize) -> Option<Ipv4Addr> {
+    let first = addresses().spare_first?;
+    if index >= SPARE_SOURCES {
+        return None;
+    }
+    Some(Ipv4Addr::from(u32::from(first) + index as u32))
 }
 
 /// The idle flood's first source address.
@@ -107,7 +171,34 @@ pub(super) fn bound_connect(
     port: u16,
     timeout: Duration,
 ) -> io::Result<TcpStream> {
+    bound_connect_to(source, target_addr(port), timeout)
+}
+
+/// [`bound_connect`] to any address (a second VM of the load cases).
+pub(super) fn bound_connect_to(
+    source: Ipv4Addr,
+    to: SocketAddr,
+    timeout: Duration,
+) -> io::Result<TcpStream> {
+    bound_connect_with(source, to, timeout, None)
+}
+
+/// [`bound_connect_to`], with the socket's receive buffer set to
+/// `receive_buffer` bytes before the handshake (the window a slow reader
+/// advertises; Linux doubles the value and keeps a floor of about 2 KiB).
+pub(super) fn bound_connect_with(
+    source: Ipv4Addr,
+    to: SocketAddr,
+    timeout: Duration,
+    receive_buffer: Option<u32>,
+) -> io::Result<TcpStream> {
     use std::os::fd::FromRawFd;
+    let SocketAddr::V4(to) = to else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "IPv4 targets only",
+        ));
+    };
     fn sockaddr(ip: Ipv4Addr, port: u16) -> libc::sockaddr_in {
         libc::sockaddr_in {
             sin_family: libc::AF_INET as libc::sa_family_t,
@@ -128,12 +219,21 @@ pub(super) fn bound_connect(
             return Err(io::Error::last_os_error());
         }
         let local = sockaddr(source, 0);
-        let remote = sockaddr(target_ip(), port);
+        let remote = sockaddr(*to.ip(), to.port());
         let send_timeout = libc::timeval {
             tv_sec: timeout.as_secs().try_into().unwrap_or(libc::time_t::MAX),
             tv_usec: timeout.subsec_micros().into(),
         };
-        if libc::setsockopt(
+        let buffer = receive_buffer.map(|b| libc::c_int::try_from(b).unwrap_or(libc::c_int::MAX));
+        if buffer.is_some_and(|bytes| {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&bytes as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            ) != 0
+        }) || libc::setsockopt(
             fd,
             libc::SOL_SOCKET,
             libc::SO_SNDTIMEO,

@@ -6,8 +6,9 @@
 //! opens its own to the guest, so the host never sees the guest's TCP
 //! headers; the dump is the only place where the guest's SYN-ACKs (and
 //! their initial sequence numbers) can be read. The battery's VM target
-//! attaches the filter (`target.rs`); only TCP segments with SYN set are
-//! picked out here, which is all the initial-sequence-number case needs.
+//! attaches the filter (`target.rs`). The initial-sequence-number case
+//! reads the segments with SYN set; the SYN flood counts the guest's
+//! answers (SYN-ACKs, resets).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -30,6 +31,37 @@ pub(super) struct Syn {
     pub(super) dst: (Ipv4Addr, u16),
     pub(super) seq: u32,
     pub(super) ack: bool,
+}
+
+/// Any IPv4 TCP segment's addresses and flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Segment {
+    pub(super) src: (Ipv4Addr, u16),
+    pub(super) dst: (Ipv4Addr, u16),
+    pub(super) seq: u32,
+    /// TCP's flags byte (FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10).
+    pub(super) flags: u8,
+}
+
+impl Segment {
+    pub(super) const SYN: u8 = 0x02;
+    pub(super) const RST: u8 = 0x04;
+    pub(super) const ACK: u8 = 0x10;
+
+    /// A SYN-ACK.
+    pub(super) fn is_syn_ack(&self) -> bool {
+        self.flags & (Self::SYN | Self::ACK) == Self::SYN | Self::ACK
+    }
+
+    /// A bare SYN.
+    pub(super) fn is_syn(&self) -> bool {
+        self.flags & (Self::SYN | Self::ACK) == Self::SYN
+    }
+
+    /// A reset.
+    pub(super) fn is_rst(&self) -> bool {
+        self.flags & Self::RST != 0
+    }
 }
 
 /// Reads a growing pcap file record by record, each record once.
@@ -61,12 +93,27 @@ impl PcapReader {
     /// The SYN segments in the records written since the last call. A
     /// record QEMU is still writing is left for the next call.
     pub(super) fn read_new(&mut self) -> Result<Vec<Syn>, String> {
+        Ok(self
+            .read_new_segments()?
+            .into_iter()
+            .filter(|s| s.flags & Segment::SYN != 0)
+            .map(|s| Syn {
+                src: s.src,
+                dst: s.dst,
+                seq: s.seq,
+                ack: s.flags & Segment::ACK != 0,
+            })
+            .collect())
+    }
+
+    /// Every TCP segment in the records written since the last call.
+    pub(super) fn read_new_segments(&mut self) -> Result<Vec<Segment>, String> {
         let mut file = File::open(&self.path).map_err(|e| e.to_string())?;
         file.seek(SeekFrom::Start(self.offset))
             .map_err(|e| e.to_string())?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-        let mut syns = Vec::new();
+        let mut segments = Vec::new();
         let mut at = 0;
         while bytes.len() - at >= RECORD_HEADER {
             let header = &bytes[at..at + RECORD_HEADER];
@@ -82,19 +129,19 @@ impl PcapReader {
             if end > bytes.len() {
                 break;
             }
-            if let Some(syn) = tcp_syn(&bytes[at + RECORD_HEADER..end]) {
-                syns.push(syn);
+            if let Some(segment) = tcp_segment(&bytes[at + RECORD_HEADER..end]) {
+                segments.push(segment);
             }
             at = end;
         }
         self.offset += at as u64;
-        Ok(syns)
+        Ok(segments)
     }
 }
 
-/// The SYN in an Ethernet frame, if it carries an IPv4 TCP segment with
-/// SYN set (and is long enough to read).
-fn tcp_syn(frame: &[u8]) -> Option<Syn> {
+/// The TCP segment in an Ethernet frame, if it carries IPv4 TCP (and is
+/// long enough to read).
+fn tcp_segment(frame: &[u8]) -> Option<Segment> {
     const ETHERNET: usize = 14;
     if frame.len() < ETHERNET + 20 || frame[12..14] != [0x08, 0x00] {
         return None;
@@ -107,14 +154,11 @@ fn tcp_syn(frame: &[u8]) -> Option<Syn> {
     let address = |at: usize| Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]);
     let tcp = &ip[header_len..];
     let port = |at: usize| u16::from_be_bytes([tcp[at], tcp[at + 1]]);
-    let flags = tcp[13];
-    const SYN: u8 = 0x02;
-    const ACK: u8 = 0x10;
-    (flags & SYN != 0).then(|| Syn {
+    Some(Segment {
         src: (address(12), port(0)),
         dst: (address(16), port(2)),
         seq: u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]),
-        ack: flags & ACK != 0,
+        flags: tcp[13],
     })
 }
 

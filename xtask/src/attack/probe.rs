@@ -2,28 +2,36 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::TcpStream;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::net::{bound_connect, connect_from, read_until_close, target_addr, visitor};
+use super::net::{bound_connect_to, read_until_close, target_addr, visitor_source};
 use super::*;
 
 /// One GET / from the visitor's address: the latency, or why it failed.
-pub(super) fn probe_page(target_kind: TargetKind, port: u16) -> Result<Duration, String> {
+pub(super) fn probe_page(_target_kind: TargetKind, port: u16) -> Result<Duration, String> {
+    probe_page_at(visitor_source(), target_addr(port), PAGE_LIMIT)
+}
+
+/// One GET / from `source` (or any) to `to`, given `limit` to answer.
+pub(super) fn probe_page_at(
+    source: Option<Ipv4Addr>,
+    to: SocketAddr,
+    limit: Duration,
+) -> Result<Duration, String> {
     let start = Instant::now();
-    let source = (target_kind != TargetKind::Vm).then(visitor);
     let mut stream = match source {
-        Some(source) => bound_connect(source, port, PAGE_LIMIT),
-        None => TcpStream::connect_timeout(&target_addr(port), PAGE_LIMIT),
+        Some(source) => bound_connect_to(source, to, limit),
+        None => TcpStream::connect_timeout(&to, limit),
     }
     .map_err(|e| format!("connect: {e}"))?;
     stream
         .write_all(b"GET / HTTP/1.1\r\nHost: pinata\r\n\r\n")
         .map_err(|e| format!("write: {e}"))?;
-    let (bytes, _) = read_until_close(&mut stream, PAGE_LIMIT.saturating_sub(start.elapsed()));
+    let (bytes, _) = read_until_close(&mut stream, limit.saturating_sub(start.elapsed()));
     let elapsed = start.elapsed();
     if !bytes.starts_with(b"HTTP/1.1 200") {
         let got = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).to_string();
@@ -35,47 +43,180 @@ pub(super) fn probe_page(target_kind: TargetKind, port: u16) -> Result<Duration,
     Ok(elapsed)
 }
 
+/// What the prober saw: the page's latency over a case.
+#[derive(Debug, Clone, Default)]
+pub(super) struct PageFigures {
+    /// Probes made (answered or not).
+    pub(super) probes: usize,
+    /// The slowest answer; [`PAGE_LIMIT`] if any probe failed.
+    pub(super) max: Duration,
+    /// The median of the answered probes.
+    pub(super) median: Duration,
+    /// Why probes failed, in order.
+    pub(super) failures: Vec<String>,
+    /// Every answered probe's latency, sorted.
+    pub(super) latencies: Vec<Duration>,
+}
+
+impl PageFigures {
+    pub(super) fn of(mut latencies: Vec<Duration>, failures: Vec<String>) -> PageFigures {
+        latencies.sort();
+        let mut max = latencies.last().copied().unwrap_or_default();
+        if !failures.is_empty() {
+            max = max.max(PAGE_LIMIT);
+        }
+        PageFigures {
+            probes: latencies.len() + failures.len(),
+            max,
+            median: latencies
+                .get(latencies.len() / 2)
+                .copied()
+                .unwrap_or_default(),
+            failures,
+            latencies,
+        }
+    }
+
+    /// Several cases' probes together.
+    pub(super) fn merged<'a>(all: impl IntoIterator<Item = &'a PageFigures>) -> PageFigures {
+        let (mut latencies, mut failures) = (Vec::new(), Vec::new());
+        for figures in all {
+            latencies.extend_from_slice(&figures.latencies);
+            failures.extend(figures.failures.iter().cloned());
+        }
+        PageFigures::of(latencies, failures)
+    }
+
+    /// The answered probes' 99th percentile.
+    pub(super) fn p99(&self) -> Duration {
+        let index = (self.latencies.len() * 99).div_ceil(100).saturating_sub(1);
+        self.latencies.get(index).copied().unwrap_or_default()
+    }
+
+    /// One line for a run's summary: probes, median, 99th percentile, max,
+    /// unanswered.
+    pub(super) fn summarize(&self) -> String {
+        format!(
+            "{} probes, median {} ms, p99 {} ms, max {} ms, {} not answered within {} ms",
+            self.probes,
+            self.median.as_millis(),
+            self.p99().as_millis(),
+            self.max.as_millis(),
+            self.failures.len(),
+            PAGE_LIMIT.as_millis()
+        )
+    }
+
+    /// One line for a row's details.
+    pub(super) fn describe(&self) -> String {
+        let mut text = format!(
+            "page during the case: {} probes, median {} ms, max {} ms",
+            self.probes,
+            self.median.as_millis(),
+            self.max.as_millis()
+        );
+        if let Some(first) = self.failures.first() {
+            text.push_str(&format!(
+                ", {} not answered within {} ms (first: {first})",
+                self.failures.len(),
+                PAGE_LIMIT.as_millis()
+            ));
+        }
+        text
+    }
+}
+
 /// Probes the page every 200 ms in the background until stopped.
 pub(super) struct Prober {
     pub(super) stop: Arc<AtomicBool>,
-    pub(super) handle: thread::JoinHandle<(Duration, Vec<String>)>,
+    pub(super) handle: thread::JoinHandle<PageFigures>,
 }
 
 impl Prober {
     pub(super) fn start(kind: TargetKind, port: u16) -> Prober {
+        let _ = kind;
+        Prober::start_at(visitor_source(), target_addr(port))
+    }
+
+    /// Probes `to` from `source` (a second VM's page).
+    pub(super) fn start_at(source: Option<Ipv4Addr>, to: SocketAddr) -> Prober {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = thread::spawn(move || {
-            let mut max = Duration::ZERO;
+            let mut latencies = Vec::new();
             let mut failures = Vec::new();
             while !flag.load(Ordering::Relaxed) {
-                match probe_page(kind, port) {
-                    Ok(t) => max = max.max(t),
-                    Err(e) => {
-                        max = max.max(PAGE_LIMIT);
-                        failures.push(e);
-                    }
+                match probe_page_at(source, to, PAGE_LIMIT) {
+                    Ok(t) => latencies.push(t),
+                    Err(e) => failures.push(e),
                 }
                 thread::sleep(Duration::from_millis(200));
             }
-            (max, failures)
+            PageFigures::of(latencies, failures)
         });
         Prober { stop, handle }
     }
 
     pub(super) fn finish(self) -> (Duration, Vec<String>) {
+        let figures = self.finish_figures();
+        (figures.max, figures.failures)
+    }
+
+    pub(super) fn finish_figures(self) -> PageFigures {
         self.stop.store(true, Ordering::Relaxed);
-        self.handle
-            .join()
-            .unwrap_or((PAGE_LIMIT, vec!["prober panicked".into()]))
+        self.handle.join().unwrap_or_else(|_| PageFigures {
+            max: PAGE_LIMIT,
+            failures: vec!["prober panicked".into()],
+            ..PageFigures::default()
+        })
+    }
+}
+
+/// Probes the page until it answers, for at most `limit` (each probe given
+/// up to 5 s): its latency then, and how long it took to come back.
+pub(super) fn page_back(
+    kind: TargetKind,
+    port: u16,
+    limit: Duration,
+) -> Result<(Duration, Duration), String> {
+    let _ = kind;
+    let started = Instant::now();
+    loop {
+        let error = match probe_page_at(visitor_source(), target_addr(port), Duration::from_secs(5))
+        {
+            Ok(latency) => {
+                let waited = started.elapsed().saturating_sub(latency);
+                return Ok((latency, waited));
+            }
+            Err(e) => e,
+        };
+        if started.elapsed() >= limit {
+            return Err(format!(
+                "not served again within {} s: {error}",
+                limit.as_secs()
+            ));
+        }
+        thread::sleep(Duration::from_millis(500));
     }
 }
 
 /// `/stats.json`, parsed, fetched from the visitor's address.
-pub(super) fn stats_json(kind: TargetKind, port: u16) -> Result<serde_json::Value, String> {
-    let source = (kind != TargetKind::Vm).then(visitor);
-    let mut stream =
-        connect_from(source, port, Duration::from_secs(2)).map_err(|e| e.to_string())?;
+pub(super) fn stats_json(_kind: TargetKind, port: u16) -> Result<serde_json::Value, String> {
+    stats_json_at(visitor_source(), target_addr(port))
+}
+
+/// `/stats.json` from `to`, asked from `source` (or any).
+pub(super) fn stats_json_at(
+    source: Option<Ipv4Addr>,
+    to: SocketAddr,
+) -> Result<serde_json::Value, String> {
+    let wait = Duration::from_secs(2);
+    let mut stream = match source {
+        Some(source) => bound_connect_to(source, to, wait),
+        None => TcpStream::connect_timeout(&to, wait),
+    }
+    .map_err(|e| e.to_string())?;
+    let _ = stream.set_read_timeout(Some(REPLY_WAIT));
     stream
         .write_all(b"GET /stats.json HTTP/1.1\r\nHost: pinata\r\n\r\n")
         .map_err(|e| e.to_string())?;

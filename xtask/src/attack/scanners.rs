@@ -212,7 +212,7 @@ fn scans(target: &Target, dir: &Path) -> (Vec<Scan>, Vec<String>) {
     }
     for service in ["https", "server"] {
         let port = target.port(service);
-        let address = format!("127.0.0.1:{port}");
+        let address = format!("{}:{port}", super::net::target_ip());
         if let Some(program) = &testssl {
             let json = dir.join(format!("testssl-{service}.json"));
             let _ = std::fs::remove_file(&json);
@@ -262,7 +262,7 @@ fn scans(target: &Target, dir: &Path) -> (Vec<Scan>, Vec<String>) {
                     port.to_string(),
                     "--script".into(),
                     "ssl-enum-ciphers".into(),
-                    "127.0.0.1".into(),
+                    super::net::target_ip().to_string(),
                 ],
                 limit: Duration::from_secs(5 * 60),
                 json: None,

@@ -15,7 +15,13 @@
 //!
 //! It passes when the memory in use after the loop is back within
 //! [`tolerance`] of the baseline and the high-water mark has not grown past
-//! the baseline's by more than the same tolerance. Without the `"memory"`
+//! the baseline's by more than the same tolerance. Meanwhile it reads the
+//! memory every twentieth of the loop and prints the curve (connections
+//! done, in use, high-water): the high-water mark must stop rising — over
+//! the second half of the loop it may not grow by more than the tolerance.
+//!
+//! `--soak-workers W` runs the loop in W threads (default 1), each taking
+//! every W-th round, so the client's work overlaps the piñata's. Without the `"memory"`
 //! object on `/stats.json` (`{"source": "heap"|"process", "used_bytes",
 //! "high_water_bytes", "capacity_bytes"}`) it cannot tell, and says so as a
 //! problem: never a pass.
@@ -23,6 +29,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
@@ -295,15 +302,131 @@ struct Loop {
     leak: bool,
 }
 
-fn run_loop(ctx: &Ctx, count: usize, tally: &mut Loop) {
-    for round in 0..count {
+fn run_rounds(
+    ctx: &Ctx,
+    rounds: impl Iterator<Item = usize>,
+    tally: &mut Loop,
+    done: &AtomicUsize,
+) {
+    for round in rounds {
         let slot = round % MIX.len();
         let (seen, ok) = MIX[slot].run(ctx, round);
         tally.done += 1;
         tally.ran[slot] += 1;
         tally.as_expected[slot] += usize::from(ok);
         tally.leak |= contains_secret(&seen);
+        done.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+impl Loop {
+    fn merge(&mut self, other: Loop) {
+        self.done += other.done;
+        for slot in 0..MIX.len() {
+            self.as_expected[slot] += other.as_expected[slot];
+            self.ran[slot] += other.ran[slot];
+        }
+        self.leak |= other.leak;
+    }
+}
+
+/// One point of the memory curve.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Point {
+    pub(super) done: usize,
+    pub(super) used: u64,
+    pub(super) high_water: u64,
+    pub(super) seconds: f64,
+}
+
+/// How many points the curve has.
+const CURVE_POINTS: usize = 20;
+
+/// The measured loop: `count` rounds over `workers` threads, the memory
+/// read each time another twentieth is done (and said, when `progress`).
+fn run_measured(
+    ctx: &Ctx,
+    count: usize,
+    workers: usize,
+    tally: &mut Loop,
+    progress: bool,
+) -> Vec<Point> {
+    let kind = ctx.target.kind;
+    let port = ctx.target.visitor_port;
+    let done = AtomicUsize::new(0);
+    let started = Instant::now();
+    let workers = workers.max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let done = &done;
+                scope.spawn(move || {
+                    let mut mine = Loop::default();
+                    run_rounds(ctx, (w..count).step_by(workers), &mut mine, done);
+                    mine
+                })
+            })
+            .collect();
+        let mut curve = Vec::new();
+        let step = count.div_ceil(CURVE_POINTS).max(1);
+        let mut next = step;
+        loop {
+            let now = done.load(Ordering::Relaxed);
+            let finished = handles.iter().all(|h| h.is_finished());
+            if now >= next || finished {
+                if let Ok(memory) = stats_json(kind, port).and_then(|j| parse_memory(&j)) {
+                    let point = Point {
+                        done: now,
+                        used: memory.used_bytes,
+                        high_water: memory.high_water_bytes,
+                        seconds: started.elapsed().as_secs_f64(),
+                    };
+                    if progress {
+                        println!(
+                            "xtask attack: soak {} of {count} in {:.0} s: {} memory in use {} KiB, high-water {} KiB",
+                            point.done,
+                            point.seconds,
+                            memory.source,
+                            point.used / 1024,
+                            point.high_water / 1024
+                        );
+                    }
+                    curve.push(point);
+                }
+                while next <= now {
+                    next += step;
+                }
+            }
+            if finished {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        for handle in handles {
+            if let Ok(part) = handle.join() {
+                tally.merge(part);
+            }
+        }
+        curve
+    })
+}
+
+/// Whether the high-water mark stopped rising: over the second half of the
+/// curve it grew by at most `slack`. `Err` says by how much it grew.
+pub(super) fn high_water_settles(curve: &[Point], slack: u64) -> Result<(), String> {
+    let (Some(middle), Some(last)) = (curve.get(curve.len() / 2), curve.last()) else {
+        return Ok(());
+    };
+    let growth = last.high_water.saturating_sub(middle.high_water);
+    if growth > slack {
+        return Err(format!(
+            "the high-water mark still rose by {} KiB between {} and {} connections",
+            growth / 1024,
+            middle.done,
+            last.done
+        ));
+    }
+    Ok(())
 }
 
 /// Reads the gauge until it stops moving (two readings 500 ms apart within
@@ -325,7 +448,7 @@ fn settled_memory(kind: TargetKind, port: u16) -> Result<Memory, String> {
 }
 
 /// `--soak N` (see the module docs): a table row with the figures.
-pub(super) fn soak(ctx: &Ctx, n: usize) -> Row {
+pub(super) fn soak(ctx: &Ctx, n: usize, workers: usize) -> Row {
     let kind = ctx.target.kind;
     let http = ctx.target.visitor_port;
     let started = Instant::now();
@@ -336,10 +459,14 @@ pub(super) fn soak(ctx: &Ctx, n: usize) -> Row {
 
     let warm = warm_up_count(n);
     let mut warm_tally = Loop::default();
-    run_loop(ctx, warm, &mut warm_tally);
+    // As many workers as the loop: the busiest moment's size is reached
+    // before the baseline.
+    run_measured(ctx, warm, workers, &mut warm_tally, false);
     let baseline = settled_memory(kind, http);
     let mut tally = Loop::default();
-    run_loop(ctx, n, &mut tally);
+    let loop_started = Instant::now();
+    let curve = run_measured(ctx, n, workers, &mut tally, true);
+    let loop_time = loop_started.elapsed();
     let after = settled_memory(kind, http);
 
     let (during, prober_problems) = prober.finish();
@@ -373,6 +500,11 @@ pub(super) fn soak(ctx: &Ctx, n: usize) -> Row {
         (Ok(baseline), Ok(after)) => judge(baseline, after),
         (Err(e), _) | (_, Err(e)) => Err(e.clone()),
     };
+    if let Ok(baseline) = &baseline
+        && let Err(e) = high_water_settles(&curve, tolerance(baseline))
+    {
+        problems.push(format!("memory: {e}"));
+    }
     let memory = match &verdict {
         Ok(figures) => figures.clone(),
         Err(problem) => {
@@ -407,17 +539,36 @@ pub(super) fn soak(ctx: &Ctx, n: usize) -> Row {
         during_ms: during.as_millis(),
         after_ms: after_page.as_ref().ok().map(|t| t.as_millis()),
         counters: String::new(),
-        details: vec![
+        details: [
             format!(
-                "{} connections in {} s; answered as expected: {per_visit}",
+                "{} connections in {} s; the loop's {n} in {} s ({:.0}/s, {} worker{}); answered as expected: {per_visit}",
                 warm + n,
-                started.elapsed().as_secs()
+                started.elapsed().as_secs(),
+                loop_time.as_secs(),
+                n as f64 / loop_time.as_secs_f64().max(0.001),
+                workers.max(1),
+                if workers > 1 { "s" } else { "" }
             ),
             format!(
                 "server.secrets_sent +{secrets_moved} for {short_circuits} short-circuits (the piñata to itself, encrypted end to end; never seen here)"
             ),
             memory,
-        ],
+            format!(
+                "{} memory curve (connections done: in use / high-water KiB, at seconds):",
+                baseline.as_ref().map_or("the", |b| b.source.as_str())
+            ),
+        ]
+        .into_iter()
+        .chain(curve.iter().map(|p| {
+            format!(
+                "  {:>9}: {:>7} / {:>7} KiB  {:>7.0} s",
+                p.done,
+                p.used / 1024,
+                p.high_water / 1024,
+                p.seconds
+            )
+        }))
+        .collect(),
         problems,
     }
 }
@@ -498,6 +649,32 @@ mod tests {
         assert!(judge(&base, &memory("process", 27 << 20, 37 << 20, None)).is_ok());
         assert!(judge(&base, &memory("process", 29 << 20, 30 << 20, None)).is_err());
         assert!(judge(&base, &memory("heap", 20 << 20, 30 << 20, None)).is_err());
+    }
+
+    #[test]
+    fn the_high_water_mark_must_settle_over_the_second_half() {
+        let point = |done, high_water| Point {
+            done,
+            used: 0,
+            high_water,
+            seconds: 0.0,
+        };
+        let flat = [
+            point(10, 100),
+            point(20, 900),
+            point(30, 1000),
+            point(40, 1010),
+        ];
+        assert!(high_water_settles(&flat, 64).is_ok());
+        let rising = [
+            point(10, 100),
+            point(20, 900),
+            point(30, 1000),
+            point(40, 2000),
+        ];
+        let error = high_water_settles(&rising, 64).unwrap_err();
+        assert!(error.contains("between 30 and 40"), "{error}");
+        assert!(high_water_settles(&[], 64).is_ok());
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub(super) struct Target {
     /// guest's TCP headers can be read; the host never sees them under
     /// user networking.
     pub(super) pcap: Option<PathBuf>,
+    /// VM: the image it booted (cases that boot a second VM use it).
+    pub(super) image: Option<PathBuf>,
     pub(super) dir: PathBuf,
 }
 
@@ -55,6 +57,7 @@ impl Target {
             let l = l.to_ascii_lowercase();
             l.contains("panicked")
                 || l.contains("panic:")
+                || l.starts_with("panic at")
                 || l.contains("exception") && l.contains("fault")
         }) {
             return Err(format!("the console reports a fault: {line}"));
@@ -76,6 +79,25 @@ impl Drop for Target {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Makes the child get SIGKILL when the thread that starts it ends — so
+/// the target goes when the battery is killed (`kill -9`, a CI timeout),
+/// and with QEMU the network namespace (`crate::netns`). Drop still stops
+/// it first on a normal end. The battery starts its targets from its main
+/// thread.
+pub(super) fn dies_with_this_thread(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches no memory of the
+    // parent; it runs in the child between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
     }
 }
 
@@ -166,7 +188,7 @@ pub(super) fn start_hosted(root: &Path, release: bool, dir: PathBuf) -> Result<T
     }
     cmd.arg("--secret-file").arg(&secret);
     cmd.args(["--connect-back-target-port", &cb_port.to_string()]);
-    let mut child = cmd
+    let mut child = dies_with_this_thread(&mut cmd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -200,12 +222,91 @@ pub(super) fn start_hosted(root: &Path, release: bool, dir: PathBuf) -> Result<T
         ports,
         cb_port,
         pcap: None,
+        image: None,
         dir,
     })
 }
 
-pub(super) fn start_vm(root: &Path, dir: PathBuf) -> Result<Target, String> {
-    let image = crate::image::build_image(root)?;
+/// The unikernel on the tap network (`crate::netns`): which tap device and
+/// address, how much memory, what else on its command line.
+#[derive(Debug, Clone)]
+pub(super) struct TapVm {
+    /// The tap device and guest address index (`netns::tap_name`,
+    /// `netns::guest_address`).
+    pub(super) index: usize,
+    pub(super) memory_mib: u32,
+    /// More kernel command line words (limits, …).
+    pub(super) append: String,
+    /// Dump the guest's frames to a pcap (the ISN case reads it).
+    pub(super) dump: bool,
+}
+
+/// Boots `image` on tap device `vm.index` of the namespace the calling
+/// thread is in, and waits for its ready line. Its services are on their
+/// standard ports at `netns::guest_address(vm.index)`; connect-back dials
+/// the caller's address on a port free here.
+pub(super) fn start_tap_vm(image: &Path, dir: PathBuf, vm: &TapVm) -> Result<Target, String> {
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let secret = dir.join("prize.wif");
+    std::fs::write(&secret, format!("{WIF}\n")).map_err(|e| e.to_string())?;
+    let cb_port = free_port()?;
+    let mut append = vec![
+        crate::netns::guest_cmdline(vm.index),
+        format!("network=regtest connect_back_port={cb_port}"),
+    ];
+    if !vm.append.is_empty() {
+        append.push(vm.append.clone());
+    }
+    let options = crate::qemu::RunOptions {
+        secret_file: Some(secret),
+        memory_mib: vm.memory_mib,
+        net: crate::qemu::Net::Tap(crate::netns::tap_name(vm.index)),
+        mac: Some(crate::qemu::tap_mac(
+            u8::try_from(vm.index).map_err(|_| "tap index over 255")?,
+        )),
+        append,
+        ..Default::default()
+    };
+    let mut command = crate::qemu::qemu_command(&options, image);
+    let pcap = vm.dump.then(|| dir.join("guest.pcap"));
+    if let Some(pcap) = &pcap {
+        command.arg("-object").arg(format!(
+            "filter-dump,id=guest-dump,netdev=net0,maxlen={},file={}",
+            super::pcap::SNAP_LEN,
+            pcap.display()
+        ));
+    }
+    let mut child = dies_with_this_thread(&mut command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
+    let log = Arc::new(Mutex::new(Vec::new()));
+    collect_output(&mut child, &log);
+    if let Err(e) = wait_line(&log, &mut child, Duration::from_secs(300), |l| {
+        l.contains("pinata: ready")
+    }) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
+    Ok(Target {
+        kind: TargetKind::Vm,
+        child,
+        log,
+        ports: crate::qemu::GUEST_PORTS,
+        cb_port,
+        visitor_port: crate::qemu::GUEST_PORTS[0],
+        pcap,
+        image: Some(image.to_path_buf()),
+        dir,
+    })
+}
+
+/// The unikernel behind QEMU's user networking, its ports forwarded to free
+/// loopback ports.
+pub(super) fn start_vm(image: &Path, dir: PathBuf, memory_mib: u32) -> Result<Target, String> {
     let secret = dir.join("prize.wif");
     std::fs::write(&secret, format!("{WIF}\n")).map_err(|e| e.to_string())?;
     // A free port found now can be taken before QEMU binds it: QEMU then
@@ -221,6 +322,7 @@ pub(super) fn start_vm(root: &Path, dir: PathBuf) -> Result<Target, String> {
             secret_file: Some(secret.clone()),
             host_ports: ports,
             extra_forwards: vec![(visitor_port, 80)],
+            memory_mib,
             // Under user networking every host connection reaches the guest
             // from 10.0.2.2, so a per-address limit below the total would
             // refuse the page probe along with the attacker; at the total
@@ -234,13 +336,13 @@ pub(super) fn start_vm(root: &Path, dir: PathBuf) -> Result<Target, String> {
         // Every frame to and from the guest, headers only, for the cases
         // that read the guest's TCP headers (`net0` is qemu.rs's netdev).
         let pcap = dir.join("guest.pcap");
-        let mut command = crate::qemu::qemu_command(&options, &image);
+        let mut command = crate::qemu::qemu_command(&options, image);
         command.arg("-object").arg(format!(
             "filter-dump,id=guest-dump,netdev=net0,maxlen={},file={}",
             super::pcap::SNAP_LEN,
             pcap.display()
         ));
-        let mut child = command
+        let mut child = dies_with_this_thread(&mut command)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -267,6 +369,7 @@ pub(super) fn start_vm(root: &Path, dir: PathBuf) -> Result<Target, String> {
                     cb_port,
                     visitor_port,
                     pcap: Some(pcap),
+                    image: Some(image.to_path_buf()),
                     dir,
                 });
             }
@@ -318,10 +421,11 @@ pub(super) fn start_external(
         kind: TargetKind::External,
         child,
         log,
-        pcap,
         ports: [80, 443, 10000, 10001, 10002],
         cb_port: 40001,
         visitor_port: 80,
+        pcap,
+        image: None,
         dir,
     })
 }
