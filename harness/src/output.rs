@@ -138,48 +138,54 @@ impl Output {
         limit: Duration,
         pred: impl Fn(&str) -> bool,
     ) -> Result<String> {
-        let deadline = Instant::now() + limit;
-        let mut state = self.lock();
-        loop {
-            if let Some(line) = state
-                .lines
-                .iter()
-                .filter(|l| pred(l))
-                .nth(n.saturating_sub(1))
-            {
-                return Ok(line.clone());
-            }
-            if state.open == 0 {
-                return Err(Error::new(format!(
-                    "the output ended before {what}; output:\n{}",
-                    state.lines.join("\n")
-                )));
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Error::new(format!(
-                    "timed out after {limit:?} waiting for {what}; output so far:\n{}",
-                    state.lines.join("\n")
-                )));
-            }
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        self.wait(
+            limit,
+            |state| {
+                let nth = state
+                    .lines
+                    .iter()
+                    .filter(|l| pred(l))
+                    .nth(n.saturating_sub(1));
+                match nth {
+                    Some(line) => Some(Ok(line.clone())),
+                    None if state.open == 0 => Some(Err(Error::new(format!(
+                        "the output ended before {what}; output:\n{}",
+                        state.lines.join("\n")
+                    )))),
+                    None => None,
+                }
+            },
+            &format!("{what}; output so far"),
+        )
     }
 
     /// Waits at most `limit` until every stream has ended; returns all lines.
     pub fn wait_closed(&self, limit: Duration) -> Result<Vec<String>> {
+        self.wait(
+            limit,
+            |state| (state.open == 0).then(|| Ok(state.lines.clone())),
+            "the end of the output",
+        )
+    }
+
+    /// Sleeps until `check` gives an answer (looked at now and after each
+    /// change) or `limit` passes: then a time-out error naming `what`.
+    fn wait<T>(
+        &self,
+        limit: Duration,
+        mut check: impl FnMut(&State) -> Option<Result<T>>,
+        what: &str,
+    ) -> Result<T> {
         let deadline = Instant::now() + limit;
         let mut state = self.lock();
-        while state.open > 0 {
+        loop {
+            if let Some(answer) = check(&state) {
+                return answer;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Error::new(format!(
-                    "timed out after {limit:?} waiting for the end of the output:\n{}",
+                    "timed out after {limit:?} waiting for {what}:\n{}",
                     state.lines.join("\n")
                 )));
             }
@@ -190,7 +196,6 @@ impl Output {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        Ok(state.lines.clone())
     }
 }
 
