@@ -10,7 +10,7 @@ mod common;
 use std::fs;
 use std::process::{Command, Output};
 
-use common::{Proc, TEST_WIF_KEY1, WAIT};
+use common::{Process, TEST_WIF_KEY1, WAIT};
 use pinata::Limits;
 use wallet::{Network, PrizeKey};
 
@@ -203,8 +203,7 @@ fn limits_are_refused_as_the_unikernels_command_line_refuses_them() {
 #[test]
 fn the_environment_stands_in_for_flags_and_flags_win() {
     let dir = tempfile::tempdir().unwrap();
-    let secret = dir.path().join("prize.wif");
-    fs::write(&secret, format!("{TEST_WIF_KEY1}\n")).unwrap();
+    let secret = harness::prize::write_secret_file(dir.path(), TEST_WIF_KEY1).unwrap();
     // A testnet-family WIF reads as testnet unless told: the address shows
     // whether PINATA_NETWORK was read.
     let regtest = PrizeKey::from_wif_for(TEST_WIF_KEY1, Network::Regtest)
@@ -222,27 +221,20 @@ fn the_environment_stands_in_for_flags_and_flags_win() {
             .env("PINATA_SECRET_FILE", &secret)
             .env("PINATA_NETWORK", "regtest")
             .env("PINATA_SYSLOG", &syslog);
-        for flag in [
-            "--http-port",
-            "--https-port",
-            "--server-port",
-            "--connect-back-port",
-            "--client-port",
-        ] {
-            command.args([flag, "0"]);
-        }
+        harness::hosted::any_ports(&mut command);
         if let Some(bind) = bind_flag {
             command.args(["--bind", bind]);
         }
-        let mut proc = Proc::spawn(&mut command);
+        let proc = Process::spawn(&mut command).unwrap();
         let ready = proc
             .out
-            .wait_for("pinata ready", |l| l.starts_with("pinata: ready"));
+            .wait_for("pinata ready", WAIT, |l| l.starts_with("pinata: ready"))
+            .unwrap();
         (proc, ready)
     };
 
     let (proc, ready) = start(None);
-    let seen = &proc.out.seen;
+    let seen = &proc.out.lines();
     assert!(
         seen.iter()
             .any(|l| l.starts_with("pinata: listening service=http addr=127.0.0.2:")),
@@ -259,11 +251,11 @@ fn the_environment_stands_in_for_flags_and_flags_win() {
     let (proc, _) = start(Some("127.0.0.3"));
     assert!(
         proc.out
-            .seen
+            .lines()
             .iter()
             .any(|l| l.starts_with("pinata: listening service=http addr=127.0.0.3:")),
         "{:#?}",
-        proc.out.seen
+        proc.out.lines()
     );
     drop(proc);
 

@@ -275,7 +275,7 @@ fn connect_back_sends_the_secret_only_to_a_server_certified_by_the_ca() {
     TcpStream::connect(p.addr("connect_back")).unwrap();
     let line = p.wait_outcome("connect_back", 1);
     assert!(line.contains("outcome=failed reason=unknown_ca"), "{line}");
-    let out = server.finish();
+    let out = server.finish(WAIT).unwrap();
     assert!(
         !out.contains(&p.wif),
         "secret leaked to a wrong server:\n{out}"
@@ -291,7 +291,7 @@ fn connect_back_sends_the_secret_only_to_a_server_certified_by_the_ca() {
     TcpStream::connect(p.addr("connect_back")).unwrap();
     let line = p.wait_outcome("connect_back", 2);
     assert!(line.contains("outcome=secret_sent"), "{line}");
-    let out = server.finish();
+    let out = server.finish(WAIT).unwrap();
     assert!(
         out.lines().any(|l| l == p.wif),
         "no secret at the connect-back server:\n{out}"
@@ -318,16 +318,16 @@ fn bounty_client_port_runs_a_client_handshake_over_the_callers_connection() {
             b"",
         )
     };
-    let port = free_port();
+    let port = free_port().unwrap();
     let wrong = self_signed(p.tmp(), "wrong", "/CN=bounty.pinata");
     let server = s_server(port, &wrong.0, &wrong.1, None);
     socat(port);
     let line = p.wait_outcome("client", 1);
     assert!(line.contains("outcome=failed"), "{line}");
-    let out = server.finish();
+    let out = server.finish(WAIT).unwrap();
     assert!(!out.contains(&p.wif), "secret leaked:\n{out}");
 
-    let port = free_port();
+    let port = free_port().unwrap();
     let server = s_server(
         port,
         &p.id("server.pem"),
@@ -337,7 +337,7 @@ fn bounty_client_port_runs_a_client_handshake_over_the_callers_connection() {
     socat(port);
     let line = p.wait_outcome("client", 2);
     assert!(line.contains("outcome=secret_sent"), "{line}");
-    let out = server.finish();
+    let out = server.finish(WAIT).unwrap();
     assert!(out.lines().any(|l| l == p.wif), "no secret:\n{out}");
 }
 
@@ -746,11 +746,11 @@ fn one_address_cannot_take_more_than_its_share() {
     );
     // The limits in force are on the console at start.
     assert!(
-        p.proc.out.seen.iter().any(|l| l.starts_with(
+        p.proc.out.lines().iter().any(|l| l.starts_with(
             "pinata: limits max_connections=10 max_connections_per_peer=2 handshake_timeout=10s"
         )),
         "{:?}",
-        p.proc.out.seen
+        p.proc.out.lines()
     );
     let a = admitted_idle_connection(&p);
     let b = admitted_idle_connection(&p);
@@ -869,11 +869,11 @@ fn connection_lines_go_to_syslog_as_rfc5424_and_never_the_secret() {
     assert!(
         p.proc
             .out
-            .seen
+            .lines()
             .iter()
             .any(|l| l == &format!("pinata: syslog to {target}")),
         "{:?}",
-        p.proc.out.seen
+        p.proc.out.lines()
     );
     // A page, a handshake without a certificate, and one that takes the
     // secret: three connection lines.

@@ -29,16 +29,16 @@ fn status_kb(status: &str, key: &str) -> u64 {
 
 #[test]
 fn the_process_makes_no_core_dumps_and_locks_its_keys_in_memory() {
-    let mut p = Pinata::start();
+    let p = Pinata::start();
     let pid = p.proc.child.id();
     assert!(
         p.proc
             .out
-            .seen
+            .lines()
             .iter()
             .any(|l| l == "pinata: no core dumps (not dumpable, RLIMIT_CORE 0)"),
         "{:?}",
-        p.proc.out.seen
+        p.proc.out.lines()
     );
     let limits = proc_file(pid, "limits");
     let core = limits
@@ -56,7 +56,7 @@ fn the_process_makes_no_core_dumps_and_locks_its_keys_in_memory() {
     let said_locked = p
         .proc
         .out
-        .seen
+        .lines()
         .iter()
         .any(|l| l == "pinata: memory locked: the keys stay out of swap");
     println!(
@@ -69,16 +69,15 @@ fn the_process_makes_no_core_dumps_and_locks_its_keys_in_memory() {
         assert!(
             p.proc
                 .out
-                .seen
+                .lines()
                 .iter()
                 .any(|l| l.starts_with("pinata: WARNING: mlockall:")),
             "{:?}",
-            p.proc.out.seen
+            p.proc.out.lines()
         );
     }
     // Still serving.
     assert_eq!(p.get("/").0, 200);
-    p.proc.out.drain();
 }
 
 #[test]
@@ -93,29 +92,23 @@ fn protect_process_makes_this_process_undumpable() {
 /// Runs the piñata with its identities exported to `dir`; its output, and
 /// whether it got as far as serving (it is stopped then).
 fn export_to(dir: &Path) -> (String, bool) {
-    let secret = dir.parent().unwrap().join("prize.wif");
-    std::fs::write(&secret, format!("{TEST_WIF_KEY1}\n")).unwrap();
+    let secret = harness::prize::write_secret_file(dir.parent().unwrap(), TEST_WIF_KEY1).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pinata"));
-    for flag in [
-        "--http-port",
-        "--https-port",
-        "--server-port",
-        "--connect-back-port",
-        "--client-port",
-    ] {
-        cmd.args([flag, "0"]);
-    }
+    harness::hosted::any_ports(&mut cmd);
     cmd.args(["--network", "regtest", "--secret-file"])
         .arg(&secret)
         .arg("--insecure-export-identities")
         .arg(dir);
-    let mut proc = Proc::spawn(&mut cmd);
-    let line = proc.out.wait_for("ready or an error", |l| {
-        l.starts_with("pinata: ready") || l.contains("cannot write")
-    });
+    let mut proc = Process::spawn(&mut cmd).unwrap();
+    let line = proc
+        .out
+        .wait_for("ready or an error", WAIT, |l| {
+            l.starts_with("pinata: ready") || l.contains("cannot write")
+        })
+        .unwrap();
     let served = line.starts_with("pinata: ready");
     let _ = proc.child.kill();
-    (proc.finish(), served)
+    (proc.finish(WAIT).unwrap(), served)
 }
 
 #[test]

@@ -153,15 +153,19 @@ fn the_pinata_client_gets_x25519mlkem768_from_an_aws_lc_rs_server() {
         if let Some(groups) = groups {
             cmd.args(["--groups", groups]);
         }
-        let mut server = Proc::spawn(&mut cmd);
-        let listening = server.out.wait_for("refserver listening", |l| {
-            l.starts_with("refserver: listening")
-        });
+        let server = Process::spawn(&mut cmd).unwrap();
+        let listening = server
+            .out
+            .wait_for("refserver listening", WAIT, |l| {
+                l.starts_with("refserver: listening")
+            })
+            .unwrap();
         let addr = listening.rsplit(' ').next().unwrap().to_string();
         relay_pinata_client_to(&p, &addr);
         let outcome = server
             .out
-            .wait_for("refserver outcome", |l| l.contains("outcome="));
+            .wait_for("refserver outcome", WAIT, |l| l.contains("outcome="))
+            .unwrap();
         assert_eq!(
             outcome,
             format!("refserver: outcome=secret_sent {expected}"),
@@ -217,7 +221,7 @@ fn openssl_without_ml_kem_gets_x25519_in_both_roles() {
     // The piñata as the client: it offers the hybrid first and its X25519
     // half as a second key share, so OpenSSL picks X25519 from the first
     // ClientHello, with no HelloRetryRequest. `-trace` shows the messages.
-    let port = free_port();
+    let port = free_port().unwrap();
     let mut cmd = openssl(&[
         "s_server",
         "-accept",
@@ -231,12 +235,13 @@ fn openssl_without_ml_kem_gets_x25519_in_both_roles() {
     cmd.args(["-cert", path(&p.id("server.pem"))])
         .args(["-key", path(&p.id("server.key"))])
         .args(["-CAfile", &ca]);
-    let mut server = Proc::spawn(&mut cmd);
+    let server = Process::spawn(&mut cmd).unwrap();
     server
         .out
-        .wait_for("s_server ACCEPT", |l| l.starts_with("ACCEPT"));
+        .wait_for("s_server ACCEPT", WAIT, |l| l.starts_with("ACCEPT"))
+        .unwrap();
     relay_pinata_client_to(&p, &format!("127.0.0.1:{port}"));
-    let trace = server.finish();
+    let trace = server.finish(WAIT).unwrap();
     assert!(
         !trace.contains("HelloRetryRequest"),
         "no HelloRetryRequest expected:\n{trace}"

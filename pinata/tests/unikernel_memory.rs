@@ -93,7 +93,7 @@ fn page_status(addr: &str) -> Option<u16> {
 /// Boots a guest of `memory` MiB, pins its heap from every direction the
 /// attack has, and checks that it never fails and keeps serving the page.
 fn survives_heap_pinning(memory: &str) {
-    let mut p = Pinata::boot_vm(
+    let p = Pinata::boot_vm(
         VmSecret::Module(TEST_WIF_KEY1),
         &["--memory", memory],
         &["max_connections_per_peer=512"],
@@ -135,8 +135,7 @@ fn survives_heap_pinning(memory: &str) {
     let memory_stats = &stats["memory"];
     let high_water = memory_stats["high_water_bytes"].as_u64().unwrap();
     let capacity = memory_stats["capacity_bytes"].as_u64().unwrap();
-    p.proc.out.drain();
-    let console = p.proc.out.seen.join("\n");
+    let console = p.proc.out.lines().join("\n");
     let worst = latencies.iter().max().unwrap();
     let evicted = console.matches("reason=evicted").count();
     let buffer_full = console.matches("reason=buffer_full").count();
@@ -152,7 +151,7 @@ fn survives_heap_pinning(memory: &str) {
     assert!(
         !p.proc
             .out
-            .seen
+            .lines()
             .iter()
             .any(|l| l == "power off" || l.starts_with("restarting")),
         "{console}"
@@ -187,8 +186,8 @@ fn a_heap_too_small_stops_even_with_panic_reboot() {
         &["panic=reboot"],
         "power off",
     );
-    let mut proc = p.proc;
-    let all = proc.out.wait_end().join("\n");
+    let proc = p.proc;
+    let all = proc.out.wait_closed(WAIT).unwrap().join("\n");
     assert!(line.contains("power off"), "{line}");
     assert!(all.contains("give the VM more memory"), "{all}");
     assert!(!all.contains("restarting"), "{all}");

@@ -50,7 +50,7 @@ fn serves_the_page_refuses_strangers_and_short_circuits_on_microvm() {
             .as_secs()
     };
     let unix_at_start = unix_now();
-    let mut p = Pinata::boot_vm(
+    let p = Pinata::boot_vm(
         VmSecret::Module(TEST_WIF_KEY1),
         &["--machine", "microvm"],
         // A handshake can outlast the default 10 s here (16 s measured):
@@ -62,7 +62,7 @@ fn serves_the_page_refuses_strangers_and_short_circuits_on_microvm() {
         ],
     );
     let ready = started.elapsed();
-    let console = p.proc.out.seen.join("\n");
+    let console = p.proc.out.lines().join("\n");
     // What this machine offers, as the guest found it.
     for step in [
         "from KVM pvclock (kvmclock)",
@@ -100,32 +100,38 @@ fn serves_the_page_refuses_strangers_and_short_circuits_on_microvm() {
     // No certificate: no secret, and the refusal is counted.
     let out = s_client(&p.addr("server"), &[]);
     assert!(!out.contains(&p.wif), "{out}");
-    let line = p.proc.out.wait_for_within("the refusal", KVM_WAIT, |l| {
-        l.starts_with("pinata: service=server ") && l.contains("outcome=")
-    });
+    let line = p
+        .proc
+        .out
+        .wait_for("the refusal", KVM_WAIT, |l| {
+            l.starts_with("pinata: service=server ") && l.contains("outcome=")
+        })
+        .unwrap();
     assert!(line.contains("reason=no_certificate"), "{line}");
     let refused = started.elapsed();
 
     // The short-circuit: the piñata's client and server handshake with
     // each other through socat (its own process: `run` would stop it after
     // 30 s, shorter than these handshakes can take under a slow KVM).
-    let _socat = Proc::spawn(Command::new("socat").args([
+    let _socat = Process::spawn(Command::new("socat").args([
         format!("TCP:{}", p.addr("server")),
         format!("TCP:{}", p.addr("client")),
-    ]));
+    ]))
+    .unwrap();
     for service in ["server", "client"] {
         let prefix = format!("pinata: service={service} ");
         let line = p
             .proc
             .out
-            .wait_for_within(&format!("{service}'s outcome"), KVM_WAIT, |l| {
+            .wait_for(&format!("{service}'s outcome"), KVM_WAIT, |l| {
                 l.starts_with(&prefix) && l.contains("outcome=") && !l.contains("no_certificate")
-            });
+            })
+            .unwrap();
         assert!(line.contains("outcome=secret_sent tls=1.3"), "{line}");
     }
     assert_eq!(p.counter("server", "secrets_sent"), 1);
     assert_eq!(p.counter("client", "secrets_sent"), 1);
-    let console = p.proc.out.seen.join("\n");
+    let console = p.proc.out.lines().join("\n");
     assert!(!console.contains(&p.wif), "the console shows the secret");
     eprintln!(
         "microvm under KVM: ready {:.1} s, first page {:.1} s, refusal {:.1} s, \
@@ -154,7 +160,7 @@ fn a_fatal_error_stops_the_microvm_through_the_keyboard_controller() {
     );
     assert!(line.contains("power off"), "{line}");
     let mut proc = p.proc;
-    let all = proc.out.wait_end().join("\n");
+    let all = proc.out.wait_closed(WAIT).unwrap().join("\n");
     assert!(all.contains("less than 2 MiB of heap"), "{all}");
     let status = proc.child.wait().expect("QEMU's exit status");
     assert!(status.success(), "QEMU: {status}\n{all}");

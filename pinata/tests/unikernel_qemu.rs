@@ -22,7 +22,7 @@ const REGTEST_ADDRESS_KEY1: &str = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080
 fn boots_with_a_module_secret_and_serves_the_page_and_refuses_strangers() {
     let mut p = Pinata::boot_vm(VmSecret::Module(TEST_WIF_KEY1), &[], &[]);
     // The boot timeline, with timestamps from the guest clock.
-    let console = p.proc.out.seen.join("\n");
+    let console = p.proc.out.lines().join("\n");
     for step in [
         "heap",
         "entropy",
@@ -192,7 +192,7 @@ fn connect_back_reaches_the_host_and_refuses_a_wrong_certificate() {
         line.contains("outcome=failed reason=bad_signature"),
         "{line}"
     );
-    let out = server.finish();
+    let out = server.finish(WAIT).unwrap();
     assert!(
         out.contains("alert"),
         "the handshake reached s_server: {out}"
@@ -245,7 +245,7 @@ fn a_secret_on_the_command_line_is_used_and_never_echoed() {
     let p = Pinata::boot_vm(VmSecret::Cmdline(TEST_WIF_KEY1), &[], &[]);
     let (_, page) = p.get("/");
     assert!(page.contains(REGTEST_ADDRESS_KEY1), "{page}");
-    let console = p.proc.out.seen.join("\n");
+    let console = p.proc.out.lines().join("\n");
     assert!(
         !console.contains(TEST_WIF_KEY1),
         "the console shows the secret:\n{console}"
@@ -270,8 +270,8 @@ fn without_an_entropy_source_the_guest_refuses_to_make_keys() {
         &[],
         "refusing to generate keys",
     );
-    let mut proc = p.proc;
-    let all = proc.out.wait_end().join("\n");
+    let proc = p.proc;
+    let all = proc.out.wait_closed(WAIT).unwrap().join("\n");
     assert!(all.contains("refusing to generate keys"), "{line}\n{all}");
     assert!(!all.contains("pinata: ready"), "{all}");
 }

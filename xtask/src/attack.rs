@@ -85,7 +85,7 @@ use target::{TapVm, start_external, start_hosted, start_tap_vm, start_vm};
 
 /// The prize the target is started with: BIP-32's well-known test vector
 /// "private key 1" as a testnet-family WIF, read as regtest. Worthless.
-pub(crate) const WIF: &str = "cMahea7zqjxrtgAbB7LSGbcQUr1uX1ojuat9jZodMN87JcbXMTcA";
+pub(crate) const WIF: &str = harness::prize::TEST_WIF;
 
 /// The page must answer within this, during and after every case.
 const PAGE_LIMIT: Duration = Duration::from_secs(1);

@@ -1,22 +1,26 @@
-//! Test harness: starts the real `pinata` binary on free loopback ports and
-//! gives tests its ports, its log, and independent clients (openssl, curl,
-//! socat, raw sockets). Each test starts its own piñata and the `Drop` impls
-//! stop every process the test started.
+//! What pinata's integration tests share: a piñata started for the test
+//! (hosted, or the unikernel under QEMU) through the workspace's harness
+//! crate, the test keys, and independent clients (openssl, curl, socat, raw
+//! sockets). Each test starts its own piñata, and dropping it stops every
+//! process the test started.
 #![allow(dead_code)]
 
 pub mod prometheus;
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::channel;
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub use harness::ports::free_port;
+use harness::{Hosted, hosted, http, prize, vm};
+pub use harness::{Process, Services};
+
 /// The well-known test vector "private key 1", compressed, testnet WIF (worthless).
-pub const TEST_WIF_KEY1: &str = "cMahea7zqjxrtgAbB7LSGbcQUr1uX1ojuat9jZodMN87JcbXMTcA";
+pub const TEST_WIF_KEY1: &str = prize::TEST_WIF;
 /// The same key as a mainnet WIF (BIP-173's test vector; famous, worthless).
 pub const MAINNET_WIF_KEY1: &str = "KwDiBf89QgGbjEhKnhXJuH7LrciVrZi3qYjgd9M7rFU73sVHnoWn";
 /// BIP-173: P2WPKH of key 1 on mainnet.
@@ -25,195 +29,13 @@ pub const MAINNET_ADDRESS_KEY1: &str = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3
 /// How long any single wait in these tests may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(30);
 
-/// Lines from a child's stdout, collected by a background thread.
-pub struct Lines {
-    rx: Receiver<String>,
-    pub seen: Vec<String>,
-}
-
-impl Lines {
-    pub fn from(reader: impl Read + Send + 'static) -> Lines {
-        let (tx, rx) = channel();
-        thread::spawn(move || {
-            for line in BufReader::new(reader).lines() {
-                match line {
-                    Ok(line) => {
-                        if tx.send(line).is_err() {
-                            return;
-                        }
-                    }
-                    Err(_) => return,
-                }
-            }
-        });
-        Lines {
-            rx,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for a line matching `pred` (lines already seen count too).
-    pub fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        self.wait_for_within(what, WAIT, pred)
-    }
-
-    /// [`Self::wait_for`] with its own time limit.
-    pub fn wait_for_within(
-        &mut self,
-        what: &str,
-        limit: Duration,
-        pred: impl Fn(&str) -> bool,
-    ) -> String {
-        if let Some(line) = self.seen.iter().find(|l| pred(l)) {
-            return line.clone();
-        }
-        let deadline = Instant::now() + limit;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.rx.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if pred(&line) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "timed out waiting for {what}; output so far:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// Waits until `n` lines in all match `pred`; returns the n-th.
-    pub fn wait_nth(&mut self, what: &str, n: usize, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(line) = self.seen.iter().filter(|l| pred(l)).nth(n - 1) {
-                return line.clone();
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.rx.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(_) => panic!(
-                    "timed out waiting for {what}; output so far:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// Collects whatever arrived so far without waiting.
-    pub fn drain(&mut self) {
-        while let Ok(line) = self.rx.try_recv() {
-            self.seen.push(line);
-        }
-    }
-
-    /// Waits until the writer closes its end (process exit); returns all lines.
-    pub fn wait_end(&mut self) -> Vec<String> {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.rx.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return self.seen.clone(),
-                Err(_) => panic!(
-                    "timed out waiting for end of output:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-}
-
-/// One console line as tests match it: without the trailing CR of a serial
-/// console and without the unikernel's `[   0.012345] ` timestamp prefix.
-pub fn normalize(line: &str) -> String {
-    let line = line.trim_end_matches('\r');
-    if let Some((stamp, text)) = line
-        .strip_prefix('[')
-        .and_then(|rest| rest.split_once("] "))
-        && stamp.trim().chars().all(|c| c.is_ascii_digit() || c == '.')
-    {
-        return text.to_string();
-    }
-    line.to_string()
-}
-
-/// A child process killed when dropped.
-pub struct Proc {
-    pub child: Child,
-    pub out: Lines,
-    /// Held open: some tools (openssl s_server) stop at end of input.
-    _stdin: Option<std::process::ChildStdin>,
-}
-
-impl Proc {
-    pub fn spawn(cmd: &mut Command) -> Proc {
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        // Both streams into one line channel: tools differ in where they print.
-        let (tx, rx) = channel();
-        for reader in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
-            let tx = tx.clone();
-            thread::spawn(move || {
-                for line in BufReader::new(reader).split(b'\n').map_while(Result::ok) {
-                    let line = normalize(&String::from_utf8_lossy(&line));
-                    if tx.send(line).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        Proc {
-            child,
-            _stdin: stdin,
-            out: Lines {
-                rx,
-                seen: Vec::new(),
-            },
-        }
-    }
-
-    /// Waits for exit (killing it after [`WAIT`]) and returns all its output.
-    pub fn finish(mut self) -> String {
-        let lines = self.out.wait_end();
-        let _ = self.child.wait();
-        lines.join("\n")
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A running hosted piñata.
+/// A running piñata: the hosted runner or the unikernel under QEMU.
 pub struct Pinata {
-    pub proc: Proc,
-    pub ports: HashMap<String, u16>,
+    pub proc: Process,
+    pub services: Services,
     pub dir: tempfile::TempDir,
     pub wif: String,
     pub connect_back_port: u16,
-}
-
-/// A free loopback TCP port (released for the caller to use).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Pinata {
@@ -225,20 +47,10 @@ impl Pinata {
 
     pub fn start_with(wif: &str, extra: &[&str], export: bool) -> Pinata {
         let dir = tempfile::tempdir().unwrap();
-        let secret = dir.path().join("prize.wif");
-        std::fs::write(&secret, format!("{wif}\n")).unwrap();
-        let connect_back_port = free_port();
+        let secret = prize::write_secret_file(dir.path(), wif).unwrap();
+        let connect_back_port = free_port().unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_pinata"));
-        cmd.args(["--bind", "127.0.0.1"]);
-        for flag in [
-            "--http-port",
-            "--https-port",
-            "--server-port",
-            "--connect-back-port",
-            "--client-port",
-        ] {
-            cmd.args([flag, "0"]);
-        }
+        hosted::loopback(&mut cmd);
         cmd.arg("--secret-file").arg(&secret);
         cmd.args(["--connect-back-target-port", &connect_back_port.to_string()]);
         if export {
@@ -246,22 +58,10 @@ impl Pinata {
                 .arg(dir.path().join("ids"));
         }
         cmd.args(extra);
-        let mut proc = Proc::spawn(&mut cmd);
-        // Readiness: the runner prints one line per listening service, then "ready".
-        proc.out
-            .wait_for("pinata ready", |l| l.starts_with("pinata: ready"));
-        let mut ports = HashMap::new();
-        for line in &proc.out.seen {
-            if let Some(rest) = line.strip_prefix("pinata: listening service=") {
-                let (service, addr) = rest.split_once(" addr=").unwrap();
-                let port = addr.rsplit(':').next().unwrap().parse().unwrap();
-                ports.insert(service.to_string(), port);
-            }
-        }
-        assert_eq!(ports.len(), 5, "{:?}", proc.out.seen);
+        let Hosted { process, services } = Hosted::start(&mut cmd, WAIT).unwrap();
         Pinata {
-            proc,
-            ports,
+            proc: process,
+            services,
             dir,
             wif: wif.to_string(),
             connect_back_port,
@@ -269,11 +69,11 @@ impl Pinata {
     }
 
     pub fn port(&self, service: &str) -> u16 {
-        self.ports[service]
+        self.services.port(service)
     }
 
     pub fn addr(&self, service: &str) -> String {
-        format!("127.0.0.1:{}", self.port(service))
+        self.services.addr(service).to_string()
     }
 
     /// A file exported by `--insecure-export-identities`.
@@ -290,14 +90,16 @@ impl Pinata {
         let prefix = format!("pinata: service={service} ");
         self.proc
             .out
-            .wait_nth(&format!("outcome #{nth} of {service}"), nth, |l| {
+            .wait_nth(&format!("outcome #{nth} of {service}"), nth, WAIT, |l| {
                 l.starts_with(&prefix) && l.contains("outcome=")
             })
+            .unwrap()
     }
 
     /// GET over a raw socket; returns (status, body).
     pub fn get(&self, path: &str) -> (u16, String) {
-        http_get(&self.addr("http"), path)
+        let response = http::get(self.services.addr("http"), path, WAIT).unwrap();
+        (response.status, response.body_text())
     }
 
     pub fn stats(&self) -> serde_json::Value {
@@ -315,22 +117,6 @@ impl Pinata {
             None => s[key].as_u64().unwrap_or_else(|| panic!("no {key} in {s}")),
         }
     }
-}
-
-/// A minimal HTTP/1.1 GET over a fresh connection: (status, body).
-pub fn http_get(addr: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let text = String::from_utf8_lossy(&response).to_string();
-    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 /// Runs a command to completion (killed after [`WAIT`]) with `input` on
@@ -526,80 +312,55 @@ impl Pinata {
         append: &[&str],
         until: &str,
     ) -> (Pinata, String) {
-        // QEMU needs the host ports up front, and a free port found now can
-        // be taken by a parallel test before QEMU binds it: QEMU then says so
-        // at once and exits, and we try again with other ports.
-        for _ in 0..5 {
-            if let Some(booted) = Self::try_boot_vm(&secret, run_flags, append, until) {
-                return booted;
-            }
-        }
-        panic!("QEMU could not bind its forwarded ports in 5 attempts");
-    }
-
-    fn try_boot_vm(
-        secret: &VmSecret,
-        run_flags: &[&str],
-        append: &[&str],
-        until: &str,
-    ) -> Option<(Pinata, String)> {
         let image = image();
         let dir = tempfile::tempdir().unwrap();
-        let ports: Vec<u16> = (0..5).map(|_| free_port()).collect();
-        let connect_back_port = free_port();
+        let connect_back_port = free_port().unwrap();
         let mut cmdline = vec![
             "network=regtest".to_string(),
             format!("connect_back_port={connect_back_port}"),
         ];
         cmdline.extend(append.iter().map(|s| s.to_string()));
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.current_dir(workspace_root())
-            .args(["xtask", "run", "--image"])
-            .arg(&image);
-        let ports_arg = ports
-            .iter()
-            .map(|p| p.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        cmd.args(["--ports", &ports_arg]);
-        let wif = match secret {
-            VmSecret::None => String::new(),
-            &VmSecret::Module(wif) => {
-                let file = dir.path().join("prize.wif");
-                std::fs::write(&file, format!("{wif}\n")).unwrap();
-                cmd.arg("--secret-file").arg(&file);
-                wif.to_string()
+        let (wif, secret_file) = match secret {
+            VmSecret::None => (String::new(), None),
+            VmSecret::Module(wif) => {
+                let file = prize::write_secret_file(dir.path(), wif).unwrap();
+                (wif.to_string(), Some(file))
             }
-            &VmSecret::Cmdline(wif) => {
+            VmSecret::Cmdline(wif) => {
                 cmdline.push(format!("secret={wif}"));
-                wif.to_string()
+                (wif.to_string(), None)
             }
         };
-        cmd.args(["--append", &cmdline.join(" ")]);
-        cmd.args(run_flags);
-        let mut proc = Proc::spawn(&mut cmd);
-        const PORT_TAKEN: &str = "Could not set up host forwarding rule";
-        // A TCG boot generates the PKI in software-emulated crypto: allow more.
-        let line = proc
-            .out
-            .wait_for_within(until, Duration::from_secs(240), |l| {
-                l.contains(until) || l.contains(PORT_TAKEN)
-            });
-        if line.contains(PORT_TAKEN) {
-            return None;
-        }
-        let names = ["http", "https", "server", "connect_back", "client"];
-        let ports = names.iter().map(|n| n.to_string()).zip(ports).collect();
-        Some((
+        let boot = vm::Boot {
+            until,
+            // A TCG boot generates the PKI in software-emulated crypto.
+            within: Duration::from_secs(240),
+            ..vm::Boot::default()
+        };
+        let vm = vm::boot(&boot, |forwards| {
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.current_dir(workspace_root())
+                .args(["xtask", "run", "--image"])
+                .arg(&image)
+                .args(["--ports", &forwards.ports_arg()]);
+            if let Some(file) = &secret_file {
+                cmd.arg("--secret-file").arg(file);
+            }
+            cmd.args(["--append", &cmdline.join(" ")]);
+            cmd.args(run_flags);
+            cmd
+        })
+        .unwrap();
+        (
             Pinata {
-                proc,
-                ports,
+                proc: vm.process,
+                services: vm.services,
                 dir,
                 wif,
                 connect_back_port,
             },
-            line,
-        ))
+            vm.line,
+        )
     }
 }
 
@@ -648,7 +409,7 @@ pub fn s_server(
     cert: &std::path::Path,
     key: &std::path::Path,
     ca: Option<&std::path::Path>,
-) -> Proc {
+) -> Process {
     let mut cmd = openssl(&[
         "s_server",
         "-accept",
@@ -662,10 +423,11 @@ pub fn s_server(
         // Ask for the piñata's client certificate, as a real peer would.
         cmd.arg("-verify").arg("1").arg("-CAfile").arg(ca);
     }
-    let mut server = Proc::spawn(&mut cmd);
+    let server = Process::spawn(&mut cmd).unwrap();
     server
         .out
-        .wait_for("s_server ACCEPT", |l| l.starts_with("ACCEPT"));
+        .wait_for("s_server ACCEPT", WAIT, |l| l.starts_with("ACCEPT"))
+        .unwrap();
     server
 }
 

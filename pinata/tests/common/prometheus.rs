@@ -225,7 +225,7 @@ pub fn scrape_https(port: u16, ca_pem: &std::path::Path) -> Scrape {
 /// free loopback port, with its storage in a temporary directory; killed
 /// when dropped.
 pub struct PrometheusServer {
-    pub proc: super::Proc,
+    pub proc: super::Process,
     pub port: u16,
     _storage: tempfile::TempDir,
 }
@@ -234,7 +234,7 @@ impl PrometheusServer {
     /// Starts Prometheus with `config` and waits for its "ready" log line.
     pub fn start(config: &std::path::Path) -> PrometheusServer {
         let storage = tempfile::tempdir().unwrap();
-        let port = super::free_port();
+        let port = super::free_port().unwrap();
         let mut cmd = Command::new("prometheus");
         cmd.arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", storage.path().display()))
@@ -245,10 +245,12 @@ impl PrometheusServer {
                  package (apt-get install prometheus), as .ci/run does"
             );
         }
-        let mut proc = super::Proc::spawn(&mut cmd);
-        proc.out.wait_for("Prometheus ready", |l| {
-            l.contains("Server is ready to receive web requests")
-        });
+        let proc = super::Process::spawn(&mut cmd).unwrap();
+        proc.out
+            .wait_for("Prometheus ready", WAIT, |l| {
+                l.contains("Server is ready to receive web requests")
+            })
+            .unwrap();
         PrometheusServer {
             proc,
             port,

@@ -1,14 +1,15 @@
 //! The visitor's view during a case: the page's latency and `/stats.json`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::net::{bound_connect_to, read_until_close, target_addr, visitor_source};
+use harness::http;
+
+use super::net::{bound_connect_to, target_addr, visitor_source};
 use super::*;
 
 /// One GET / from the visitor's address: the latency, or why it failed.
@@ -28,12 +29,11 @@ pub(super) fn probe_page_at(
         None => TcpStream::connect_timeout(&to, limit),
     }
     .map_err(|e| format!("connect: {e}"))?;
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: pinata\r\n\r\n")
-        .map_err(|e| format!("write: {e}"))?;
-    let (bytes, _) = read_until_close(&mut stream, limit.saturating_sub(start.elapsed()));
+    let response =
+        http::get_over(&mut stream, "/", start + limit).map_err(|e| format!("GET: {e}"))?;
     let elapsed = start.elapsed();
-    if !bytes.starts_with(b"HTTP/1.1 200") {
+    if response.status != 200 {
+        let bytes = &response.raw;
         let got = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).to_string();
         return Err(format!(
             "no 200 within {} ms ({got:?})",
@@ -216,17 +216,14 @@ pub(super) fn stats_json_at(
         None => TcpStream::connect_timeout(&to, wait),
     }
     .map_err(|e| e.to_string())?;
-    let _ = stream.set_read_timeout(Some(REPLY_WAIT));
-    stream
-        .write_all(b"GET /stats.json HTTP/1.1\r\nHost: pinata\r\n\r\n")
-        .map_err(|e| e.to_string())?;
-    let (bytes, _) = read_until_close(&mut stream, Duration::from_secs(3));
-    let text = String::from_utf8_lossy(&bytes);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .ok_or("no /stats.json body")?;
-    serde_json::from_str(body).map_err(|e| format!("bad /stats.json: {e}"))
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let response =
+        http::get_over(&mut stream, "/stats.json", deadline).map_err(|e| e.to_string())?;
+    let body = response.body();
+    if body.is_empty() {
+        return Err("no /stats.json body".into());
+    }
+    serde_json::from_slice(body).map_err(|e| format!("bad /stats.json: {e}"))
 }
 
 /// Waits until the piñata has finished with what a case threw at it: no

@@ -231,7 +231,7 @@ pub(super) fn c_trickle_after_close(ctx: &Ctx) -> Exchange {
         return not_applicable();
     };
     let hosted = ctx.target.kind == TargetKind::Hosted;
-    let pid = ctx.target.child.id();
+    let pid = ctx.target.process.child.id();
     let before = hosted.then(|| process_figures(pid)).flatten();
     let started = Instant::now();
     let port = ctx.port("http");

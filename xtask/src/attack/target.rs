@@ -1,20 +1,23 @@
 //! The piñata under attack: the hosted runner or the unikernel under QEMU,
-//! started with a worthless regtest prize, its console collected.
+//! started with a worthless regtest prize by the workspace's test harness
+//! (`harness/`: free ports, the ready and listening lines, QEMU booted
+//! again when a forwarded port was taken), its console collected.
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
+
+use harness::listening::READY;
+use harness::{Hosted, Process, hosted, prize, vm};
 
 use super::*;
 
 pub(super) struct Target {
     pub(super) kind: TargetKind,
-    pub(super) child: Child,
-    pub(super) log: Arc<Mutex<Vec<String>>>,
+    /// The piñata, QEMU, or (external) the `tail -F` of its console: its
+    /// output is the log the leak and fault checks read.
+    pub(super) process: Process,
     /// http, https, server, connect_back, client
     pub(super) ports: [u16; 5],
     /// The caller's port that connect-back dials (on 127.0.0.1, or this
@@ -35,7 +38,7 @@ pub(super) struct Target {
     pub(super) dir: PathBuf,
 }
 
-pub(super) const SERVICES: [&str; 5] = ["http", "https", "server", "connect_back", "client"];
+pub(super) use harness::listening::SERVICES;
 
 impl Target {
     pub(super) fn port(&self, service: &str) -> u16 {
@@ -47,13 +50,12 @@ impl Target {
     }
 
     pub(super) fn alive(&mut self) -> Result<(), String> {
-        match self.child.try_wait() {
+        match self.process.child.try_wait() {
             Ok(Some(status)) => return Err(format!("target process exited ({status})")),
             Err(e) => return Err(format!("cannot query the target process: {e}")),
             Ok(None) => {}
         }
-        let log = self.log.lock().unwrap();
-        if let Some(line) = log.iter().find(|l| {
+        if let Some(line) = self.process.out.find(|l| {
             let l = l.to_ascii_lowercase();
             l.contains("panicked")
                 || l.contains("panic:")
@@ -66,18 +68,17 @@ impl Target {
     }
 
     pub(super) fn log_len(&self) -> usize {
-        self.log.lock().unwrap().len()
+        self.process.out.len()
     }
 
     pub(super) fn log_since(&self, from: usize) -> Vec<String> {
-        self.log.lock().unwrap()[from..].to_vec()
+        self.process.out.since(from)
     }
 }
 
 impl Drop for Target {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -102,65 +103,11 @@ pub(super) fn dies_with_this_thread(command: &mut Command) -> &mut Command {
 }
 
 pub(super) fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free port: {e}"))
+    harness::ports::free_port().map_err(|e| format!("no free port: {e}"))
 }
 
-/// Collects a child's stdout and stderr lines (without a console's
-/// timestamps or CRs) into `log`.
-pub(super) fn collect_output(child: &mut Child, log: &Arc<Mutex<Vec<String>>>) {
-    let readers: Vec<Box<dyn Read + Send>> = vec![
-        Box::new(child.stdout.take().expect("stdout")),
-        Box::new(child.stderr.take().expect("stderr")),
-    ];
-    for reader in readers {
-        let log = log.clone();
-        thread::spawn(move || {
-            for line in BufReader::new(reader).split(b'\n').map_while(Result::ok) {
-                let line = String::from_utf8_lossy(&line);
-                let line = line.trim_end_matches('\r');
-                let line = match line.strip_prefix('[').and_then(|r| r.split_once("] ")) {
-                    Some((stamp, text))
-                        if stamp.trim().chars().all(|c| c.is_ascii_digit() || c == '.') =>
-                    {
-                        text
-                    }
-                    _ => line,
-                };
-                log.lock().unwrap().push(line.to_string());
-            }
-        });
-    }
-}
-
-pub(super) fn wait_line(
-    log: &Arc<Mutex<Vec<String>>>,
-    child: &mut Child,
-    limit: Duration,
-    pred: impl Fn(&str) -> bool,
-) -> Result<String, String> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(line) = log.lock().unwrap().iter().find(|l| pred(l)) {
-            return Ok(line.clone());
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            thread::sleep(Duration::from_millis(200));
-            return Err(format!(
-                "the target exited during start ({status}):\n{}",
-                log.lock().unwrap().join("\n")
-            ));
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "the target did not become ready in {limit:?}:\n{}",
-                log.lock().unwrap().join("\n")
-            ));
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
+fn secret_file(dir: &Path) -> Result<PathBuf, String> {
+    prize::write_secret_file(dir, WIF).map_err(|e| format!("{}: {e}", dir.display()))
 }
 
 pub(super) fn start_hosted(root: &Path, release: bool, dir: PathBuf) -> Result<Target, String> {
@@ -172,52 +119,18 @@ pub(super) fn start_hosted(root: &Path, release: bool, dir: PathBuf) -> Result<T
     let binary = crate::image::target_dir(root)
         .join(if release { "release" } else { "debug" })
         .join("pinata");
-    let secret = dir.join("prize.wif");
-    std::fs::write(&secret, format!("{WIF}\n")).map_err(|e| e.to_string())?;
+    let secret = secret_file(&dir)?;
     let cb_port = free_port()?;
     let mut cmd = Command::new(&binary);
-    cmd.args(["--bind", "127.0.0.1", "--network", "regtest"]);
-    for flag in [
-        "--http-port",
-        "--https-port",
-        "--server-port",
-        "--connect-back-port",
-        "--client-port",
-    ] {
-        cmd.args([flag, "0"]);
-    }
+    hosted::loopback(&mut cmd).args(["--network", "regtest"]);
     cmd.arg("--secret-file").arg(&secret);
     cmd.args(["--connect-back-target-port", &cb_port.to_string()]);
-    let mut child = dies_with_this_thread(&mut cmd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let log = Arc::new(Mutex::new(Vec::new()));
-    collect_output(&mut child, &log);
-    wait_line(&log, &mut child, Duration::from_secs(60), |l| {
-        l.starts_with("pinata: ready")
-    })?;
-    let mut ports = [0u16; 5];
-    for line in log.lock().unwrap().iter() {
-        if let Some(rest) = line.strip_prefix("pinata: listening service=")
-            && let Some((service, addr)) = rest.split_once(" addr=")
-            && let Some(i) = SERVICES.iter().position(|s| *s == service)
-        {
-            ports[i] = addr.rsplit(':').next().unwrap_or("0").parse().unwrap_or(0);
-        }
-    }
-    if ports.contains(&0) {
-        return Err(format!(
-            "could not read the ports: {:?}",
-            log.lock().unwrap()
-        ));
-    }
+    let Hosted { process, services } =
+        Hosted::start(dies_with_this_thread(&mut cmd), Duration::from_secs(60))?;
+    let ports = services.ports();
     Ok(Target {
         kind: TargetKind::Hosted,
-        child,
-        log,
+        process,
         visitor_port: ports[0],
         ports,
         cb_port,
@@ -247,8 +160,7 @@ pub(super) struct TapVm {
 /// the caller's address on a port free here.
 pub(super) fn start_tap_vm(image: &Path, dir: PathBuf, vm: &TapVm) -> Result<Target, String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let secret = dir.join("prize.wif");
-    std::fs::write(&secret, format!("{WIF}\n")).map_err(|e| e.to_string())?;
+    let secret = secret_file(&dir)?;
     let cb_port = free_port()?;
     let mut append = vec![
         crate::netns::guest_cmdline(vm.index),
@@ -276,25 +188,15 @@ pub(super) fn start_tap_vm(image: &Path, dir: PathBuf, vm: &TapVm) -> Result<Tar
             pcap.display()
         ));
     }
-    let mut child = dies_with_this_thread(&mut command)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
-    let log = Arc::new(Mutex::new(Vec::new()));
-    collect_output(&mut child, &log);
-    if let Err(e) = wait_line(&log, &mut child, Duration::from_secs(300), |l| {
-        l.contains("pinata: ready")
-    }) {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(e);
-    }
+    let process = Process::spawn(dies_with_this_thread(&mut command))?;
+    process
+        .out
+        .wait_for("the guest's ready line", Duration::from_secs(300), |l| {
+            l.contains(READY)
+        })?;
     Ok(Target {
         kind: TargetKind::Vm,
-        child,
-        log,
+        process,
         ports: crate::qemu::GUEST_PORTS,
         cb_port,
         visitor_port: crate::qemu::GUEST_PORTS[0],
@@ -307,21 +209,22 @@ pub(super) fn start_tap_vm(image: &Path, dir: PathBuf, vm: &TapVm) -> Result<Tar
 /// The unikernel behind QEMU's user networking, its ports forwarded to free
 /// loopback ports.
 pub(super) fn start_vm(image: &Path, dir: PathBuf, memory_mib: u32) -> Result<Target, String> {
-    let secret = dir.join("prize.wif");
-    std::fs::write(&secret, format!("{WIF}\n")).map_err(|e| e.to_string())?;
-    // A free port found now can be taken before QEMU binds it: QEMU then
-    // says so at once and exits, and we try again with other ports.
-    for _ in 0..5 {
-        let mut ports = [0u16; 5];
-        for p in &mut ports {
-            *p = free_port()?;
-        }
-        let cb_port = free_port()?;
-        let visitor_port = free_port()?;
+    let secret = secret_file(&dir)?;
+    let cb_port = free_port()?;
+    // Every frame to and from the guest, headers only, for the cases
+    // that read the guest's TCP headers (`net0` is qemu.rs's netdev).
+    let pcap = dir.join("guest.pcap");
+    let boot = vm::Boot {
+        within: Duration::from_secs(300),
+        // The visitor's own forward to the page.
+        extra_ports: 1,
+        ..vm::Boot::default()
+    };
+    let booted = vm::boot(&boot, |forwards| {
         let options = crate::qemu::RunOptions {
             secret_file: Some(secret.clone()),
-            host_ports: ports,
-            extra_forwards: vec![(visitor_port, 80)],
+            host_ports: forwards.services,
+            extra_forwards: vec![(forwards.extra[0], 80)],
             memory_mib,
             // Under user networking every host connection reaches the guest
             // from 10.0.2.2, so a per-address limit below the total would
@@ -333,55 +236,25 @@ pub(super) fn start_vm(image: &Path, dir: PathBuf, memory_mib: u32) -> Result<Ta
             )],
             ..Default::default()
         };
-        // Every frame to and from the guest, headers only, for the cases
-        // that read the guest's TCP headers (`net0` is qemu.rs's netdev).
-        let pcap = dir.join("guest.pcap");
         let mut command = crate::qemu::qemu_command(&options, image);
         command.arg("-object").arg(format!(
             "filter-dump,id=guest-dump,netdev=net0,maxlen={},file={}",
             super::pcap::SNAP_LEN,
             pcap.display()
         ));
-        let mut child = dies_with_this_thread(&mut command)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
-        let log = Arc::new(Mutex::new(Vec::new()));
-        collect_output(&mut child, &log);
-        const PORT_TAKEN: &str = "Could not set up host forwarding rule";
-        let line = wait_line(&log, &mut child, Duration::from_secs(300), |l| {
-            l.contains("pinata: ready") || l.contains(PORT_TAKEN)
-        });
-        match line {
-            Ok(line) if line.contains(PORT_TAKEN) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                continue;
-            }
-            Ok(_) => {
-                return Ok(Target {
-                    kind: TargetKind::Vm,
-                    child,
-                    log,
-                    ports,
-                    cb_port,
-                    visitor_port,
-                    pcap: Some(pcap),
-                    image: Some(image.to_path_buf()),
-                    dir,
-                });
-            }
-            Err(e) if e.contains(PORT_TAKEN) => continue,
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(e);
-            }
-        }
-    }
-    Err("QEMU could not bind its forwarded ports in 5 attempts".into())
+        dies_with_this_thread(&mut command);
+        command
+    })?;
+    Ok(Target {
+        kind: TargetKind::Vm,
+        ports: booted.services.ports(),
+        visitor_port: booted.extra_ports[0],
+        process: booted.process,
+        cb_port,
+        pcap: Some(pcap),
+        image: Some(image.to_path_buf()),
+        dir,
+    })
 }
 
 /// A piñata already running elsewhere (`--target external:IP`) on its
@@ -397,30 +270,19 @@ pub(super) fn start_external(
     pcap: Option<PathBuf>,
     dir: PathBuf,
 ) -> Result<Target, String> {
-    let mut child = Command::new("tail")
-        .args(["-n", "+1", "-F"])
-        .arg(console)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+    let process = Process::spawn(Command::new("tail").args(["-n", "+1", "-F"]).arg(console))
         .map_err(|e| format!("cannot follow {} with tail: {e}", console.display()))?;
-    let log = Arc::new(Mutex::new(Vec::new()));
-    collect_output(&mut child, &log);
     // The page answering is the readiness signal.
     let deadline = Instant::now() + Duration::from_secs(60);
     while let Err(e) = probe::probe_page(TargetKind::External, 80) {
         if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
             return Err(format!("the external target's page does not answer: {e}"));
         }
         thread::sleep(Duration::from_millis(500));
     }
     Ok(Target {
         kind: TargetKind::External,
-        child,
-        log,
+        process,
         ports: [80, 443, 10000, 10001, 10002],
         cb_port: 40001,
         visitor_port: 80,

@@ -6,14 +6,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::json;
 
 use super::Options;
 use super::builds::Binaries;
 use super::measure::{Figure, Server, compare};
-use super::process::http_get;
 use super::report::{Results, ratio, ratio_text};
 use super::servers::{
     DEFAULT_KEY_TYPE, OPENSSL, PINATA, PINATA_SOFT, REFERENCE, REFERENCE_P256, Servers,
@@ -150,8 +148,7 @@ pub(super) fn hosted_figures(
     // X25519MLKEM768 on both sides (as browsers offer it).
     let (page_classical, page_hybrid) = {
         let main = s.pinata(DEFAULT_KEY_TYPE)?;
-        let response =
-            http_get(&main.addr("http"), "/", Duration::from_secs(10)).ok_or("GET / failed")?;
+        let response = super::process::get(main.services.addr("http"), "/")?;
         let page = dir.join("page.http");
         std::fs::write(&page, &response).map_err(|e| e.to_string())?;
         let www = dir.join("www");

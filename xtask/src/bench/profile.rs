@@ -281,7 +281,7 @@ fn record(
         .args(&args)
         .args(["--seconds", "1"])
         .output();
-    let pid = hosted.proc.child.id();
+    let pid = hosted.proc.process.child.id();
     let data = scratch.join(format!("{}.perf.data", s.name));
     let cpu0 = cpu_seconds(pid).ok_or("no CPU time for the piñata")?;
     let mut perf = Command::new("perf")

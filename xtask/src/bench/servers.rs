@@ -10,21 +10,18 @@ use std::time::{Duration, Instant};
 
 use super::builds::Binaries;
 use super::measure::Server;
-use super::process::{Proc, free_port, pinned};
+use super::process::{Counts, Proc, pinned};
 
 pub(super) struct Hosted {
     pub(super) proc: Proc,
-    pub(super) ports: BTreeMap<String, u16>,
+    pub(super) services: harness::Services,
     pub(super) ids: PathBuf,
 }
 
 impl Hosted {
-    /// The loopback address of `service` (as the ready lines name it).
+    /// The loopback address of `service` (as the listening lines name it).
     pub(super) fn addr(&self, service: &str) -> String {
-        format!(
-            "127.0.0.1:{}",
-            self.ports.get(service).copied().unwrap_or(0)
-        )
+        self.services.addr(service).to_string()
     }
 }
 
@@ -38,35 +35,19 @@ pub(super) fn start_hosted(
 ) -> Result<Hosted, String> {
     let ids = dir.join(format!("ids-{name}"));
     let mut cmd = pinned(0, program);
-    cmd.args(["--bind", "127.0.0.1"]);
-    for flag in [
-        "--http-port",
-        "--https-port",
-        "--server-port",
-        "--connect-back-port",
-        "--client-port",
-    ] {
-        cmd.args([flag, "0"]);
-    }
-    cmd.args(["--bounty-key-type", key_type])
+    harness::hosted::loopback(&mut cmd)
+        .args(["--bounty-key-type", key_type])
         .arg("--insecure-export-identities")
         .arg(&ids);
-    let mut proc = Proc::spawn(&mut cmd, Some("service=server "))?;
-    proc.wait_for(
-        "the hosted piñata's ready line",
-        Duration::from_secs(60),
-        |l| l.starts_with("pinata: ready"),
-    )?;
-    let mut ports = BTreeMap::new();
-    for line in &proc.seen {
-        if let Some(rest) = line.strip_prefix("pinata: listening service=")
-            && let Some((service, addr)) = rest.split_once(" addr=")
-            && let Some(port) = addr.rsplit(':').next().and_then(|p| p.parse().ok())
-        {
-            ports.insert(service.to_string(), port);
-        }
-    }
-    Ok(Hosted { proc, ports, ids })
+    let counts = Counts::default();
+    let keep = counts.keep(Some("service=server "));
+    let harness::Hosted { process, services } =
+        harness::Hosted::start_keeping(&mut cmd, Duration::from_secs(60), Some(keep))?;
+    Ok(Hosted {
+        proc: Proc::with_counts(process, counts),
+        services,
+        ids,
+    })
 }
 
 pub(super) fn start_refserver(
@@ -89,7 +70,7 @@ pub(super) fn start_refserver(
         cmd.arg("--page").arg(p);
     }
     cmd.args(extra);
-    let mut proc = Proc::spawn(&mut cmd, None)?;
+    let proc = Proc::spawn(&mut cmd, None)?;
     let line = proc.wait_for("refserver listening", Duration::from_secs(20), |l| {
         l.starts_with("refserver: listening")
     })?;
@@ -105,7 +86,7 @@ pub(super) fn start_openssl(
     mutual: bool,
     www: Option<&Path>,
 ) -> Result<(Proc, String), String> {
-    let port = free_port();
+    let port = harness::ports::free_port().map_err(|e| format!("no free port: {e}"))?;
     let mut cmd = pinned(0, "openssl");
     cmd.args([
         "s_server",

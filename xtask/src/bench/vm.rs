@@ -2,17 +2,20 @@
 //! first HTTP 200, and the smallest `--memory` at which it serves.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+
+use harness::{http, listening, prize, vm};
 
 use crate::{image, qemu};
 
 use super::Options;
 use super::builds::Binaries;
 use super::measure::{Server, compare, median};
-use super::process::{Proc, free_port, http_get, pinned};
+use super::process::{Counts, Proc, get, pinned};
 use super::report::Results;
 use super::servers::loadgen_args;
 
@@ -20,63 +23,66 @@ struct Vm {
     proc: Proc,
     ports: [u16; 5],
     started: Instant,
+    /// The guest's ready line.
+    ready: String,
 }
 
-/// A worthless prize for the guest: private key 1 (a famous test vector),
-/// testnet WIF, read as regtest. Without a prize the bounty ports send no
-/// secret, and the short-circuit counts secrets.
-const BENCH_WIF: &str = "cMahea7zqjxrtgAbB7LSGbcQUr1uX1ojuat9jZodMN87JcbXMTcA";
-
-fn boot_vm(image: &Path, memory_mib: u32, append: &[&str]) -> Result<Vm, String> {
-    let ports: [u16; 5] = std::array::from_fn(|_| free_port());
+/// Boots `image` with `memory_mib` and `append` through the harness
+/// (`harness::vm`: free host ports, booted again if one was taken) and
+/// waits at most `limit` for the guest's ready line. The prize is the
+/// harness's worthless test key (without one the bounty ports send no
+/// secret, and the short-circuit counts secrets).
+fn boot_vm(image: &Path, memory_mib: u32, append: &[&str], limit: Duration) -> Result<Vm, String> {
     let secret = std::env::temp_dir().join(format!("pinata-bench-{}.wif", std::process::id()));
-    std::fs::write(&secret, format!("{BENCH_WIF}\n")).map_err(|e| e.to_string())?;
-    let options = qemu::RunOptions {
-        secret_file: Some(secret),
-        memory_mib,
-        host_ports: ports,
-        append: append.iter().map(|s| s.to_string()).collect(),
-        ..qemu::RunOptions::default()
+    std::fs::write(&secret, format!("{}\n", prize::TEST_WIF)).map_err(|e| e.to_string())?;
+    let counts = Counts::default();
+    let boot = vm::Boot {
+        within: limit,
+        keep: Some(counts.keep(Some("service=server "))),
+        ..vm::Boot::default()
     };
-    let cmd = qemu::qemu_command(&options, image);
-    // -serial mon:stdio wants a terminal for the monitor escape only; plain
-    // stdio works with pipes.
-    let started = Instant::now();
-    let program = cmd.get_program().to_os_string();
-    let args: Vec<_> = cmd.get_args().map(|a| a.to_os_string()).collect();
-    let mut pinned_cmd = pinned(0, program);
-    pinned_cmd.args(args);
-    let proc = Proc::spawn(&mut pinned_cmd, Some("service=server "))?;
+    let booted = vm::boot(&boot, |forwards| {
+        let options = qemu::RunOptions {
+            secret_file: Some(secret.clone()),
+            memory_mib,
+            host_ports: forwards.services,
+            append: append.iter().map(|s| s.to_string()).collect(),
+            ..qemu::RunOptions::default()
+        };
+        let cmd = qemu::qemu_command(&options, image);
+        // -serial mon:stdio wants a terminal for the monitor escape only;
+        // plain stdio works with pipes.
+        let program = cmd.get_program().to_os_string();
+        let args: Vec<_> = cmd.get_args().map(|a| a.to_os_string()).collect();
+        let mut pinned_cmd = pinned(0, program);
+        pinned_cmd.args(args);
+        pinned_cmd
+    })?;
     Ok(Vm {
-        proc,
-        ports,
-        started,
+        ports: booted.services.ports(),
+        started: booted.started,
+        ready: booted.line,
+        proc: Proc::with_counts(booted.process, counts),
     })
 }
 
 impl Vm {
-    fn http(&self) -> String {
-        format!("127.0.0.1:{}", self.ports[0])
+    fn http(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.ports[0]))
     }
 
     /// Polls GET / until a 200 (or the VM exits / the limit passes); the
-    /// wall time from starting QEMU.
+    /// wall time from starting QEMU. QEMU's forwarder accepts a probe
+    /// before the guest listens and holds it until the probe's timeout
+    /// (5.1 s reported for 0.42 s), so probes start only after the ready
+    /// line, which `boot_vm` waited for.
     fn first_200(&mut self, limit: Duration) -> Option<Duration> {
         let deadline = self.started + limit;
-        // QEMU's forwarder accepts a probe before the guest listens and
-        // holds it until the probe's timeout (5.1 s reported for 0.42 s):
-        // probe once the guest says it listens.
-        let left = deadline.saturating_duration_since(Instant::now());
-        self.proc
-            .wait_for("the ready line", left, |l| l.contains("pinata: ready"))
-            .ok()?;
         while Instant::now() < deadline {
             if self.proc.exited() {
                 return None;
             }
-            if let Some(r) = http_get(&self.http(), "/", Duration::from_secs(5))
-                && r.starts_with(b"HTTP/1.1 200")
-            {
+            if http::get(self.http(), "/", Duration::from_secs(5)).is_ok_and(|r| r.status == 200) {
                 return Some(self.started.elapsed());
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -84,16 +90,9 @@ impl Vm {
         None
     }
 
-    /// The guest's "N ms from PVH entry to listening".
-    fn guest_ms(&mut self) -> Option<f64> {
-        let line = self
-            .proc
-            .wait_for("ready line", Duration::from_secs(5), |l| {
-                l.contains("ms from PVH entry to listening")
-            })
-            .ok()?;
-        let before = line.split(" ms from PVH entry").next()?;
-        before.rsplit(' ').next()?.parse().ok()
+    /// The guest's "N ms from PVH entry to listening", from its ready line.
+    fn guest_ms(&self) -> Option<f64> {
+        listening::ready_ms(&self.ready).map(|ms| ms as f64)
     }
 }
 
@@ -119,12 +118,14 @@ pub(super) fn vm_figures(
     let mut wall = Vec::new();
     let boots = o.runs.max(3);
     for _ in 0..boots {
-        let mut vm = boot_vm(&image, 128, &STATIC_IP)?;
+        let mut vm = boot_vm(&image, 128, &STATIC_IP, Duration::from_secs(300))?;
         match vm.first_200(Duration::from_secs(300)) {
             Some(t) => wall.push(t.as_secs_f64() * 1000.0),
             None => {
-                vm.proc.drain();
-                return Err(format!("the VM did not serve: {}", vm.proc.seen.join("\n")));
+                return Err(format!(
+                    "the VM did not serve: {}",
+                    vm.proc.process.out.text()
+                ));
             }
         }
         if let Some(ms) = vm.guest_ms() {
@@ -162,12 +163,11 @@ pub(super) fn vm_figures(
     );
 
     // Throughput against the VM: the page and the short-circuit.
-    let mut vm = boot_vm(&image, 128, &STATIC_IP)?;
+    let mut vm = boot_vm(&image, 128, &STATIC_IP, Duration::from_secs(300))?;
     vm.first_200(Duration::from_secs(300))
         .ok_or("the VM did not serve")?;
     // The CA certificate, to verify the VM's web and bounty certificates.
-    let ca =
-        http_get(&vm.http(), "/ca.pem", Duration::from_secs(10)).ok_or("GET /ca.pem failed")?;
+    let ca = get(vm.http(), "/ca.pem")?;
     let ca_pem = ca
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -247,7 +247,7 @@ pub(super) fn vm_figures(
         let bounty_key = format!("bounty_key={key_type}");
         let mut append = STATIC_IP.to_vec();
         append.push(&bounty_key);
-        let mut vm = boot_vm(&image, 128, &append)?;
+        let mut vm = boot_vm(&image, 128, &append, Duration::from_secs(300))?;
         vm.first_200(Duration::from_secs(300))
             .ok_or("the VM did not serve")?;
         let short = compare(
@@ -327,10 +327,15 @@ type Tried = Vec<(u32, bool)>;
 fn bisect_memory(image: &Path) -> Result<(Option<u32>, Tried), String> {
     let mut tried = Vec::new();
     let mut serves = |m: u32| -> Result<bool, String> {
-        let mut vm = boot_vm(image, m, &STATIC_IP)?;
-        let ok = vm.first_200(Duration::from_secs(60)).is_some();
+        // A guest too small to boot stops (or hangs) before its ready
+        // line: booting fails, which is "does not serve" here.
+        let limit = Duration::from_secs(60);
+        let (ok, why) = match boot_vm(image, m, &STATIC_IP, limit) {
+            Ok(mut vm) => (vm.first_200(limit).is_some(), String::new()),
+            Err(e) => (false, format!(" ({})", e.lines().next().unwrap_or(""))),
+        };
         eprintln!(
-            "xtask: bench: --memory {m}: {}",
+            "xtask: bench: --memory {m}: {}{why}",
             if ok { "serves" } else { "does not serve" }
         );
         tried.push((m, ok));
