@@ -1,4 +1,4 @@
-//! `cargo xtask attack`: the attack battery of issue 7.
+//! `cargo xtask attack`: the attack battery.
 //!
 //! Starts a piñata itself — the hosted runner (`--target hosted`, the
 //! default) or the unikernel under QEMU (`--target vm`) — or takes one
@@ -647,7 +647,7 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
     Ok(())
 }
 
-/// The battery's last line (issue 7's shape).
+/// The battery's last line.
 fn summary_line(cases: usize, leaks: usize, crashes: usize, max_page_ms: u128) -> String {
     format!("{cases} cases, {leaks} leaks, {crashes} crashes, max page latency {max_page_ms} ms")
 }

@@ -30,7 +30,7 @@ use super::net::{bound_connect, flood_first, many_sources, target_addr};
 use super::probe::{stats, wait_settled};
 use super::*;
 
-/// Connections the flood opens (issue 7).
+/// Connections the flood opens.
 pub(super) const FLOOD_CONNECTIONS: usize = 10_000;
 
 /// Hosted: connections from each source address, below the default
