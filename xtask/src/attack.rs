@@ -51,6 +51,7 @@ mod capacity;
 mod cases;
 mod certs;
 mod exhaustion;
+mod flags;
 mod flood;
 mod http;
 mod isn;
@@ -77,6 +78,7 @@ use std::time::{Duration, Instant};
 
 use cases::{CASES, Ctx};
 use certs::make_certs;
+pub use flags::Flags;
 use load::{AWAITING_FIX, LOAD_CASES, MEASURES};
 use probe::{Prober, counters_moved, page_back, stats};
 use scanners::scanners;
@@ -101,46 +103,6 @@ const QUICK_PAGE_BACK: Duration = Duration::from_secs(30);
 /// second VM some load cases boot.
 const MAIN_TAP: usize = 0;
 const SIDE_TAP: usize = 1;
-
-pub const USAGE: &str = "\
-usage: cargo xtask attack [--target hosted|vm] [--net user|tap] [--quick] [--soak N] [--full] [--release]
-
-  --target hosted  the hosted runner (default): builds and runs target/*/pinata
-  --target vm      the unikernel under QEMU (builds the image)
-  --net user       vm: QEMU's user networking (default): every connection
-                   reaches the guest from 10.0.2.2, ~20 connections a second
-  --net tap        vm, as root: a bridge and tap device in a network namespace
-                   of this process's own, 300 source addresses (crate::netns);
-                   adds the hostile-load cases (attack/load.rs)
-  --memory MiB     vm: the battery VM's RAM (default 128)
-  --quick          CI's run: no case that awaits its fix (attack/load.rs
-                   AWAITING_FIX) or measures a goal (MEASURES: capacity),
-                   gated on behaviour (no leak, no crash, the
-                   page served again within 30 s); latency printed, not gated
-  --target external:IP  a piñata already running at IP on its standard ports
-                   (connect-back to port 40001 here); needs --sources and
-                   --console
-  --sources S      external: page probes come from address S, the idle
-                   flood from the 200 addresses after it (all configured
-                   on this host)
-  --console FILE   external: the target's console log, followed for the
-                   leak and fault checks
-  --pcap FILE      external: a capture of the target's frames that another
-                   program is appending to (classic pcap, Ethernet), for the
-                   initial-sequence-number case
-  --soak N         after the battery: a warm-up, then N connections of
-                   mixed kinds (page, HTTPS, failed and successful
-                   handshakes); passes when the memory on /stats.json
-                   comes back within tolerance and its high-water mark
-                   stops rising (the curve is printed; attack/soak.rs)
-  --soak-workers W the soak's loop in W threads (default 1)
-  --full           after the battery: testssl.sh (full run), sslscan and
-                   nmap --script ssl-enum-ciphers against the HTTPS port and
-                   the bounty server, each a table row (attack/scanners.rs)
-  --release        hosted: the release build of the piñata
-  --case PATTERN   only the cases whose name contains PATTERN (repeatable;
-                   runs a case awaiting its fix even with --quick)
-  --no-quick       none of the cases (with --soak or --full)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetKind {
@@ -227,90 +189,8 @@ fn awaits_fix(name: &str, target: TargetKind) -> bool {
         .any(|(case, targets)| *case == name && targets.contains(&target))
 }
 
-pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
-    let mut options = Options::default();
-    let (mut address, mut sources, mut console) = (None, None, None);
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--target" => {
-                options.target = match args.next().map(String::as_str) {
-                    Some("hosted") => TargetKind::Hosted,
-                    Some("vm") => TargetKind::Vm,
-                    Some(other) if other.starts_with("external:") => {
-                        address = Some(parse_ip("--target external:", &other[9..])?);
-                        TargetKind::External
-                    }
-                    other => {
-                        return Err(format!(
-                            "--target: {other:?} is not hosted, vm or external:IP"
-                        ));
-                    }
-                }
-            }
-            "--sources" => sources = Some(parse_ip("--sources", next(&mut args, arg)?)?),
-            "--console" => console = Some(PathBuf::from(next(&mut args, arg)?)),
-            "--pcap" => options.pcap = Some(PathBuf::from(next(&mut args, arg)?)),
-            "--soak" => {
-                let n = args.next().ok_or("--soak needs a number")?;
-                options.soak = n
-                    .parse()
-                    .map_err(|_| format!("--soak: `{n}` is not a number"))?;
-            }
-            "--soak-workers" => {
-                let n = next(&mut args, arg)?;
-                options.soak_workers = n
-                    .parse()
-                    .map_err(|_| format!("--soak-workers: `{n}` is not a number"))?;
-            }
-            "--full" => options.full = true,
-            "--release" => options.release = true,
-            "--case" => options
-                .cases
-                .push(args.next().ok_or("--case needs a pattern")?.clone()),
-            "--no-quick" => options.no_quick = true,
-            "--quick" => options.quick = true,
-            "--net" => {
-                options.net = match next(&mut args, arg)? {
-                    "user" => NetKind::User,
-                    "tap" => NetKind::Tap,
-                    other => return Err(format!("--net: `{other}` is not user or tap")),
-                }
-            }
-            "--memory" => {
-                let text = next(&mut args, arg)?;
-                options.memory_mib = text
-                    .parse()
-                    .map_err(|_| format!("--memory: `{text}` is not a number of MiB"))?;
-            }
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return Ok(());
-            }
-            other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
-        }
-    }
-    if let Some(address) = address {
-        let (Some(sources), Some(console)) = (sources, console) else {
-            return Err("--target external:IP needs --sources and --console".into());
-        };
-        options.external = Some((address, sources, console));
-    }
-    if options.net == NetKind::Tap && options.target != TargetKind::Vm {
-        return Err("--net tap is for --target vm".into());
-    }
-    run(root, &options)
-}
-
-fn next<'a>(args: &mut std::slice::Iter<'a, String>, flag: &str) -> Result<&'a str, String> {
-    args.next()
-        .map(String::as_str)
-        .ok_or_else(|| format!("{flag} needs a value"))
-}
-
-fn parse_ip(flag: &str, text: &str) -> Result<Ipv4Addr, String> {
-    text.parse()
-        .map_err(|_| format!("{flag}: `{text}` is not an IPv4 address"))
+pub fn main(root: &Path, flags: Flags) -> Result<(), String> {
+    run(root, &flags.into_options()?)
 }
 
 /// CI: the quick battery (`--quick`) against the hosted runner, then

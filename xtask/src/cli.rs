@@ -1,12 +1,8 @@
 //! `cargo xtask`'s command line, on clap derive: one subcommand per job,
 //! each with the flags its module declares (`Options` there), so `--help`,
 //! the errors for bad values and shell completions come from one place.
-//!
-//! Subcommands whose flags are still parsed by their own module (they take
-//! everything after the subcommand's name) are marked as such in
-//! [`Command`].
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 /// Host tooling for the piñata: build, run, test, measure and attack it.
 #[derive(Debug, Parser)]
@@ -19,14 +15,6 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Everything after a subcommand's name, for the module that parses its
-/// own flags (and prints its own `--help`).
-#[derive(Debug, Args)]
-pub struct Passthrough {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
-    pub args: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,9 +32,7 @@ pub enum Command {
     /// Build the unikernel (release, x86_64-unknown-none); prints the ELF's path
     Image(crate::image::Options),
     /// Boot the image in QEMU with the services on 127.0.0.1:8080,8443,10000-10002
-    /// (flags: `cargo xtask run --help`)
-    #[command(disable_help_flag = true)]
-    Run(Passthrough),
+    Run(crate::qemu::Flags),
     /// Write pinata.xl for Xen (xl create -c pinata.xl) next to a copy of the image
     XlConfig(crate::xl::XlOptions),
     /// Write vm.json for Firecracker (firecracker --config-file) next to a copy of the image
@@ -57,16 +43,13 @@ pub enum Command {
     /// from a Linux dom0 (Xen 4.17 in QEMU TCG; needs root)
     XenDomuSmoke(crate::xen_domu::Options),
     /// The auditor's size and TCB report: target/size-report/report.{md,json,svg}
-    /// (flags: `cargo xtask size-report --help`)
-    #[command(disable_help_flag = true)]
-    SizeReport(Passthrough),
+    SizeReport(crate::size::Flags),
     /// Handshakes/s, page and short-circuit against rustls+aws-lc-rs and
-    /// openssl, boot time, smallest memory (flags: `cargo xtask bench --help`)
-    #[command(disable_help_flag = true)]
-    Bench(Passthrough),
-    /// The attack battery against a piñata it starts (flags: `cargo xtask attack --help`)
-    #[command(disable_help_flag = true)]
-    Attack(Passthrough),
+    /// openssl, boot time, smallest memory (docs/PERFORMANCE.md)
+    Bench(crate::bench::Flags),
+    /// The attack battery against a piñata it starts (or one already
+    /// running: --target external:IP)
+    Attack(crate::attack::Flags),
     /// Internal: run by dom0's /init inside xen-domu-smoke
     #[command(hide = true)]
     XenDomuDom0,
@@ -98,7 +81,7 @@ pub fn guest_memory_mib(text: &str) -> Result<u32, String> {
 /// The flags of one subcommand's `Options`, parsed as clap would (for the
 /// modules' tests).
 #[cfg(test)]
-pub fn parse_flags<T: clap::FromArgMatches + Args>(flags: &[&str]) -> Result<T, String> {
+pub fn parse_flags<T: clap::FromArgMatches + clap::Args>(flags: &[&str]) -> Result<T, String> {
     let command = T::augment_args(clap::Command::new("test"));
     let matches = command
         .try_get_matches_from(std::iter::once("test").chain(flags.iter().copied()))
@@ -134,13 +117,22 @@ mod tests {
     }
 
     #[test]
-    fn passthrough_subcommands_keep_their_flags() {
-        let cli = Cli::try_parse_from(["xtask", "attack", "--target", "vm", "--help"]).unwrap();
-        match cli.command {
-            Command::Attack(Passthrough { args }) => {
-                assert_eq!(args, ["--target", "vm", "--help"])
-            }
-            other => panic!("{other:?}"),
-        }
+    fn every_subcommand_takes_its_flags() {
+        let cli = Cli::try_parse_from(["xtask", "attack", "--target", "vm", "--quick"]).unwrap();
+        assert!(matches!(cli.command, Command::Attack(_)));
+        let cli = Cli::try_parse_from(["xtask", "run", "--ports", "1,2,3,4,5"]).unwrap();
+        assert!(matches!(cli.command, Command::Run(_)));
+        let error = Cli::try_parse_from(["xtask", "run", "--ports", "1,2,3"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("is not five comma-separated ports"),
+            "{error}"
+        );
+        let error = Cli::try_parse_from(["xtask", "bench", "--runs", "0"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--runs"), "{error}");
+        assert!(Cli::try_parse_from(["xtask", "size-report", "--no-linked"]).is_ok());
     }
 }

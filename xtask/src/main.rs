@@ -149,16 +149,14 @@ fn main() -> ExitCode {
         cli::Command::Prerequisites => prerequisites::main(&root),
         cli::Command::Fuzz(options) => fuzz::main(options),
         cli::Command::Image(options) => image::image(&root, options),
-        cli::Command::Run(rest) => {
-            qemu::parse(rest.args.into_iter()).and_then(|options| qemu::run(options, &root))
-        }
+        cli::Command::Run(flags) => qemu::run(flags.into(), &root),
         cli::Command::XlConfig(options) => xl::run(options, &root),
         cli::Command::FirecrackerConfig(options) => firecracker::run(options, &root),
         cli::Command::XenSmoke(options) => xen_smoke::main(&root, options),
         cli::Command::XenDomuSmoke(options) => xen_domu::main(&root, options),
-        cli::Command::SizeReport(rest) => size::main(&root, &rest.args),
-        cli::Command::Bench(rest) => bench::main(&root, &rest.args),
-        cli::Command::Attack(rest) => attack::main(&root, &rest.args),
+        cli::Command::SizeReport(flags) => size::main(&root, flags),
+        cli::Command::Bench(flags) => bench::main(&root, flags),
+        cli::Command::Attack(flags) => attack::main(&root, flags),
         cli::Command::XenDomuDom0 => xen_domu::dom0_main(),
     };
     match result {

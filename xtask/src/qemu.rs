@@ -95,25 +95,78 @@ impl Default for RunOptions {
     }
 }
 
-pub const USAGE: &str = "\
-usage: cargo xtask run [flags]
+/// `cargo xtask run`'s flags.
+#[derive(Debug, clap::Args)]
+pub struct Flags {
+    /// The prize WIF, passed as the boot module (-initrd)
+    #[arg(long, value_name = "F")]
+    secret_file: Option<PathBuf>,
+    /// The accelerator [default: kvm when /dev/kvm is usable, else tcg (-cpu max)]
+    #[arg(long, value_parser = ["kvm", "tcg"])]
+    accel: Option<String>,
+    /// Guest RAM, MiB
+    #[arg(long, value_name = "MiB", default_value = "128")]
+    memory: u32,
+    /// Host ports for guest 80,443,10000,10001,10002
+    #[arg(long, value_name = "A,B,C,D,E", default_value = "8080,8443,10000,10001,10002", value_parser = five_ports)]
+    ports: [u16; 5],
+    /// Extra kernel command line (e.g. "network=regtest ip=10.0.2.15/24 gw=10.0.2.2"); repeatable
+    #[arg(long, value_name = "TEXT")]
+    append: Vec<String>,
+    /// q35, pc, or microvm (Firecracker's machine model under KVM: no
+    /// RTC/PIT/ACPI/PCI, virtio-mmio, kvmclock)
+    #[arg(long, value_name = "M", default_value = "q35")]
+    machine: String,
+    /// QEMU CPU model [default: the accelerator's default; max under tcg]
+    #[arg(long, value_name = "MODEL")]
+    cpu: Option<String>,
+    /// No virtio-rng device (the guest must then find RDRAND/RDSEED)
+    #[arg(long)]
+    no_rng: bool,
+    /// Boot this ELF instead of building the image
+    #[arg(long, value_name = "PATH")]
+    image: Option<PathBuf>,
+    /// user: QEMU's user networking, --ports on 127.0.0.1; tap (root): a
+    /// network namespace of its own with a bridge and a tap device, the
+    /// guest at 198.18.0.2/24 (gateway 198.18.0.1), 300 source addresses
+    /// from 198.18.1.1; reach it with the nsenter command printed at start
+    #[arg(long, default_value = "user", value_parser = ["user", "tap"])]
+    net: String,
+}
 
-  --secret-file F      the prize WIF, passed as the boot module (-initrd)
-  --accel kvm|tcg      default: kvm when /dev/kvm is usable, else tcg (-cpu max)
-  --memory MiB         guest RAM (default 128)
-  --ports A,B,C,D,E    host ports for guest 80,443,10000,10001,10002
-                       (default 8080,8443,10000,10001,10002)
-  --append TEXT        extra kernel command line (e.g. \"network=regtest ip=10.0.2.15/24 gw=10.0.2.2\")
-  --machine M          q35 (default), pc, or microvm (Firecracker's machine model
-                       under KVM: no RTC/PIT/ACPI/PCI, virtio-mmio, kvmclock)
-  --cpu MODEL          QEMU CPU model (default: the accelerator's default; max under tcg)
-  --no-rng             no virtio-rng device (the guest must then find RDRAND/RDSEED)
-  --image PATH         boot this ELF instead of building the image
-  --net user|tap       user (default): QEMU's user networking, --ports on 127.0.0.1;
-                       tap (root): a network namespace of its own with a bridge and a
-                       tap device, the guest at 198.18.0.2/24 (gateway 198.18.0.1),
-                       300 source addresses from 198.18.1.1; reach it with the
-                       nsenter command printed at start";
+/// Five comma-separated ports.
+fn five_ports(text: &str) -> Result<[u16; 5], String> {
+    let bad = || format!("`{text}` is not five comma-separated ports");
+    let ports: Vec<u16> = text
+        .split(',')
+        .map(|p| p.trim().parse::<u16>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    ports.try_into().map_err(|_| bad())
+}
+
+impl From<Flags> for RunOptions {
+    fn from(f: Flags) -> RunOptions {
+        RunOptions {
+            secret_file: f.secret_file,
+            accel: f.accel,
+            memory_mib: f.memory,
+            host_ports: f.ports,
+            append: f.append,
+            rng: !f.no_rng,
+            cpu: f.cpu,
+            machine: f.machine,
+            image: f.image,
+            // The device's name is known once the namespace exists.
+            net: if f.net == "tap" {
+                Net::Tap(String::new())
+            } else {
+                Net::User
+            },
+            ..RunOptions::default()
+        }
+    }
+}
 
 /// KVM is used when `/dev/kvm` opens and the CPU advertises hardware
 /// virtualisation (vmx/svm). Some sandboxes offer a `/dev/kvm` without it
@@ -127,57 +180,6 @@ pub fn kvm_usable() -> bool {
         .filter(|l| l.starts_with("flags"))
         .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"));
     device && hardware
-}
-
-pub fn parse(args: impl Iterator<Item = String>) -> Result<RunOptions, String> {
-    let mut options = RunOptions::default();
-    let mut args = args.peekable();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--secret-file" => options.secret_file = Some(PathBuf::from(value()?)),
-            "--accel" => {
-                let accel = value()?;
-                if accel != "kvm" && accel != "tcg" {
-                    return Err(format!("--accel: `{accel}` is not kvm or tcg"));
-                }
-                options.accel = Some(accel);
-            }
-            "--memory" => {
-                let text = value()?;
-                options.memory_mib = text
-                    .parse()
-                    .map_err(|_| format!("--memory: `{text}` is not a number of MiB"))?;
-            }
-            "--ports" => {
-                let text = value()?;
-                let ports: Vec<u16> = text
-                    .split(',')
-                    .map(|p| p.trim().parse::<u16>())
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| format!("--ports: `{text}` is not five comma-separated ports"))?;
-                options.host_ports = ports
-                    .try_into()
-                    .map_err(|_| format!("--ports: `{text}` is not five comma-separated ports"))?;
-            }
-            "--append" => options.append.push(value()?),
-            "--machine" => options.machine = value()?,
-            "--cpu" => options.cpu = Some(value()?),
-            "--no-rng" => options.rng = false,
-            "--net" => {
-                options.net = match value()?.as_str() {
-                    "user" => Net::User,
-                    // The device's name is known once the namespace exists.
-                    "tap" => Net::Tap(String::new()),
-                    other => return Err(format!("--net: `{other}` is not user or tap")),
-                }
-            }
-            "--image" => options.image = Some(PathBuf::from(value()?)),
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
-        }
-    }
-    Ok(options)
 }
 
 /// Whether `/dev/kvm` opens (whatever the CPU flags say).

@@ -71,28 +71,55 @@ use process::{cores, has_taskset};
 use report::{Results, write_results};
 use vm::vm_figures;
 
-const USAGE: &str = "\
-usage: cargo xtask bench [--seconds S] [--runs R] [--concurrency N] [--quick]
-                         [--no-vm] [--no-memory] [--no-openssl] [--no-soft]
-                         [--targets-only] [--key-types p256,ed25519] [--profile P]
-                         [--perf]
-
-  --seconds S      length of one measurement window (default 3)
-  --runs R         windows per figure; the median is reported (default 3)
-  --concurrency N  load-generator connections in flight (default 4)
-  --quick          1 run of 2 s, the target rows only, no memory bisection
-  --no-vm          hosted figures only (no QEMU)
-  --no-memory      skip the smallest---memory bisection
-  --no-openssl     skip openssl s_server
-  --no-soft        skip the hosted build with the image's soft back ends
-  --targets-only   only the target rows (default chain TLS 1.3, X25519MLKEM768,
-                   the page), not TLS 1.2, the other key types, the short-circuit
-  --key-types L    bounty key types of the detail rows (default p256,ed25519)
-  --profile P      cargo profile of the hosted piñata (default hosted: opt-level 3)
-  --perf           instead of the bench: profile the hosted piñata under the target
-                   rows' loads with Linux perf (one --seconds window each); top
-                   symbols, collapsed stacks, flame graphs (with inferno) and a
-                   summary in <target>/bench/profile/";
+/// `cargo xtask bench`'s flags.
+#[derive(Debug, clap::Args)]
+pub struct Flags {
+    /// Length of one measurement window, seconds
+    #[arg(long, value_name = "S", default_value = "3")]
+    seconds: f64,
+    /// Windows per figure; the median is reported
+    #[arg(long, value_name = "R", default_value = "3", value_parser = clap::value_parser!(u64).range(1..))]
+    runs: u64,
+    /// Load-generator connections in flight
+    #[arg(long, value_name = "N", default_value = "4")]
+    concurrency: usize,
+    /// 1 run of 2 s, the target rows only, no memory bisection
+    #[arg(long)]
+    quick: bool,
+    /// Hosted figures only (no QEMU)
+    #[arg(long)]
+    no_vm: bool,
+    /// Skip the smallest-memory bisection
+    #[arg(long)]
+    no_memory: bool,
+    /// Skip openssl s_server
+    #[arg(long)]
+    no_openssl: bool,
+    /// Skip the hosted build with the image's soft back ends
+    #[arg(long)]
+    no_soft: bool,
+    /// Only the target rows (default chain TLS 1.3, X25519MLKEM768, the
+    /// page), not TLS 1.2, the other key types, the short-circuit
+    #[arg(long)]
+    targets_only: bool,
+    /// Bounty key types of the detail rows
+    #[arg(
+        long,
+        value_name = "L",
+        value_delimiter = ',',
+        default_value = "p256,ed25519"
+    )]
+    key_types: Vec<String>,
+    /// Cargo profile of the hosted piñata (hosted: opt-level 3)
+    #[arg(long, value_name = "P", default_value = "hosted")]
+    profile: String,
+    /// Instead of the bench: profile the hosted piñata under the target
+    /// rows' loads with Linux perf (one --seconds window each); top
+    /// symbols, collapsed stacks, flame graphs (with inferno) and a summary
+    /// in <target>/bench/profile/
+    #[arg(long)]
+    perf: bool,
+}
 
 struct Options {
     seconds: f64,
@@ -108,55 +135,23 @@ struct Options {
     perf: bool,
 }
 
-fn parse(args: &[String]) -> Result<Options, String> {
-    let mut o = Options {
-        seconds: 3.0,
-        runs: 3,
-        concurrency: 4,
-        vm: true,
-        memory: true,
-        openssl: true,
-        soft: true,
-        details: true,
-        key_types: vec!["p256".into(), "ed25519".into()],
-        profile: "hosted".into(),
-        perf: false,
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{a} needs a value"))
-        };
-        match a.as_str() {
-            "--seconds" => o.seconds = value()?.parse().map_err(|_| "--seconds: a number")?,
-            "--runs" => o.runs = value()?.parse().map_err(|_| "--runs: a number")?,
-            "--concurrency" => {
-                o.concurrency = value()?.parse().map_err(|_| "--concurrency: a number")?
-            }
-            "--quick" => {
-                o.seconds = 2.0;
-                o.runs = 1;
-                o.memory = false;
-                o.details = false;
-            }
-            "--no-vm" => o.vm = false,
-            "--no-soft" => o.soft = false,
-            "--targets-only" => o.details = false,
-            "--profile" => o.profile = value()?,
-            "--perf" => o.perf = true,
-            "--no-memory" => o.memory = false,
-            "--no-openssl" => o.openssl = false,
-            "--key-types" => o.key_types = value()?.split(',').map(str::to_string).collect(),
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+impl From<Flags> for Options {
+    fn from(f: Flags) -> Options {
+        let quick = f.quick;
+        Options {
+            seconds: if quick { 2.0 } else { f.seconds },
+            runs: if quick { 1 } else { f.runs as usize },
+            concurrency: f.concurrency,
+            vm: !f.no_vm,
+            memory: !(f.no_memory || quick),
+            openssl: !f.no_openssl,
+            soft: !f.no_soft,
+            details: !(f.targets_only || quick),
+            key_types: f.key_types,
+            profile: f.profile,
+            perf: f.perf,
         }
     }
-    if o.runs == 0 {
-        o.runs = 1;
-    }
-    Ok(o)
 }
 
 fn machine() -> String {
@@ -190,8 +185,8 @@ fn machine() -> String {
     )
 }
 
-pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
-    let mut o = parse(args)?;
+pub fn main(root: &Path, flags: Flags) -> Result<(), String> {
+    let mut o = Options::from(flags);
     if o.perf {
         o.soft = false;
     }

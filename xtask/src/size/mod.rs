@@ -73,11 +73,20 @@ use linked::Linked;
 use sizes::Sizes;
 use tcb::Tcb;
 
-const USAGE: &str = "usage: cargo xtask size-report [--no-hosted] [--no-linked] [--out DIR]
-
-  --no-hosted  leave out the hosted binary
-  --no-linked  leave out the lines linked into the image (skips the second,
-               line-table build of the image)";
+/// `cargo xtask size-report`'s flags.
+#[derive(Debug, clap::Args)]
+pub struct Flags {
+    /// Leave out the hosted binary
+    #[arg(long)]
+    no_hosted: bool,
+    /// Leave out the lines linked into the image (skips the second,
+    /// line-table build of the image)
+    #[arg(long)]
+    no_linked: bool,
+    /// Where to write report.{md,json,svg} [default: target/size-report]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
 
 /// What to put in the report.
 #[derive(Clone, Copy)]
@@ -86,26 +95,14 @@ struct Options {
     linked: bool,
 }
 
-pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
-    let mut options = Options {
-        hosted: true,
-        linked: true,
+pub fn main(root: &Path, flags: Flags) -> Result<(), String> {
+    let options = Options {
+        hosted: !flags.no_hosted,
+        linked: !flags.no_linked,
     };
-    let mut out = None;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--no-hosted" => options.hosted = false,
-            "--no-linked" => options.linked = false,
-            "--out" => out = Some(PathBuf::from(args.next().ok_or("--out needs a value")?)),
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return Ok(());
-            }
-            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
-        }
-    }
-    let out = out.unwrap_or_else(|| target_dir(root).join("size-report"));
+    let out = flags
+        .out
+        .unwrap_or_else(|| target_dir(root).join("size-report"));
     let report = generate(root, options, &out)?;
     json::print_summary(&report);
     Ok(())
