@@ -116,7 +116,7 @@ pub struct Flags {
     /// Instead of the bench: profile the hosted piñata under the target
     /// rows' loads with Linux perf (one --seconds window each); top
     /// symbols, collapsed stacks, flame graphs (with inferno) and a summary
-    /// in <target>/bench/profile/
+    /// in the target directory's bench/profile/
     #[arg(long)]
     perf: bool,
 }
