@@ -54,7 +54,8 @@ pub struct Flags {
     #[arg(long)]
     quick: bool,
     /// external: page probes come from address S, the idle flood from the
-    /// 200 addresses after it (all configured on this host)
+    /// 200 addresses after it, the hostile-load cases from the 64 after
+    /// those (all configured on this host)
     #[arg(long, value_name = "S")]
     sources: Option<Ipv4Addr>,
     /// external: the target's console log, followed for the leak and

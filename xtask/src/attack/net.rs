@@ -86,16 +86,18 @@ pub(super) fn set_addresses(addresses: Addresses) {
 }
 
 /// A target on a real network (`--target external:IP`): the visitor comes
-/// from `sources`, the flood from the addresses after it (one per
-/// `PER_SOURCE` connections; they must all be configured on this host),
-/// and connect-back is awaited on every local address.
+/// from `sources`, the flood from the 200 addresses after it, the
+/// hostile-load cases from the [`SPARE_SOURCES`] after those (they must
+/// all be configured on this host), and connect-back is awaited on every
+/// local address.
 pub(super) fn set_external(target: Ipv4Addr, sources: Ipv4Addr) -> Result<(), String> {
     let flood_first = Ipv4Addr::from(u32::from(sources).wrapping_add(1));
+    let spare_first = Ipv4Addr::from(u32::from(sources).wrapping_add(201));
     set_addresses(Addresses {
         target,
         visitor: sources,
         flood_first,
-        spare_first: None,
+        spare_first: Some(spare_first),
         callback: Ipv4Addr::UNSPECIFIED,
         shared_source: false,
     });

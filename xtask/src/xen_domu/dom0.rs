@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{
-    BATTERY_FILE, CANARY, DOM0_CIDR, DOM0_DIR, GUEST_IP, GUEST_LOG, NAME, SOURCES_FIRST,
-    carries_piece_of, frames,
+    BATTERY_FILE, CANARY, DOM0_DIR, GUEST_IP, GUEST_LOG, NAME, SOURCES_FIRST, carries_piece_of,
+    frames,
 };
 
 /// Console lines the guest prints.
@@ -381,10 +381,12 @@ impl Run {
     }
 
     fn battery(&mut self) -> Result<String, String> {
-        // The visitor and the flood's 200 sources, as addresses on the bridge.
+        // The visitor, the flood's 200 sources and the hostile-load cases'
+        // 64, as addresses on the bridge (`xtask attack --sources`).
         let first = u32::from(SOURCES_FIRST);
-        let prefix = DOM0_CIDR.split('/').nth(1).unwrap_or("16");
-        let batch: String = (0..=200u32)
+        // Host addresses: off the guest's link, routed through dom0.
+        let prefix = 32;
+        let batch: String = (0..=200u32 + 64)
             .map(|i| {
                 format!(
                     "addr add {}/{prefix} dev xenbr0\n",
@@ -406,7 +408,7 @@ impl Run {
         }
         let status = ip.wait().map_err(|e| e.to_string())?;
         if !status.success() {
-            return Err(format!("ip -batch (adding 201 addresses) failed: {status}"));
+            return Err(format!("ip -batch (adding 265 addresses) failed: {status}"));
         }
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut cmd = Command::new(exe);
