@@ -15,6 +15,8 @@
 //!   with idle connections and closes it never lets finish pushes out
 //!   nobody else's connection.
 
+mod pinning;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -27,6 +29,7 @@ use pinata::netloop::{EventLoop, listen_ports};
 use pinata::setup::{self, Platform, Setup};
 use pinata::time::{Instant, SystemClock};
 use pinata::{Limits, Pinata, Service};
+use pinning::pinning_hello;
 use stack::cable::End;
 use stack::{ConnId, ConnState, IpConfig, Stack, StackConfig};
 
@@ -372,24 +375,6 @@ impl Lab {
         let text = String::from_utf8_lossy(&response);
         text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
     }
-}
-
-/// A ClientHello's first `sent` bytes, in 16 KiB records, declaring a
-/// ~64 KiB message: rustls keeps the fragments, waiting for the rest.
-fn pinning_hello(sent: usize) -> Vec<u8> {
-    const DECLARED: usize = 65_000;
-    let mut message = vec![1u8];
-    message.extend_from_slice(&(DECLARED as u32).to_be_bytes()[1..]);
-    message.extend_from_slice(&[3, 3]);
-    message.resize(4 + DECLARED, 0);
-    let mut wire = Vec::new();
-    for chunk in message.chunks(16 * 1024) {
-        wire.extend_from_slice(&[0x16, 3, 1]);
-        wire.extend_from_slice(&(chunk.len() as u16).to_be_bytes());
-        wire.extend_from_slice(chunk);
-    }
-    wire.truncate(sent);
-    wire
 }
 
 /// Opens `count` pinning connections from each peer in `from` to the

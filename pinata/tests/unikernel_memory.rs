@@ -10,6 +10,7 @@
 //! as the attack that used to power a 16 MiB guest off did).
 
 mod common;
+mod pinning;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -19,27 +20,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
+use pinning::pinning_hello;
 
 /// The smallest guest that boots (2.2 MiB of heap, 42 sockets).
 const SMALLEST_MIB: &str = "5";
-
-/// The first `sent` bytes of a ClientHello declaring ~64 KiB, in 16 KiB
-/// records: the piñata keeps what it can of them, waiting for the rest.
-fn pinning_hello(sent: usize) -> Vec<u8> {
-    const DECLARED: usize = 65_000;
-    let mut message = vec![1u8];
-    message.extend_from_slice(&(DECLARED as u32).to_be_bytes()[1..]);
-    message.extend_from_slice(&[3, 3]);
-    message.resize(4 + DECLARED, 0);
-    let mut wire = Vec::new();
-    for chunk in message.chunks(16 * 1024) {
-        wire.extend_from_slice(&[0x16, 3, 1]);
-        wire.extend_from_slice(&(chunk.len() as u16).to_be_bytes());
-        wire.extend_from_slice(chunk);
-    }
-    wire.truncate(sent);
-    wire
-}
 
 /// `count` connections at once, each sending `hello` and then holding the
 /// connection until `stop`.
