@@ -39,7 +39,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::root;
 
@@ -313,6 +313,19 @@ struct Report {
     failure: Option<String>,
     log: PathBuf,
     seconds: f64,
+    /// The libFuzzer process's user + system CPU time, read from
+    /// `/proc/<pid>/stat` once it has exited and before it is reaped.
+    cpu_seconds: Option<f64>,
+}
+
+impl Report {
+    /// Executions per CPU-second: the speed figure that does not depend
+    /// on how many other processes share the machine (libFuzzer's exec/s
+    /// counts wall time).
+    fn exec_per_cpu_second(&self) -> Option<u64> {
+        let cpu = self.cpu_seconds.filter(|&c| c > 0.0)?;
+        Some((self.executions? as f64 / cpu).round() as u64)
+    }
 }
 
 fn files(dir: &Path) -> BTreeSet<PathBuf> {
@@ -411,7 +424,11 @@ fn fuzz_one(target: &str, corpus: &Path, artifacts: &Path, seconds: u64, extra: 
         .stdin(Stdio::null())
         .stdout(log_file)
         .stderr(stderr)
-        .status();
+        .spawn()
+        .and_then(|mut child| {
+            report.cpu_seconds = cpu_seconds_at_exit(child.id());
+            child.wait()
+        });
     report.seconds = started.elapsed().as_secs_f64();
     let text = fs::read_to_string(&log).unwrap_or_default();
     read_stats(&text, &mut report);
@@ -428,6 +445,28 @@ fn fuzz_one(target: &str, corpus: &Path, artifacts: &Path, seconds: u64, extra: 
         Err(e) => report.failure = Some(format!("cannot run {}: {e}", binary(target).display())),
     }
     report
+}
+
+/// The CPU time (user + system, seconds) of the child `pid`, read once it
+/// has exited: an exited child stays a zombie, its `/proc/<pid>/stat`
+/// holding the final times, until its parent reaps it, which the caller
+/// does after this returns. `None` if `/proc` cannot be read.
+fn cpu_seconds_at_exit(pid: u32) -> Option<f64> {
+    loop {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The fields after the parenthesised command name: the state is the
+        // 3rd field overall, utime and stime the 14th and 15th.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        if fields.first() == Some(&"Z") {
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            // USER_HZ is 100 on Linux.
+            return Some((utime + stime) / 100.0);
+        }
+        // Nothing signals a child's exit without reaping it (that needs
+        // `waitid(WNOWAIT)`, unsafe libc): poll its state instead.
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Builds and runs `targets`, `jobs` at a time, and prints the table.
@@ -493,6 +532,7 @@ fn campaign(
     let mut reports = reports.into_inner().map_err(|_| "a fuzz worker panicked")?;
     reports.sort_by_key(|r| targets.iter().position(|t| *t == r.target));
     print_table(&reports, "fuzz/corpus/<target>");
+    write_results(&reports);
     let bad: Vec<&Report> = reports
         .iter()
         .filter(|r| !r.crashes.is_empty() || r.failure.is_some())
@@ -525,19 +565,54 @@ fn campaign(
     ))
 }
 
+/// Where the last campaign's figures are kept, for `cargo xtask bench`.
+pub fn results_path() -> PathBuf {
+    fuzz_dir().join("target/xtask-logs/results.json")
+}
+
+/// Writes the campaign's figures to [`results_path`] (best effort: the
+/// table printed above is the record).
+fn write_results(reports: &[Report]) {
+    let rows: Vec<serde_json::Value> = reports
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "target": r.target,
+                "exec_per_sec": r.exec_per_sec,
+                "exec_per_cpu_second": r.exec_per_cpu_second(),
+                "executions": r.executions,
+                "cpu_seconds": r.cpu_seconds,
+                "seconds": r.seconds,
+                "cov": r.coverage,
+                "ft": r.features,
+                "corpus": r.corpus,
+            })
+        })
+        .collect();
+    let path = results_path();
+    let text = serde_json::to_string_pretty(&serde_json::json!({ "targets": rows }));
+    if let Err(e) = text.map_err(|e| e.to_string()).and_then(|t| {
+        fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).map_err(|e| e.to_string())?;
+        fs::write(&path, t).map_err(|e| e.to_string())
+    }) {
+        eprintln!("xtask: could not write {}: {e}", path.display());
+    }
+}
+
 /// The results table; `corpora` says where the corpus counts come from.
 fn print_table(reports: &[Report], corpora: &str) {
     let show = |v: Option<u64>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
     println!();
     println!(
-        "{:<22} {:>9} {:>8} {:>8} {:>8} {:>8}",
-        "target", "exec/s", "corpus", "cov", "ft", "crashes"
+        "{:<22} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8}",
+        "target", "exec/s", "exec/CPU-s", "corpus", "cov", "ft", "crashes"
     );
     for r in reports {
         println!(
-            "{:<22} {:>9} {:>8} {:>8} {:>8} {:>8}{}",
+            "{:<22} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8}{}",
             r.target,
             show(r.exec_per_sec),
+            show(r.exec_per_cpu_second()),
             r.corpus,
             show(r.coverage),
             show(r.features),
@@ -550,8 +625,9 @@ fn print_table(reports: &[Report], corpora: &str) {
         );
     }
     println!(
-        "(exec/s: libFuzzer's average; corpus: inputs in {corpora}; cov/ft: \
-         libFuzzer's final edge coverage and features)"
+        "(exec/s: libFuzzer's average over wall time; exec/CPU-s: executions per second of \
+         the fuzzer's own CPU time, the figure a loaded machine does not change; corpus: \
+         inputs in {corpora}; cov/ft: libFuzzer's final edge coverage and features)"
     );
     println!();
 }

@@ -237,10 +237,63 @@ pub fn main(root: &Path, flags: Flags) -> Result<(), String> {
             "no size report yet: run `cargo xtask size-report`".into(),
         );
     }
+    fuzz_speed(&mut r);
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(
         std::env::temp_dir().join(format!("pinata-bench-{}.wif", std::process::id())),
     );
     write_results(root, &r)?;
     result
+}
+
+/// The TLS fuzz target's speed, from the last `cargo xtask fuzz` campaign
+/// (`cargo xtask test` runs one): executions per CPU-second of the fuzzer,
+/// the figure another process's load does not change, beside libFuzzer's
+/// wall-time exec/s.
+fn fuzz_speed(r: &mut Results) {
+    const TARGET: &str = "handshake_transcript";
+    const GOAL: u64 = 10_000;
+    let path = crate::fuzz::results_path();
+    let row = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| {
+            v["targets"]
+                .as_array()?
+                .iter()
+                .find(|t| t["target"] == TARGET)
+                .cloned()
+        });
+    let name = format!("fuzzing `{TARGET}`, executions per second");
+    let Some(row) = row else {
+        r.target(
+            &name,
+            "not measured".into(),
+            &format!("≥ {GOAL} exec/s"),
+            None,
+            format!(
+                "no campaign on record: run `cargo xtask fuzz` ({})",
+                path.display()
+            ),
+        );
+        return;
+    };
+    let per_cpu = row["exec_per_cpu_second"].as_u64();
+    let wall = row["exec_per_sec"].as_u64();
+    let show = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    r.target(
+        &name,
+        format!(
+            "{} per CPU-second (libFuzzer's wall exec/s {}; cov {}, ft {}; last `cargo xtask fuzz`)",
+            show(per_cpu),
+            show(wall),
+            row["cov"],
+            row["ft"]
+        ),
+        &format!("≥ {GOAL} exec/s"),
+        per_cpu.map(|v| v >= GOAL),
+        per_cpu
+            .map(|v| format!("{:+.0} %", (v as f64 / GOAL as f64 - 1.0) * 100.0))
+            .unwrap_or_default(),
+    );
 }
