@@ -69,12 +69,7 @@ mod tests {
             initial_seq_no(&KEY, endpoint(2, 80), endpoint(3, 50000), now),
             initial_seq_no(&KEY, endpoint(2, 81), endpoint(1, 50000), now),
             initial_seq_no(&KEY, endpoint(1, 50000), endpoint(2, 80), now),
-            initial_seq_no(
-                b"0123456789abcdeF",
-                endpoint(2, 80),
-                endpoint(1, 50000),
-                now,
-            ),
+            initial_seq_no(b"0123456789abcdeF", endpoint(2, 80), endpoint(1, 50000), now),
         ];
         for other in others {
             assert_ne!(other, base);
