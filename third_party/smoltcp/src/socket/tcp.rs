@@ -23,6 +23,7 @@ mod congestion;
 mod isn;
 // PIÑATA PATCH: SYN cookies.
 mod syn_cookie;
+pub use syn_cookie::LIFETIME as SYN_COOKIE_LIFETIME;
 
 macro_rules! tcp_trace {
     ($($arg:expr),*) => (net_log!(trace, $($arg),*));
@@ -884,6 +885,14 @@ impl<'a> Socket<'a> {
     /// Takes effect only if the interface has a cookie key
     /// (`Config::tcp_syn_cookie_key`); the mode survives `listen`, `abort`
     /// and the socket's return to LISTEN. Off by default.
+    ///
+    /// Every listener, in cookie mode or not, takes an ACK that returns a
+    /// valid cookie while cookies sent by any listener of the interface
+    /// may still be valid ([`SYN_COOKIE_LIFETIME`] after the last), so the
+    /// handshakes answered with cookies complete after the mode is turned
+    /// off; at other times such an ACK gets a RST, as Linux does (its
+    /// "recent overflow" rule), so cookies cannot be guessed at while none
+    /// is in use.
     pub fn set_syn_cookies(&mut self, enabled: bool) {
         self.syn_cookies = enabled;
     }
@@ -1634,11 +1643,13 @@ impl<'a> Socket<'a> {
     }
 
     /// PIÑATA PATCH: whether a segment to this listener may be an ACK
-    /// returning one of its SYN cookies: cookie mode with a key, an
-    /// acknowledgement, no SYN, no RST.
+    /// returning a SYN cookie: a key, a cookie sent recently enough to be
+    /// valid still, an acknowledgement, no SYN, no RST.
     fn may_return_cookie(&self, cx: &mut Context, repr: &TcpRepr) -> bool {
-        self.syn_cookies
-            && cx.tcp_syn_cookie_key().is_some()
+        cx.tcp_syn_cookie_key().is_some()
+            && cx
+                .tcp_syn_cookie_sent()
+                .is_some_and(|sent| cx.now() < sent + SYN_COOKIE_LIFETIME)
             && repr.ack_number.is_some()
             && matches!(
                 repr.control,
@@ -1731,11 +1742,11 @@ impl<'a> Socket<'a> {
         // listener into the SYN-RECEIVED socket the SYN would have made, and
         // goes on below like the ACK that completes a handshake.
         if self.state == State::Listen
-            && self.syn_cookies
             && let Some(key) = cx.tcp_syn_cookie_key().copied()
         {
             match (repr.control, repr.ack_number) {
-                (TcpControl::Syn, None) => {
+                (TcpControl::Syn, None) if self.syn_cookies => {
+                    cx.note_tcp_syn_cookie_sent();
                     return Some(self.cookie_syn_ack(cx, &key, ip_repr, repr));
                 }
                 (_, Some(_)) => {
@@ -3859,9 +3870,12 @@ mod test {
             (REMOTE_SEQ + 1, cookie + 2, 0),
             // Another client ISN than the SYN's.
             (REMOTE_SEQ + 2, cookie + 1, 0),
-            // Too late: two ticks of the cookie's clock on.
+            // Too late: two ticks of the cookie's clock on (a cookie sent
+            // just before keeps the listener taking ACKs).
             (REMOTE_SEQ + 1, cookie + 1, 128_000),
         ] {
+            s.cx.set_now(Instant::from_millis(time));
+            s.cx.note_tcp_syn_cookie_sent();
             let ack = TcpRepr {
                 seq_number: seq,
                 ack_number: Some(ack),
@@ -3914,6 +3928,35 @@ mod test {
             }
         );
         sanity!(s, socket_syn_received());
+    }
+
+    #[test]
+    fn test_listen_syn_cookie_ack_after_the_mode_is_off() {
+        let mut s = socket_listen_cookies();
+        let cookie = send_cookie_syn(&mut s);
+        s.set_syn_cookies(false);
+        let ack = TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(cookie + 1),
+            ..SEND_TEMPL
+        };
+        // Once no cookie sent can be valid any more, listeners take no ACK.
+        s.cx.set_now(Instant::ZERO + SYN_COOKIE_LIFETIME);
+        assert!(!s.socket.accepts(&mut s.cx, &SEND_IP_TEMPL, &ack));
+        // Until then, the handshake answered with a cookie completes.
+        send!(s, time 10_000, ack);
+        assert_eq!(s.state, State::Established);
+    }
+
+    #[test]
+    fn test_listen_no_cookie_ack_before_a_cookie_is_sent() {
+        let mut s = socket_listen_cookies();
+        let ack = TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1),
+            ..SEND_TEMPL
+        };
+        assert!(!s.socket.accepts(&mut s.cx, &SEND_IP_TEMPL, &ack));
     }
 
     #[test]

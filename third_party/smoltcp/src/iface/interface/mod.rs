@@ -161,6 +161,9 @@ pub struct InterfaceInner {
     // PIÑATA PATCH: see `Config::tcp_syn_cookie_key`.
     #[cfg(feature = "socket-tcp")]
     tcp_syn_cookie_key: Option<[u8; 16]>,
+    // PIÑATA PATCH: when a listener last answered a SYN with a cookie.
+    #[cfg(feature = "socket-tcp")]
+    tcp_syn_cookie_sent: Option<Instant>,
 }
 
 /// Configuration structure used for creating a network interface.
@@ -335,6 +338,8 @@ impl Interface {
                 tcp_isn_key: config.tcp_isn_key,
                 #[cfg(feature = "socket-tcp")]
                 tcp_syn_cookie_key: config.tcp_syn_cookie_key,
+                #[cfg(feature = "socket-tcp")]
+                tcp_syn_cookie_sent: None,
             },
         }
     }
@@ -913,6 +918,18 @@ impl InterfaceInner {
     #[cfg(feature = "socket-tcp")]
     pub(crate) fn tcp_syn_cookie_key(&self) -> Option<&[u8; 16]> {
         self.tcp_syn_cookie_key.as_ref()
+    }
+
+    /// PIÑATA PATCH: notes that a listener answered a SYN with a cookie.
+    #[cfg(feature = "socket-tcp")]
+    pub(crate) fn note_tcp_syn_cookie_sent(&mut self) {
+        self.tcp_syn_cookie_sent = Some(self.now);
+    }
+
+    /// PIÑATA PATCH: when a listener last answered a SYN with a cookie.
+    #[cfg(feature = "socket-tcp")]
+    pub(crate) fn tcp_syn_cookie_sent(&self) -> Option<Instant> {
+        self.tcp_syn_cookie_sent
     }
 
     #[cfg(all(test, feature = "socket-tcp"))]

@@ -15,12 +15,14 @@
 //! `t` is a coarse clock (one tick every [`TICK_SECS`] seconds) and the MSS
 //! index points into [`MSS_TABLE`] (the largest entry not above the MSS
 //! the client offered). The client's ACK acknowledges `cookie + 1`: a bare
-//! ACK (or one carrying data or FIN) reaching a listening socket in cookie
-//! mode is checked by recomputing the hash for its 4-tuple, its sequence
-//! number minus one (the client's ISN), and the tick its parity bit names
-//! (now or the one before: a cookie is valid for one to two ticks). A match
-//! makes the socket ESTABLISHED with the MSS from the table; anything else
-//! gets the RST an unsolicited ACK always gets.
+//! ACK (or one carrying data or FIN) reaching a listening socket while a
+//! cookie sent by the interface may still be valid ([`LIFETIME`]; in cookie
+//! mode or not, so that handshakes answered with cookies complete after
+//! the mode is turned off) is checked by recomputing the hash for its
+//! 4-tuple, its sequence number minus one (the client's ISN), and the tick
+//! its parity bit names (now or the one before: a cookie is valid for one
+//! to two ticks). A match makes the socket ESTABLISHED with the MSS from
+//! the table; anything else gets the RST an unsolicited ACK always gets.
 //!
 //! What a cookie does not carry, and so a connection opened by one lacks:
 //! window scaling (our window is at most 64 KiB, not scaled), selective
@@ -41,7 +43,7 @@ use core::hash::Hasher;
 
 use siphasher::sip::SipHasher24;
 
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::wire::{IpAddress, IpEndpoint, TcpSeqNumber};
 
 /// The MSS values a cookie can name (Linux's table for IPv4): 536 is the
@@ -54,6 +56,9 @@ pub(super) const MSS_TABLE: [u16; 4] = [536, 1300, 1440, 1460];
 /// client's ACK or first data segment, short enough that a cookie seen on
 /// the wire soon stops opening connections (Linux: about 2 to 3 minutes).
 pub(super) const TICK_SECS: i64 = 64;
+
+/// The longest a cookie stays valid: two ticks.
+pub const LIFETIME: Duration = Duration::from_secs(2 * TICK_SECS as u64);
 
 const MSS_BITS: u32 = 2;
 const TICK_BIT: u32 = 1 << MSS_BITS;
