@@ -159,7 +159,7 @@ use smoltcp::socket::dhcpv4;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpEndpoint};
 
-pub use config::{ConfigError, IpConfig, StackConfig};
+pub use config::{ConfigError, IpConfig, StackConfig, SynCookies};
 pub use datagram::{DATAGRAM_QUEUE, DATAGRAM_QUEUE_BYTES, MAX_DATAGRAM};
 pub use nic::Nic;
 pub use secret::StackSecret;
@@ -205,6 +205,10 @@ pub struct Stack<N: Nic> {
     rng: PortDraws,
     /// Connections released so far (orders the orphans).
     released: u64,
+    /// Sockets in the `HalfOpen` role.
+    half_open: usize,
+    /// Whether the listeners answer SYNs with cookies (`listeners.rs`).
+    cookies: bool,
 }
 
 /// The clock as smoltcp counts it (microseconds in an `i64`). Clamped far
@@ -269,6 +273,10 @@ impl<N: Nic> Stack<N> {
         let mut iface_config = Config::new(HardwareAddress::Ethernet(ethernet));
         iface_config.random_seed = seed;
         iface_config.tcp_isn_key = config.secret.as_ref().map(StackSecret::isn_key);
+        iface_config.tcp_syn_cookie_key = Some(match &config.secret {
+            Some(secret) => secret.cookie_key(),
+            None => secret::seeded_cookie_key(seed),
+        });
         let now = instant(now_ms);
         let mut iface = Interface::new(iface_config, &mut device, now);
         let mut sockets = SocketSet::new(Vec::new());
@@ -309,6 +317,8 @@ impl<N: Nic> Stack<N> {
             now_ms,
             ingress_pending: false,
             released: 0,
+            half_open: 0,
+            cookies: config.syn_cookies == SynCookies::Always,
             rng: match &config.secret {
                 Some(secret) => secret.port_draws(),
                 None => PortDraws::seeded(seed),

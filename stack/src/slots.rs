@@ -171,6 +171,8 @@ impl<N: Nic> Stack<N> {
     }
 
     pub(crate) fn insert(&mut self, entry: Entry) -> u16 {
+        // `half_open` counts roles changed by `set_role` only.
+        debug_assert!(!matches!(entry.role, Role::HalfOpen { .. }));
         self.in_use += 1;
         if let Some(index) = self.free_slots.pop() {
             self.slots[usize::from(index)].entry = Some(entry);
@@ -187,6 +189,9 @@ impl<N: Nic> Stack<N> {
 
     pub(crate) fn remove(&mut self, index: usize) {
         if let Some(entry) = self.slots[index].entry.take() {
+            if matches!(entry.role, Role::HalfOpen { .. }) {
+                self.half_open -= 1;
+            }
             self.sockets.remove(entry.handle);
             let slot = &mut self.slots[index];
             slot.generation = slot.generation.wrapping_add(1);
@@ -197,7 +202,14 @@ impl<N: Nic> Stack<N> {
 
     pub(crate) fn set_role(&mut self, index: usize, role: Role) {
         if let Some(entry) = self.slots[index].entry.as_mut() {
+            let was = matches!(entry.role, Role::HalfOpen { .. });
+            let is = matches!(role, Role::HalfOpen { .. });
             entry.role = role;
+            if is && !was {
+                self.half_open += 1;
+            } else if was && !is {
+                self.half_open -= 1;
+            }
         }
     }
 }

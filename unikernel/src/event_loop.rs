@@ -108,9 +108,10 @@ pub fn start() -> ! {
         }
     };
     // The seed feeds smoltcp's own generator (DHCP transaction ids); the
-    // secret keys TCP initial sequence numbers and ephemeral ports.
+    // secret keys TCP initial sequence numbers, SYN cookies and ephemeral
+    // ports.
     let mut seed = [0u8; 8];
-    let mut secret = [0u8; 32];
+    let mut secret = [0u8; stack::StackSecret::LEN];
     if platform::random().fill(&mut seed).is_err() || platform::random().fill(&mut secret).is_err()
     {
         crate::println!("entropy: the generator failed; stopping");
