@@ -207,6 +207,8 @@ pub struct Stack<N: Nic> {
     released: u64,
     /// Sockets in the `HalfOpen` role.
     half_open: usize,
+    /// The slots in the `Listening` role.
+    listening: Vec<u16>,
     /// Whether the listeners answer SYNs with cookies (`listeners.rs`).
     cookies: bool,
 }
@@ -318,6 +320,7 @@ impl<N: Nic> Stack<N> {
             ingress_pending: false,
             released: 0,
             half_open: 0,
+            listening: Vec::new(),
             cookies: config.syn_cookies == SynCookies::Always,
             rng: match &config.secret {
                 Some(secret) => secret.port_draws(),
@@ -370,9 +373,13 @@ impl<N: Nic> Stack<N> {
                 PollIngressSingleResult::PacketProcessed => {}
                 PollIngressSingleResult::SocketStateChanged => {
                     // A SYN may have taken a listener: replace it before the
-                    // next frame, which may be another SYN.
-                    self.sweep(true);
-                    self.refill();
+                    // next frame, which may be another SYN. (A SYN answered
+                    // with a cookie takes none: under a flood most frames
+                    // cost no pass over the slots.)
+                    if self.a_listener_is_taken() {
+                        self.sweep(true);
+                        self.refill();
+                    }
                 }
             }
         }
