@@ -6,10 +6,11 @@
 //! addresses and ports of a range configured nowhere (`netns::SPOOFED`
 //! over tap; 127.3.0.0/16 on loopback, whose SYN-ACKs the host's own TCP
 //! answers with a reset), at each rate of [`STEPS`] in turn. The guest
-//! answers every SYN with a SYN cookie and keeps no pending handshake
-//! (docs/DECISIONS.md, "SYN cookies"), so the flood can neither fill a
-//! table nor push a visitor's handshake out of one; what is left to
-//! measure is whether the guest keeps up with the frames at all. QEMU's
+//! keeps a quarter of its sockets as pending handshakes and answers the
+//! SYNs beyond with SYN cookies, keeping nothing for them
+//! (docs/DECISIONS.md, "SYN cookies"): the flood fills the table once but
+//! cannot push a visitor's handshake out of it; what is left to measure is
+//! whether the guest keeps up with the frames at all. QEMU's
 //! dump (with `--net tap`) gives the SYNs that reached the guest and the
 //! SYN-ACKs it sent back, and the page probe (from the visitor's address)
 //! whether a visitor still gets in. Each step's page latency is a figure;
