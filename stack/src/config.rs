@@ -73,6 +73,23 @@ impl IpConfig {
     }
 }
 
+/// When listeners answer SYNs with SYN cookies instead of keeping a
+/// half-open handshake (see "Bounds" in the crate docs). Linux's
+/// `net.ipv4.tcp_syncookies` has the same three settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SynCookies {
+    /// Never: beyond [`StackConfig::max_half_open`], a SYN replaces the
+    /// oldest pending handshake.
+    Off,
+    /// While [`StackConfig::max_half_open`] handshakes are pending (the
+    /// default): stateful while there is room, with every TCP option the
+    /// client offers; stateless under a flood.
+    #[default]
+    WhenFull,
+    /// For every SYN: no half-open handshakes at all.
+    Always,
+}
+
 /// Everything [`Stack::new`](crate::Stack::new) needs besides the NIC. [`StackConfig::new`]
 /// fills in the defaults given in each field's documentation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +107,8 @@ pub struct StackConfig {
     /// ones still closing (default 256, at most 65535).
     pub max_connections: usize,
     /// Handshakes in progress (SYN received, final ACK not yet), all ports
-    /// together (default 64). A SYN beyond it replaces the oldest.
+    /// together (default 64). Beyond it, SYNs are answered with SYN cookies
+    /// (see `syn_cookies`), or, with cookies off, a SYN replaces the oldest.
     pub max_half_open: usize,
     /// Handshakes in progress from one address (default 16). A SYN beyond
     /// it replaces that address's oldest.
@@ -101,6 +119,9 @@ pub struct StackConfig {
     /// Released connections still closing, per address (default 8).
     /// Beyond it, that address's oldest is dropped.
     pub max_orphans_per_peer: usize,
+    /// When SYNs are answered with SYN cookies (default
+    /// [`SynCookies::WhenFull`]).
+    pub syn_cookies: SynCookies,
     /// How long a released connection still closing is left alone when a
     /// socket is needed (default 1 s): the oldest one past it gives its
     /// socket before a live connection is evicted.
@@ -122,11 +143,11 @@ pub struct StackConfig {
     /// How long a connection released before it finished closing may go on
     /// sending its last data and FIN before it is aborted (default 10 s).
     pub linger_ms: u64,
-    /// The key of TCP initial sequence numbers and ephemeral ports
-    /// (`secret.rs`), drawn from a cryptographic generator. `None` (the
-    /// default) draws both from generators seeded by [`Stack::new`](crate::Stack::new)'s seed,
-    /// which a peer can predict after seeing a few: for tests and fuzzing
-    /// only.
+    /// The keys of TCP initial sequence numbers, SYN cookies and ephemeral
+    /// ports (`secret.rs`), drawn from a cryptographic generator. `None`
+    /// (the default) draws them from generators seeded by
+    /// [`Stack::new`](crate::Stack::new)'s seed, which a peer can predict
+    /// after seeing a few: for tests and fuzzing only.
     pub secret: Option<StackSecret>,
 }
 
@@ -143,6 +164,7 @@ impl StackConfig {
             max_half_open_per_peer: 16,
             max_orphans: 64,
             max_orphans_per_peer: 8,
+            syn_cookies: SynCookies::WhenFull,
             orphan_grace_ms: 1_000,
             rx_buffer: 16 * 1024,
             tx_buffer: 16 * 1024,

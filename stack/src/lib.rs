@@ -67,8 +67,12 @@
 //! [`StackConfig::backlog`] sockets listening. When one of them receives a
 //! SYN it is *half-open* (SYN-RECEIVED, not yet visible to the caller) and a
 //! fresh listener takes its place — between two received frames, so a burst
-//! of SYNs in one [`Stack::poll`] is served. When the handshake completes the
-//! socket is handed out as a connection: [`StackEvent::Accepted`] carries its
+//! of SYNs in one [`Stack::poll`] is served. With SYN cookies
+//! ([`StackConfig::syn_cookies`]) a listener answers the SYN instead and
+//! stays a listener: the SYN-ACK's sequence number (the cookie, a keyed
+//! hash of the connection) is all that is kept, and the client's ACK that
+//! returns it makes the listener the connection. When the handshake
+//! completes the socket is handed out as a connection: [`StackEvent::Accepted`] carries its
 //! [`ConnId`], the listener (the port's index in
 //! [`StackConfig::listen_ports`]) and the peer's exact address and port.
 //! Outgoing connections ([`Stack::connect`]) report [`StackEvent::Connected`]
@@ -101,13 +105,23 @@
 //!   [`Stack::at_capacity`] says when connections are being refused and
 //!   [`Stack::oldest_idle`] names the connection to evict.
 //! - At most [`StackConfig::max_half_open`] handshakes are pending, and at
-//!   most [`StackConfig::max_half_open_per_peer`] from one address; a SYN
-//!   beyond either silently replaces the oldest pending handshake (of that
-//!   address first: a SYN flood from one address replaces its own), so a
-//!   SYN flood cannot occupy every socket, and a handshake not completed
-//!   within [`StackConfig::handshake_timeout_ms`] is dropped. Outgoing
-//!   connections that get no answer within the same time report
-//!   `ConnectFailed`.
+//!   most [`StackConfig::max_half_open_per_peer`] from one address, and a
+//!   handshake not completed within [`StackConfig::handshake_timeout_ms`]
+//!   is dropped. Once `max_half_open` are pending, the listeners answer
+//!   SYNs with SYN cookies (RFC 4987 §3.6, in the patched smoltcp:
+//!   [`SynCookies::WhenFull`], the default) and keep no state for them
+//!   until the table has room again; [`SynCookies::Always`] keeps none at
+//!   all, [`SynCookies::Off`] lets a SYN beyond the limit silently replace
+//!   the oldest pending handshake instead. A SYN beyond the per-address
+//!   share replaces that address's oldest (a SYN flood from one address
+//!   replaces its own). So a SYN flood cannot occupy every socket, nor,
+//!   with cookies, push a real client's handshake out. A connection opened
+//!   by a cookie has no window scaling (the buffers are below 64 KiB
+//!   anyway), no SACK, no timestamps and an MSS of 536, 1300, 1440 or
+//!   1460; a cookie is valid for 64 to 128 s, and ACKs that return one are
+//!   taken only while a cookie sent may still be valid. The cookie key is
+//!   the third key of [`StackConfig::secret`]. Outgoing connections that
+//!   get no answer within `handshake_timeout_ms` report `ConnectFailed`.
 //! - Released connections still closing (orphans) are counted per address
 //!   and in all: at most [`StackConfig::max_orphans_per_peer`] per address
 //!   and [`StackConfig::max_orphans`] in all, the oldest dropped beyond
@@ -159,7 +173,7 @@ use smoltcp::socket::dhcpv4;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpEndpoint};
 
-pub use config::{ConfigError, IpConfig, StackConfig};
+pub use config::{ConfigError, IpConfig, StackConfig, SynCookies};
 pub use datagram::{DATAGRAM_QUEUE, DATAGRAM_QUEUE_BYTES, MAX_DATAGRAM};
 pub use nic::Nic;
 pub use secret::StackSecret;
@@ -205,6 +219,12 @@ pub struct Stack<N: Nic> {
     rng: PortDraws,
     /// Connections released so far (orders the orphans).
     released: u64,
+    /// Sockets in the `HalfOpen` role.
+    half_open: usize,
+    /// The slots in the `Listening` role.
+    listening: Vec<u16>,
+    /// Whether the listeners answer SYNs with cookies (`listeners.rs`).
+    cookies: bool,
 }
 
 /// The clock as smoltcp counts it (microseconds in an `i64`). Clamped far
@@ -269,6 +289,10 @@ impl<N: Nic> Stack<N> {
         let mut iface_config = Config::new(HardwareAddress::Ethernet(ethernet));
         iface_config.random_seed = seed;
         iface_config.tcp_isn_key = config.secret.as_ref().map(StackSecret::isn_key);
+        iface_config.tcp_syn_cookie_key = Some(match &config.secret {
+            Some(secret) => secret.cookie_key(),
+            None => secret::seeded_cookie_key(seed),
+        });
         let now = instant(now_ms);
         let mut iface = Interface::new(iface_config, &mut device, now);
         let mut sockets = SocketSet::new(Vec::new());
@@ -309,6 +333,9 @@ impl<N: Nic> Stack<N> {
             now_ms,
             ingress_pending: false,
             released: 0,
+            half_open: 0,
+            listening: Vec::new(),
+            cookies: config.syn_cookies == SynCookies::Always,
             rng: match &config.secret {
                 Some(secret) => secret.port_draws(),
                 None => PortDraws::seeded(seed),
@@ -360,9 +387,13 @@ impl<N: Nic> Stack<N> {
                 PollIngressSingleResult::PacketProcessed => {}
                 PollIngressSingleResult::SocketStateChanged => {
                     // A SYN may have taken a listener: replace it before the
-                    // next frame, which may be another SYN.
-                    self.sweep(true);
-                    self.refill();
+                    // next frame, which may be another SYN. (A SYN answered
+                    // with a cookie takes none: under a flood most frames
+                    // cost no pass over the slots.)
+                    if self.a_listener_is_taken() {
+                        self.sweep(true);
+                        self.refill();
+                    }
                 }
             }
         }

@@ -1,14 +1,15 @@
 //! The listener pool: smoltcp has no `accept()`, so the stack keeps
 //! sockets listening on every port, follows each through its handshake
-//! (half-open, bounded), hands completed ones out as connections, and
-//! re-arms listeners within the socket limit (see "Listen/accept" in the
-//! crate docs).
+//! (half-open, bounded; or none at all when the listeners answer with SYN
+//! cookies), hands completed ones out as connections, and re-arms
+//! listeners within the socket limit (see "Listen/accept" and "Bounds" in
+//! the crate docs).
 
 use alloc::vec;
 use smoltcp::socket::tcp;
 
 use crate::slots::{Entry, Role};
-use crate::{ConnId, Nic, Stack, StackEvent, duration, to_socket_addr};
+use crate::{ConnId, Nic, Stack, StackEvent, SynCookies, duration, to_socket_addr};
 
 impl<N: Nic> Stack<N> {
     pub(crate) fn listeners_on(&self, port: u16) -> usize {
@@ -60,6 +61,7 @@ impl<N: Nic> Stack<N> {
                 if *count < backlog && self.in_use < self.config.max_connections {
                     let port = self.ports[i];
                     let mut socket = self.new_socket();
+                    socket.set_syn_cookies(self.cookies);
                     if socket.listen(port).is_err() {
                         continue;
                     }
@@ -165,6 +167,28 @@ impl<N: Nic> Stack<N> {
                 _ => {}
             }
         }
+        self.update_cookie_mode();
+    }
+
+    /// Puts the listeners in SYN-cookie mode, or takes them out of it, as
+    /// `syn_cookies` and the number of pending handshakes say.
+    pub(crate) fn update_cookie_mode(&mut self) {
+        let cookies = match self.config.syn_cookies {
+            SynCookies::Off => false,
+            SynCookies::WhenFull => self.half_open >= self.config.max_half_open,
+            SynCookies::Always => true,
+        };
+        if cookies == self.cookies {
+            return;
+        }
+        self.cookies = cookies;
+        for entry in self.slots.iter().filter_map(|s| s.entry.as_ref()) {
+            if let Role::Listening { .. } = entry.role {
+                self.sockets
+                    .get_mut::<tcp::Socket>(entry.handle)
+                    .set_syn_cookies(cookies);
+            }
+        }
     }
 
     /// Drops a half-open socket's handshake silently and listens again.
@@ -174,6 +198,7 @@ impl<N: Nic> Stack<N> {
         };
         let socket = self.sockets.get_mut::<tcp::Socket>(entry.handle);
         socket.abort();
+        socket.set_syn_cookies(self.cookies);
         // `listen` resets the socket, so the RST that `abort` queued is never
         // sent: a dropped handshake is silent, like a lost SYN.
         if socket.listen(port).is_ok() {
@@ -187,42 +212,51 @@ impl<N: Nic> Stack<N> {
 
     /// Keeps the half-open handshakes within `max_half_open_per_peer` for
     /// the address of `newest` and `max_half_open` in all, by dropping the
-    /// oldest other than `newest` (of that address, then of all).
+    /// oldest other than `newest` (of that address, then of all). With SYN
+    /// cookies on when full, the second never happens: the listeners stop
+    /// making half-open handshakes when there are `max_half_open`.
     pub(crate) fn limit_half_open(&mut self, newest: usize) {
         let peer = self.slots[newest]
             .entry
             .as_ref()
             .and_then(|e| self.remote_ip(e.handle));
-        let half_open: alloc::vec::Vec<(usize, u16, u64, Option<core::net::IpAddr>)> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let entry = s.entry.as_ref()?;
-                match entry.role {
-                    Role::HalfOpen { port, since_ms } => {
-                        Some((i, port, since_ms, self.remote_ip(entry.handle)))
-                    }
-                    _ => None,
-                }
-            })
-            .collect();
-        let oldest = |of_peer: bool| {
-            half_open
-                .iter()
-                .filter(|&&(i, _, _, p)| i != newest && (!of_peer || p == peer))
-                .min_by_key(|&&(_, _, since, _)| since)
-                .map(|&(i, port, _, _)| (i, port))
-        };
-        let from_peer = half_open.iter().filter(|h| h.3 == peer).count();
-        let victim = if peer.is_some() && from_peer > self.config.max_half_open_per_peer {
-            oldest(true)
-        } else if half_open.len() > self.config.max_half_open {
-            oldest(false)
+        let over_all = self.half_open > self.config.max_half_open;
+        if peer.is_none() && !over_all {
+            return;
+        }
+        // One pass, no allocation: this runs for every stateful SYN.
+        let mut from_peer = 0;
+        let mut oldest_of_peer: Option<(u64, usize, u16)> = None;
+        let mut oldest: Option<(u64, usize, u16)> = None;
+        for (i, slot) in self.slots.iter().enumerate() {
+            let Some(Entry {
+                handle,
+                role: Role::HalfOpen { port, since_ms },
+            }) = slot.entry
+            else {
+                continue;
+            };
+            let of_peer = peer.is_some() && self.remote_ip(handle) == peer;
+            from_peer += usize::from(of_peer);
+            if i == newest {
+                continue;
+            }
+            let older = |than: Option<(u64, usize, u16)>| than.is_none_or(|o| since_ms < o.0);
+            if of_peer && older(oldest_of_peer) {
+                oldest_of_peer = Some((since_ms, i, port));
+            }
+            if older(oldest) {
+                oldest = Some((since_ms, i, port));
+            }
+        }
+        let victim = if from_peer > self.config.max_half_open_per_peer {
+            oldest_of_peer
+        } else if over_all {
+            oldest
         } else {
             None
         };
-        if let Some((index, port)) = victim {
+        if let Some((_, index, port)) = victim {
             self.relisten(index, port);
         }
     }

@@ -1,38 +1,50 @@
-//! The stack's secret: what keeps its TCP initial sequence numbers and its
-//! ephemeral ports unknown to anyone who watches its traffic.
+//! The stack's secret: what keeps its TCP initial sequence numbers, its
+//! SYN cookies and its ephemeral ports unknown to anyone who watches its
+//! traffic.
 //!
 //! - Initial sequence numbers are RFC 6528's: a 4 µs clock plus SipHash-2-4
 //!   of the connection's 4-tuple under the first half of the secret
 //!   (computed inside the patched smoltcp, `Config::tcp_isn_key`).
 //! - Ephemeral ports (outgoing connections, the datagram socket) are RFC
 //!   6056's "simple port randomization" with SipHash-2-4 of a counter under
-//!   the second half as the generator, so one port tells nothing of the
+//!   the second part as the generator, so one port tells nothing of the
 //!   next.
+//! - SYN cookies (the sequence numbers of SYN-ACKs sent without keeping
+//!   state, see "Bounds" in the crate docs) are SipHash-2-4 of the
+//!   connection, the client's sequence number and a coarse clock under the
+//!   third part (computed inside the patched smoltcp,
+//!   `Config::tcp_syn_cookie_key`): whoever could compute them could open
+//!   connections from addresses it does not own.
 //!
-//! Both need a key an attacker cannot guess: 32 bytes from the appliance's
-//! cryptographic generator at boot ([`StackSecret::new`]).
+//! All need keys an attacker cannot guess: 48 bytes from the appliance's
+//! cryptographic generator at boot ([`StackSecret::new`]), 16 for each.
 //!
 //! Without a secret the stack behaves as it did before it had one: smoltcp's
 //! own generator (sPCG32, seeded with [`Stack::new`](crate::Stack::new)'s
-//! seed) draws the sequence numbers and splitmix64 the ports. Both can be
-//! predicted from a few observed values, which is what tests and the fuzz
-//! targets need — the inputs the fuzzer saved carry sequence numbers that
-//! acknowledge exactly those — and what a public appliance must not do.
+//! seed) draws the sequence numbers and splitmix64 the ports, and the
+//! cookie key is derived from the seed. All can be predicted from the seed
+//! or a few observed values, which is what tests and the fuzz targets need
+//! — the inputs the fuzzer saved carry sequence numbers that acknowledge
+//! exactly those — and what a public appliance must not do.
 
 use core::fmt;
 use core::hash::Hasher;
 
 use siphasher::sip::SipHasher24;
 
-/// 32 secret random bytes: half keys the TCP initial sequence numbers,
-/// half the choice of ephemeral ports. Never printed (`Debug` shows none
-/// of it).
+/// [`StackSecret::LEN`] secret random bytes: a third keys the TCP initial
+/// sequence numbers, a third the choice of ephemeral ports, a third the
+/// SYN cookies. Never printed (`Debug` shows none of it).
 #[derive(Clone, PartialEq, Eq)]
-pub struct StackSecret([u8; 32]);
+pub struct StackSecret([u8; StackSecret::LEN]);
 
 impl StackSecret {
-    /// The secret, from 32 bytes of a cryptographic random generator.
-    pub fn new(bytes: [u8; 32]) -> StackSecret {
+    /// Bytes in a secret: three 16-byte keys.
+    pub const LEN: usize = 48;
+
+    /// The secret, from [`StackSecret::LEN`] bytes of a cryptographic
+    /// random generator.
+    pub fn new(bytes: [u8; StackSecret::LEN]) -> StackSecret {
         StackSecret(bytes)
     }
 
@@ -50,11 +62,27 @@ impl StackSecret {
         }
     }
 
+    /// The key of SYN cookies (smoltcp's `Config::tcp_syn_cookie_key`).
+    pub(crate) fn cookie_key(&self) -> [u8; 16] {
+        self.half(2)
+    }
+
+    /// Key number `which` (0, 1 or 2).
     fn half(&self, which: usize) -> [u8; 16] {
         let mut half = [0u8; 16];
         half.copy_from_slice(&self.0[which * 16..(which + 1) * 16]);
         half
     }
+}
+
+/// The SYN-cookie key without a secret: derived from the seed, so that
+/// tests and fuzzing exercise cookies too (predictable, like the rest).
+pub(crate) fn seeded_cookie_key(seed: u64) -> [u8; 16] {
+    let mut draws = PortDraws::Seeded(seed ^ 0x243f_6a88_85a3_08d3);
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&draws.next().to_le_bytes());
+    key[8..].copy_from_slice(&draws.next().to_le_bytes());
+    key
 }
 
 impl fmt::Debug for StackSecret {
@@ -105,10 +133,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_halves_and_the_draws_differ() {
-        let bytes: [u8; 32] = core::array::from_fn(|i| i as u8);
+    fn the_keys_and_the_draws_differ() {
+        let bytes: [u8; StackSecret::LEN] = core::array::from_fn(|i| i as u8);
         let secret = StackSecret::new(bytes);
         assert_eq!(secret.isn_key()[..], bytes[..16]);
+        assert_eq!(secret.cookie_key()[..], bytes[32..]);
+        assert_ne!(seeded_cookie_key(1), seeded_cookie_key(2));
         let mut draws = secret.port_draws();
         let (a, b) = (draws.next(), draws.next());
         assert_ne!(a, b);
@@ -121,7 +151,7 @@ mod tests {
     #[test]
     fn debug_shows_nothing_of_the_secret() {
         assert_eq!(
-            format!("{:?}", StackSecret::new([0xab; 32])),
+            format!("{:?}", StackSecret::new([0xab; StackSecret::LEN])),
             "StackSecret(..)"
         );
     }

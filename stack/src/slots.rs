@@ -171,8 +171,11 @@ impl<N: Nic> Stack<N> {
     }
 
     pub(crate) fn insert(&mut self, entry: Entry) -> u16 {
+        // `half_open` counts roles changed by `set_role` only.
+        debug_assert!(!matches!(entry.role, Role::HalfOpen { .. }));
         self.in_use += 1;
-        if let Some(index) = self.free_slots.pop() {
+        let listening = matches!(entry.role, Role::Listening { .. });
+        let index = if let Some(index) = self.free_slots.pop() {
             self.slots[usize::from(index)].entry = Some(entry);
             index
         } else {
@@ -182,11 +185,40 @@ impl<N: Nic> Stack<N> {
             });
             // `max_connections` ≤ 65535 keeps this in range.
             (self.slots.len() - 1) as u16
+        };
+        if listening {
+            self.listening.push(index);
         }
+        index
+    }
+
+    fn forget_listener(&mut self, index: usize) {
+        if let Some(at) = self.listening.iter().position(|&i| usize::from(i) == index) {
+            self.listening.swap_remove(at);
+        }
+    }
+
+    /// Whether a socket in the `Listening` role has left LISTEN (a SYN
+    /// taken statefully, an ACK returning a SYN cookie): a look at the
+    /// listeners only, not every slot.
+    pub(crate) fn a_listener_is_taken(&self) -> bool {
+        self.listening.iter().any(|&index| {
+            self.slots[usize::from(index)]
+                .entry
+                .as_ref()
+                .is_some_and(|e| {
+                    self.sockets.get::<tcp::Socket>(e.handle).state() != tcp::State::Listen
+                })
+        })
     }
 
     pub(crate) fn remove(&mut self, index: usize) {
         if let Some(entry) = self.slots[index].entry.take() {
+            match entry.role {
+                Role::HalfOpen { .. } => self.half_open -= 1,
+                Role::Listening { .. } => self.forget_listener(index),
+                _ => {}
+            }
             self.sockets.remove(entry.handle);
             let slot = &mut self.slots[index];
             slot.generation = slot.generation.wrapping_add(1);
@@ -197,7 +229,20 @@ impl<N: Nic> Stack<N> {
 
     pub(crate) fn set_role(&mut self, index: usize, role: Role) {
         if let Some(entry) = self.slots[index].entry.as_mut() {
+            let half_open = |r: &Role| matches!(r, Role::HalfOpen { .. });
+            let listening = |r: &Role| matches!(r, Role::Listening { .. });
+            let (was, is) = (entry.role, role);
             entry.role = role;
+            if half_open(&is) && !half_open(&was) {
+                self.half_open += 1;
+            } else if half_open(&was) && !half_open(&is) {
+                self.half_open -= 1;
+            }
+            if listening(&is) && !listening(&was) {
+                self.listening.push(index as u16);
+            } else if listening(&was) && !listening(&is) {
+                self.forget_listener(index);
+            }
         }
     }
 }

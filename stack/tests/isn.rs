@@ -17,10 +17,11 @@ use stack::{Stack, StackEvent, StackSecret};
 const PORT: u16 = 80;
 
 fn secret(last: u8) -> StackSecret {
-    let mut bytes: [u8; 32] = core::array::from_fn(|i| (i * 7) as u8);
-    // One byte in each half: the sequence-number key and the port key.
+    let mut bytes: [u8; StackSecret::LEN] = core::array::from_fn(|i| (i * 7) as u8);
+    // One byte in each key: sequence numbers, ports, SYN cookies.
     bytes[0] = last;
     bytes[31] = last;
+    bytes[47] = last;
     StackSecret::new(bytes)
 }
 

@@ -317,10 +317,11 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
     match net {
         Some(device) => {
             let name = device.to_string();
-            match device
-                .transport(&mut root)
-                .and_then(|t| VirtioNet::new(t).map_err(|e| alloc::format!("{e}")))
-            {
+            match device.transport(&mut root).and_then(|t| {
+                let heap = heap::usage().and_then(|u| u.capacity_bytes).unwrap_or(0);
+                let posted = crate::drivers::virtio_net::receive_buffers(heap);
+                VirtioNet::new(t, posted).map_err(|e| alloc::format!("{e}"))
+            }) {
                 Ok(nic) => {
                     use stack::Nic;
                     let m = nic.mac_address();

@@ -2,7 +2,8 @@
 //! [`stack::Nic`].
 //!
 //! Built on virtio-drivers' raw (non-blocking) device: this driver owns the
-//! buffers. Receive: `RX_QUEUE` buffers of 2 KiB stay posted; a completed
+//! buffers. Receive: [`receive_buffers`] buffers of 2 KiB (64 to
+//! [`QUEUE_SIZE`], by the heap's size) stay posted; a completed
 //! one is copied out and posted again. Transmit: the frame is copied behind
 //! the virtio-net header into a buffer from a small pool, queued, and the
 //! buffer returns to the pool when the device reports it used — `transmit`
@@ -21,8 +22,24 @@ use virtio_drivers::transport::SomeTransport;
 
 use super::virtio_hal::PlatformHal;
 
-/// Descriptors per queue (QEMU offers up to 256).
-const QUEUE_SIZE: usize = 64;
+/// Descriptors per queue: QEMU's largest (its default).
+const QUEUE_SIZE: usize = 256;
+/// Receive buffers posted at least (and what the smallest guests get).
+const MIN_RECEIVE_BUFFERS: usize = 64;
+
+/// How many receive buffers to keep posted with `heap_bytes` of heap: one
+/// per 32 KiB of heap, from 64 (the smallest guest, 2 MiB of heap, boots
+/// as before) to [`QUEUE_SIZE`] (from 8 MiB of heap; 512 KiB of buffers).
+/// With device interrupts off, frames that arrive while the loop sleeps
+/// (up to `platform::MAX_SLEEP_MS`, 5 ms) wait in them, and QEMU drops
+/// what does not fit: 64 buffers held 3 ms of a 20,000 SYN/s flood, and a
+/// visitor's SYN was lost with a quarter of the flood's; 256 hold 12 ms and
+/// lost none (docs/DECISIONS.md, "SYN cookies").
+pub fn receive_buffers(heap_bytes: u64) -> usize {
+    usize::try_from(heap_bytes / (32 * 1024))
+        .unwrap_or(usize::MAX)
+        .clamp(MIN_RECEIVE_BUFFERS, QUEUE_SIZE)
+}
 /// Receive buffer size: header + a 1514-byte frame, rounded up.
 const BUFFER_LEN: usize = 2048;
 /// Free transmit buffers kept for reuse.
@@ -41,13 +58,16 @@ pub struct VirtioNet {
 }
 
 impl VirtioNet {
-    /// Initialises the device behind `transport` and posts every receive
-    /// buffer.
-    pub fn new(transport: SomeTransport<'static>) -> Result<Self, virtio_drivers::Error> {
+    /// Initialises the device behind `transport` and posts `posted`
+    /// receive buffers (at most [`QUEUE_SIZE`]; see [`receive_buffers`]).
+    pub fn new(
+        transport: SomeTransport<'static>,
+        posted: usize,
+    ) -> Result<Self, virtio_drivers::Error> {
         let mut device = VirtIONetRaw::new(transport)?;
         device.disable_interrupts();
         let mut rx: Vec<Option<Box<[u8]>>> = (0..QUEUE_SIZE).map(|_| None).collect();
-        for _ in 0..QUEUE_SIZE {
+        for _ in 0..posted.min(QUEUE_SIZE) {
             let mut buffer = vec![0u8; BUFFER_LEN].into_boxed_slice();
             // SAFETY: the buffer is heap memory kept in `rx` (not touched)
             // until the device hands it back through `receive_complete`.

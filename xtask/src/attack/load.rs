@@ -42,12 +42,4 @@ pub(super) const MEASURES: &[&str] = &["concurrent_capacity_64mib"];
 /// `--quick` (CI) leaves them out until their fix lands; take a line out
 /// when its fix is in. The full battery (`--net tap` without `--quick`)
 /// runs them all.
-pub(super) const AWAITING_FIX: &[(&str, &[TargetKind])] = &[
-    // At 20,000 forged SYNs a second the guest under TCG answers about
-    // 8,000 (a third of the SYNs never reach QEMU), so some of the page's
-    // SYNs go unanswered; and with 64 pending handshakes, the oldest
-    // replaced by each new SYN, the page's own handshakes are replaced
-    // before their final ACK is read (resets). At 5,000 a second, now and
-    // then, on a loaded machine.
-    ("syn_flood", &[TargetKind::Vm]),
-];
+pub(super) const AWAITING_FIX: &[(&str, &[TargetKind])] = &[];

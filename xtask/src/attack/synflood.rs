@@ -6,13 +6,17 @@
 //! addresses and ports of a range configured nowhere (`netns::SPOOFED`
 //! over tap; 127.3.0.0/16 on loopback, whose SYN-ACKs the host's own TCP
 //! answers with a reset), at each rate of [`STEPS`] in turn. The guest
-//! keeps at most 64 handshakes pending and replaces the oldest with each new
-//! SYN, so a flood fast enough recycles a visitor's pending handshake
-//! before its ACK arrives; the page probe (from the visitor's address)
-//! says where that starts. Each step's page latency is a figure; the case
-//! fails if the page stops answering within 1 s at any of them (20,000
-//! SYNs a second is about 10 Mbit/s: a small flood), or if the appliance
-//! dies.
+//! keeps a quarter of its sockets as pending handshakes and answers the
+//! SYNs beyond with SYN cookies, keeping nothing for them
+//! (docs/DECISIONS.md, "SYN cookies"): the flood fills the table once but
+//! cannot push a visitor's handshake out of it; what is left to measure is
+//! whether the guest keeps up with the frames at all. QEMU's
+//! dump (with `--net tap`) gives the SYNs that reached the guest and the
+//! SYN-ACKs it sent back, and the page probe (from the visitor's address)
+//! whether a visitor still gets in. Each step's page latency is a figure;
+//! the case fails if the page stops answering within 1 s at any of them
+//! (20,000 SYNs a second is about 10 Mbit/s: a small flood), or if the
+//! appliance dies.
 
 use std::io;
 use std::net::Ipv4Addr;

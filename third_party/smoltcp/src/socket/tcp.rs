@@ -21,6 +21,9 @@ use crate::wire::{
 mod congestion;
 // PIÑATA PATCH: RFC 6528 initial sequence numbers.
 mod isn;
+// PIÑATA PATCH: SYN cookies.
+mod syn_cookie;
+pub use syn_cookie::LIFETIME as SYN_COOKIE_LIFETIME;
 
 macro_rules! tcp_trace {
     ($($arg:expr),*) => (net_log!(trace, $($arg),*));
@@ -555,6 +558,10 @@ pub struct Socket<'a> {
     /// If this is set, we will not send a SYN|ACK until this is unset.
     #[cfg(feature = "socket-tcp-pause-synack")]
     synack_paused: bool,
+
+    /// PIÑATA PATCH: while listening, answer SYNs with SYN cookies
+    /// (`syn_cookie.rs`) instead of moving to SYN-RECEIVED.
+    syn_cookies: bool,
 }
 
 const DEFAULT_MSS: usize = 536;
@@ -631,6 +638,8 @@ impl<'a> Socket<'a> {
 
             #[cfg(feature = "socket-tcp-pause-synack")]
             synack_paused: false,
+
+            syn_cookies: false,
         }
     }
 
@@ -859,6 +868,39 @@ impl<'a> Socket<'a> {
             // until the next packet, unless we wind up the timer explicitly.
             self.timer.set_keep_alive();
         }
+    }
+
+    /// PIÑATA PATCH: SYN cookies while listening (RFC 4987 §3.6; see
+    /// `socket/tcp/syn_cookie.rs`).
+    ///
+    /// In cookie mode a socket in the LISTEN state answers each SYN at once
+    /// with a SYN-ACK whose sequence number is a keyed hash of the
+    /// connection (the cookie) and stays in LISTEN, keeping no state; an
+    /// ACK whose acknowledgement number returns a valid cookie moves it
+    /// straight to ESTABLISHED. So one listening socket answers any number
+    /// of SYNs, and forged ones cost nothing but the SYN-ACK. Connections
+    /// opened this way have no window scaling, selective acknowledgements
+    /// or timestamps, and an MSS rounded down to 536, 1300, 1440 or 1460.
+    ///
+    /// Takes effect only if the interface has a cookie key
+    /// (`Config::tcp_syn_cookie_key`); the mode survives `listen`, `abort`
+    /// and the socket's return to LISTEN. Off by default.
+    ///
+    /// Every listener, in cookie mode or not, takes an ACK that returns a
+    /// valid cookie while cookies sent by any listener of the interface
+    /// may still be valid ([`SYN_COOKIE_LIFETIME`] after the last), so the
+    /// handshakes answered with cookies complete after the mode is turned
+    /// off; at other times such an ACK gets a RST, as Linux does (its
+    /// "recent overflow" rule), so cookies cannot be guessed at while none
+    /// is in use.
+    pub fn set_syn_cookies(&mut self, enabled: bool) {
+        self.syn_cookies = enabled;
+    }
+
+    /// PIÑATA PATCH: whether the socket is in cookie mode (see
+    /// [`set_syn_cookies`](Self::set_syn_cookies)).
+    pub fn syn_cookies(&self) -> bool {
+        self.syn_cookies
     }
 
     /// Return the time-to-live (IPv4) or hop limit (IPv6) value used in outgoing packets.
@@ -1567,7 +1609,7 @@ impl<'a> Socket<'a> {
         Some(self.ack_reply(ip_repr, repr))
     }
 
-    pub(crate) fn accepts(&self, _cx: &mut Context, ip_repr: &IpRepr, repr: &TcpRepr) -> bool {
+    pub(crate) fn accepts(&self, cx: &mut Context, ip_repr: &IpRepr, repr: &TcpRepr) -> bool {
         if self.state == State::Closed {
             return false;
         }
@@ -1575,8 +1617,11 @@ impl<'a> Socket<'a> {
         // If we're still listening for SYNs and the packet has an ACK or a RST,
         // it cannot be destined to this socket, but another one may well listen
         // on the same local endpoint.
+        // PIÑATA PATCH: unless it is an ACK that may return a SYN cookie of
+        // ours (checked in `process`, which resets it if it does not).
         if self.state == State::Listen
             && (repr.ack_number.is_some() || repr.control == TcpControl::Rst)
+            && !self.may_return_cookie(cx, repr)
         {
             return false;
         }
@@ -1597,6 +1642,93 @@ impl<'a> Socket<'a> {
         }
     }
 
+    /// PIÑATA PATCH: whether a segment to this listener may be an ACK
+    /// returning a SYN cookie: a key, a cookie sent recently enough to be
+    /// valid still, an acknowledgement, no SYN, no RST.
+    fn may_return_cookie(&self, cx: &mut Context, repr: &TcpRepr) -> bool {
+        cx.tcp_syn_cookie_key().is_some()
+            && cx
+                .tcp_syn_cookie_sent()
+                .is_some_and(|sent| cx.now() < sent + SYN_COOKIE_LIFETIME)
+            && repr.ack_number.is_some()
+            && matches!(
+                repr.control,
+                TcpControl::None | TcpControl::Psh | TcpControl::Fin
+            )
+    }
+
+    /// PIÑATA PATCH: the SYN-ACK a listener in cookie mode answers a SYN
+    /// with: our sequence number is the cookie; our window unscaled, our
+    /// MSS, no other option (the cookie cannot remember them).
+    fn cookie_syn_ack(
+        &self,
+        cx: &mut Context,
+        key: &[u8; 16],
+        ip_repr: &IpRepr,
+        repr: &TcpRepr,
+    ) -> (IpRepr, TcpRepr<'static>) {
+        let local = IpEndpoint::new(ip_repr.dst_addr(), repr.dst_port);
+        let remote = IpEndpoint::new(ip_repr.src_addr(), repr.src_port);
+        // A zero MSS counts as none, as in the stateful path.
+        let client_mss = repr.max_seg_size.filter(|&mss| mss != 0);
+        let (mut ip_reply, mut reply) = Self::reply(ip_repr, repr);
+        reply.control = TcpControl::Syn;
+        reply.seq_number =
+            syn_cookie::make(key, local, remote, repr.seq_number, client_mss, cx.now());
+        reply.ack_number = Some(repr.seq_number + 1);
+        reply.window_len = self.cookie_window();
+        reply.max_seg_size = Some((cx.ip_mtu() - ip_reply.header_len() - TCP_HEADER_LEN) as u16);
+        ip_reply.set_payload_len(reply.buffer_len());
+        (ip_reply, reply)
+    }
+
+    /// PIÑATA PATCH: the window a cookie's SYN-ACK offers (never scaled).
+    fn cookie_window(&self) -> u16 {
+        u16::try_from(self.rx_buffer.window()).unwrap_or(u16::MAX)
+    }
+
+    /// PIÑATA PATCH: if the ACK returns a valid cookie, sets this listener
+    /// up as the SYN and our SYN-ACK would have (SYN-RECEIVED, the SYN-ACK
+    /// sent) and returns true.
+    fn open_by_cookie(
+        &mut self,
+        cx: &mut Context,
+        key: &[u8; 16],
+        ip_repr: &IpRepr,
+        repr: &TcpRepr,
+    ) -> bool {
+        let Some(ack_number) = repr.ack_number else {
+            return false;
+        };
+        let local = IpEndpoint::new(ip_repr.dst_addr(), repr.dst_port);
+        let remote = IpEndpoint::new(ip_repr.src_addr(), repr.src_port);
+        // The ACK's sequence number follows the client's SYN; its
+        // acknowledgement follows ours (the cookie).
+        let cookie = ack_number - 1;
+        let Some(mss) =
+            syn_cookie::check(key, local, remote, repr.seq_number - 1, cookie, cx.now())
+        else {
+            return false;
+        };
+        self.tuple = Some(Tuple { local, remote });
+        self.remote_mss = usize::from(mss);
+        self.congestion_controller
+            .inner_mut()
+            .set_mss(self.remote_mss);
+        self.local_seq_no = cookie;
+        self.remote_last_seq = cookie + 1;
+        self.remote_seq_no = repr.seq_number;
+        self.remote_last_ack = Some(repr.seq_number);
+        self.remote_last_win = self.cookie_window();
+        self.remote_has_sack = false;
+        self.remote_win_scale = None;
+        self.remote_win_shift = 0;
+        self.tsval_generator = None;
+        self.set_state(State::SynReceived);
+        self.timer.set_for_idle(cx.now(), self.keep_alive);
+        true
+    }
+
     pub(crate) fn process(
         &mut self,
         cx: &mut Context,
@@ -1604,6 +1736,28 @@ impl<'a> Socket<'a> {
         repr: &TcpRepr,
     ) -> Option<(IpRepr, TcpRepr<'static>)> {
         debug_assert!(self.accepts(cx, ip_repr, repr));
+
+        // PIÑATA PATCH: SYN cookies (`syn_cookie.rs`). A SYN is answered
+        // and forgotten; an ACK that returns a valid cookie turns this
+        // listener into the SYN-RECEIVED socket the SYN would have made, and
+        // goes on below like the ACK that completes a handshake.
+        if self.state == State::Listen
+            && let Some(key) = cx.tcp_syn_cookie_key().copied()
+        {
+            match (repr.control, repr.ack_number) {
+                (TcpControl::Syn, None) if self.syn_cookies => {
+                    cx.note_tcp_syn_cookie_sent();
+                    return Some(self.cookie_syn_ack(cx, &key, ip_repr, repr));
+                }
+                (_, Some(_)) => {
+                    if !self.open_by_cookie(cx, &key, ip_repr, repr) {
+                        net_debug!("ACK to a listener without a valid SYN cookie");
+                        return Some(Self::rst_reply(ip_repr, repr));
+                    }
+                }
+                _ => {}
+            }
+        }
 
         // Consider how much the sequence number space differs from the transmit buffer space.
         let (sent_syn, sent_fin) = match self.state {
@@ -1727,7 +1881,11 @@ impl<'a> Socket<'a> {
             // below accept a segment 2^31 away, and the slice arithmetic then
             // panics (SeqNumber subtraction underflow) — a remote crash found
             // by fuzzing. A window never ends before it starts.
-            if end < window_start { window_start } else { end }
+            if end < window_start {
+                window_start
+            } else {
+                end
+            }
         } else {
             window_start
         };
@@ -3582,6 +3740,233 @@ mod test {
         let mut s = socket_listen();
         s.close();
         assert_eq!(s.state, State::Closed);
+    }
+
+    // =========================================================================================//
+    // PIÑATA PATCH: tests for SYN cookies in the LISTEN state.
+    // =========================================================================================//
+
+    const COOKIE_KEY: [u8; 16] = *b"0123456789abcdef";
+
+    fn socket_listen_cookies() -> TestSocket {
+        let mut s = socket_listen();
+        s.cx.set_tcp_syn_cookie_key(Some(COOKIE_KEY));
+        s.set_syn_cookies(true);
+        s
+    }
+
+    /// Sends a SYN (MSS 1400) to a listener in cookie mode; returns the cookie.
+    fn send_cookie_syn(s: &mut TestSocket) -> TcpSeqNumber {
+        let syn_ack = send(
+            s,
+            Instant::from_millis(0),
+            &TcpRepr {
+                control: TcpControl::Syn,
+                seq_number: REMOTE_SEQ,
+                ack_number: None,
+                max_seg_size: Some(1400),
+                window_scale: Some(7),
+                sack_permitted: true,
+                ..SEND_TEMPL
+            },
+        )
+        .expect("a SYN-ACK at once");
+        let cookie = syn_ack.seq_number;
+        assert_eq!(
+            syn_ack,
+            TcpRepr {
+                control: TcpControl::Syn,
+                seq_number: cookie,
+                ack_number: Some(REMOTE_SEQ + 1),
+                max_seg_size: Some(BASE_MSS),
+                // No window scaling, no SACK: the cookie cannot keep them.
+                window_scale: None,
+                sack_permitted: false,
+                ..RECV_TEMPL
+            }
+        );
+        cookie
+    }
+
+    #[test]
+    fn test_listen_syn_cookie_keeps_no_state() {
+        let mut s = socket_listen_cookies();
+        let cookie = send_cookie_syn(&mut s);
+        assert_ne!(cookie, LOCAL_SEQ);
+        // Still listening, nothing remembered, nothing to send.
+        sanity!(&s, socket_listen());
+        recv_nothing!(s);
+        // Another client gets another cookie from the same socket.
+        let other = send(
+            &mut s,
+            Instant::from_millis(0),
+            &TcpRepr {
+                control: TcpControl::Syn,
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: None,
+                ..SEND_TEMPL
+            },
+        )
+        .expect("a second SYN-ACK");
+        assert_ne!(other.seq_number, cookie);
+        assert_eq!(s.state, State::Listen);
+    }
+
+    #[test]
+    fn test_listen_syn_cookie_ack_establishes() {
+        let mut s = socket_listen_cookies();
+        let cookie = send_cookie_syn(&mut s);
+        // The final ACK carries data already.
+        send!(
+            s,
+            TcpRepr {
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(cookie + 1),
+                payload: &b"abcdef"[..],
+                ..SEND_TEMPL
+            }
+        );
+        assert_eq!(s.state, State::Established);
+        assert_eq!(s.tuple, Some(TUPLE));
+        assert_eq!(s.local_seq_no, cookie + 1);
+        // The MSS the cookie carried: 1400 rounded down to the table's 1300.
+        assert_eq!(s.remote_mss, 1300);
+        assert_eq!(s.remote_win_scale, None);
+        assert_eq!(s.recv_slice(&mut [0; 6][..]), Ok(6));
+        s.send_slice(b"123456").unwrap();
+        recv!(
+            s,
+            [TcpRepr {
+                seq_number: cookie + 1,
+                ack_number: Some(REMOTE_SEQ + 1 + 6),
+                payload: &b"123456"[..],
+                ..RECV_TEMPL
+            }]
+        );
+    }
+
+    #[test]
+    fn test_listen_syn_cookie_ack_with_fin() {
+        let mut s = socket_listen_cookies();
+        let cookie = send_cookie_syn(&mut s);
+        send!(
+            s,
+            TcpRepr {
+                control: TcpControl::Fin,
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(cookie + 1),
+                ..SEND_TEMPL
+            }
+        );
+        assert_eq!(s.state, State::CloseWait);
+    }
+
+    #[test]
+    fn test_listen_syn_cookie_forged_ack_is_reset() {
+        let mut s = socket_listen_cookies();
+        let cookie = send_cookie_syn(&mut s);
+        for (seq, ack, time) in [
+            // A guess.
+            (REMOTE_SEQ + 1, cookie + 2, 0),
+            // Another client ISN than the SYN's.
+            (REMOTE_SEQ + 2, cookie + 1, 0),
+            // Too late: two ticks of the cookie's clock on (a cookie sent
+            // just before keeps the listener taking ACKs).
+            (REMOTE_SEQ + 1, cookie + 1, 128_000),
+        ] {
+            s.cx.set_now(Instant::from_millis(time));
+            s.cx.note_tcp_syn_cookie_sent();
+            let ack = TcpRepr {
+                seq_number: seq,
+                ack_number: Some(ack),
+                ..SEND_TEMPL
+            };
+            send!(
+                s,
+                time time,
+                ack,
+                Some(TcpRepr {
+                    control: TcpControl::Rst,
+                    seq_number: ack.ack_number.unwrap(),
+                    ack_number: None,
+                    window_len: 0,
+                    ..RECV_TEMPL
+                })
+            );
+            sanity!(&s, socket_listen());
+        }
+        // A RST or a SYN-ACK is not for a listener, cookies or not.
+        for control in [TcpControl::Rst, TcpControl::Syn] {
+            let repr = TcpRepr {
+                control,
+                seq_number: REMOTE_SEQ + 1,
+                ack_number: Some(cookie + 1),
+                ..SEND_TEMPL
+            };
+            assert!(!s.socket.accepts(&mut s.cx, &SEND_IP_TEMPL, &repr));
+        }
+    }
+
+    #[test]
+    fn test_listen_syn_cookies_need_a_key() {
+        let mut s = socket_listen();
+        s.set_syn_cookies(true);
+        let ack = TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1),
+            ..SEND_TEMPL
+        };
+        assert!(!s.socket.accepts(&mut s.cx, &SEND_IP_TEMPL, &ack));
+        // Without a key the socket is stateful.
+        send!(
+            s,
+            TcpRepr {
+                control: TcpControl::Syn,
+                seq_number: REMOTE_SEQ,
+                ack_number: None,
+                ..SEND_TEMPL
+            }
+        );
+        sanity!(s, socket_syn_received());
+    }
+
+    #[test]
+    fn test_listen_syn_cookie_ack_after_the_mode_is_off() {
+        let mut s = socket_listen_cookies();
+        let cookie = send_cookie_syn(&mut s);
+        s.set_syn_cookies(false);
+        let ack = TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(cookie + 1),
+            ..SEND_TEMPL
+        };
+        // Once no cookie sent can be valid any more, listeners take no ACK.
+        s.cx.set_now(Instant::ZERO + SYN_COOKIE_LIFETIME);
+        assert!(!s.socket.accepts(&mut s.cx, &SEND_IP_TEMPL, &ack));
+        // Until then, the handshake answered with a cookie completes.
+        send!(s, time 10_000, ack);
+        assert_eq!(s.state, State::Established);
+    }
+
+    #[test]
+    fn test_listen_no_cookie_ack_before_a_cookie_is_sent() {
+        let mut s = socket_listen_cookies();
+        let ack = TcpRepr {
+            seq_number: REMOTE_SEQ + 1,
+            ack_number: Some(LOCAL_SEQ + 1),
+            ..SEND_TEMPL
+        };
+        assert!(!s.socket.accepts(&mut s.cx, &SEND_IP_TEMPL, &ack));
+    }
+
+    #[test]
+    fn test_listen_syn_cookies_survive_listen_again() {
+        let mut s = socket_listen_cookies();
+        s.abort();
+        s.listen(LISTEN_END).unwrap();
+        assert!(s.syn_cookies());
+        send_cookie_syn(&mut s);
+        assert_eq!(s.state, State::Listen);
     }
 
     // =========================================================================================//

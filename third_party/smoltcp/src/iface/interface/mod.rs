@@ -158,6 +158,12 @@ pub struct InterfaceInner {
     // PIÑATA PATCH: see `Config::tcp_isn_key`.
     #[cfg(feature = "socket-tcp")]
     tcp_isn_key: Option<[u8; 16]>,
+    // PIÑATA PATCH: see `Config::tcp_syn_cookie_key`.
+    #[cfg(feature = "socket-tcp")]
+    tcp_syn_cookie_key: Option<[u8; 16]>,
+    // PIÑATA PATCH: when a listener last answered a SYN with a cookie.
+    #[cfg(feature = "socket-tcp")]
+    tcp_syn_cookie_sent: Option<Instant>,
 }
 
 /// Configuration structure used for creating a network interface.
@@ -199,6 +205,17 @@ pub struct Config {
     /// cryptographic generator at boot.
     #[cfg(feature = "socket-tcp")]
     pub tcp_isn_key: Option<[u8; 16]>,
+
+    /// PIÑATA PATCH: the secret key of SYN cookies.
+    ///
+    /// A listening TCP socket in cookie mode (`tcp::Socket::set_syn_cookies`)
+    /// answers a SYN without keeping any state: its SYN-ACK's sequence
+    /// number is a SipHash-2-4 of the connection under this key, which the
+    /// client's ACK must return (`socket/tcp/syn_cookie.rs`). Without a key
+    /// (the default) sockets stay stateful whatever their mode. The key
+    /// must be secret and random, and should not be the ISN key.
+    #[cfg(feature = "socket-tcp")]
+    pub tcp_syn_cookie_key: Option<[u8; 16]>,
 }
 
 impl Config {
@@ -212,6 +229,8 @@ impl Config {
             slaac: false,
             #[cfg(feature = "socket-tcp")]
             tcp_isn_key: None,
+            #[cfg(feature = "socket-tcp")]
+            tcp_syn_cookie_key: None,
         }
     }
 }
@@ -317,6 +336,10 @@ impl Interface {
                 rand,
                 #[cfg(feature = "socket-tcp")]
                 tcp_isn_key: config.tcp_isn_key,
+                #[cfg(feature = "socket-tcp")]
+                tcp_syn_cookie_key: config.tcp_syn_cookie_key,
+                #[cfg(feature = "socket-tcp")]
+                tcp_syn_cookie_sent: None,
             },
         }
     }
@@ -889,6 +912,29 @@ impl InterfaceInner {
     #[allow(unused)] // unused in tests
     pub(crate) fn tcp_isn_key(&self) -> Option<&[u8; 16]> {
         self.tcp_isn_key.as_ref()
+    }
+
+    /// PIÑATA PATCH: see `Config::tcp_syn_cookie_key`.
+    #[cfg(feature = "socket-tcp")]
+    pub(crate) fn tcp_syn_cookie_key(&self) -> Option<&[u8; 16]> {
+        self.tcp_syn_cookie_key.as_ref()
+    }
+
+    /// PIÑATA PATCH: notes that a listener answered a SYN with a cookie.
+    #[cfg(feature = "socket-tcp")]
+    pub(crate) fn note_tcp_syn_cookie_sent(&mut self) {
+        self.tcp_syn_cookie_sent = Some(self.now);
+    }
+
+    /// PIÑATA PATCH: when a listener last answered a SYN with a cookie.
+    #[cfg(feature = "socket-tcp")]
+    pub(crate) fn tcp_syn_cookie_sent(&self) -> Option<Instant> {
+        self.tcp_syn_cookie_sent
+    }
+
+    #[cfg(all(test, feature = "socket-tcp"))]
+    pub(crate) fn set_tcp_syn_cookie_key(&mut self, key: Option<[u8; 16]>) {
+        self.tcp_syn_cookie_key = key;
     }
 
     #[allow(unused)] // unused depending on which sockets are enabled

@@ -29,15 +29,36 @@ impl InterfaceInner {
             &self.caps.checksum
         ));
 
-        for tcp_socket in sockets
-            .items_mut()
-            .filter_map(|i| Socket::downcast_mut(&mut i.socket))
-        {
-            if tcp_socket.accepts(self, &ip_repr, &tcp_repr) {
+        // PIÑATA PATCH: an ACK goes to the socket of its own connection
+        // before any listener on its port, whatever their order in the set.
+        // A listener in SYN-cookie mode takes ACKs (they may return a
+        // cookie) and would otherwise take those of a connection it opened
+        // earlier: their acknowledgement number returns the cookie until we
+        // send data. Other segments go to the first socket that accepts
+        // them, as upstream (a listener takes no ACK without cookies).
+        let mut listener = None;
+        for item in sockets.items_mut() {
+            let handle = item.meta.handle;
+            let Some(tcp_socket) = Socket::downcast_mut(&mut item.socket) else {
+                continue;
+            };
+            if !tcp_socket.accepts(self, &ip_repr, &tcp_repr) {
+                continue;
+            }
+            if tcp_repr.ack_number.is_none()
+                || tcp_socket.state() != crate::socket::tcp::State::Listen
+            {
                 return tcp_socket
                     .process(self, &ip_repr, &tcp_repr)
                     .map(|(ip, tcp)| Packet::new(ip, IpPayload::Tcp(tcp)));
             }
+            listener.get_or_insert(handle);
+        }
+        if let Some(handle) = listener {
+            return sockets
+                .get_mut::<Socket>(handle)
+                .process(self, &ip_repr, &tcp_repr)
+                .map(|(ip, tcp)| Packet::new(ip, IpPayload::Tcp(tcp)));
         }
 
         if tcp_repr.control == TcpControl::Rst

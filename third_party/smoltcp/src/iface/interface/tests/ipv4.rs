@@ -1548,3 +1548,127 @@ fn test_ipv4_fragment_size() {
         );
     }
 }
+
+/// PIÑATA PATCH: an ACK that still returns a SYN cookie goes to the
+/// connection the cookie opened, not to a fresh listener in cookie mode
+/// that comes before it in the socket set (which would open the same
+/// connection a second time).
+#[rstest]
+#[case(Medium::Ip)]
+#[cfg(all(feature = "socket-tcp", feature = "medium-ip"))]
+fn test_tcp_syn_cookie_ack_reaches_its_connection(#[case] medium: Medium) {
+    use crate::socket::tcp;
+    use crate::wire::{TcpPacket, TcpRepr};
+
+    let (mut iface, mut sockets, _device) = setup(medium);
+    iface
+        .inner
+        .set_tcp_syn_cookie_key(Some(*b"0123456789abcdef"));
+    let client = Ipv4Address::new(192, 168, 1, 2);
+    let server = Ipv4Address::new(192, 168, 1, 1);
+
+    let listener = |port| {
+        let mut socket = tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0; 64]),
+            tcp::SocketBuffer::new(vec![0; 64]),
+        );
+        socket.set_syn_cookies(true);
+        socket.listen(port).unwrap();
+        socket
+    };
+    // A placeholder (on another port) first, so that a socket added later
+    // takes the first place in the set.
+    let placeholder = sockets.add(listener(81));
+    let first = sockets.add(listener(80));
+
+    let mut segment = |iface: &mut Interface,
+                       sockets: &mut SocketSet,
+                       control,
+                       seq: TcpSeqNumber,
+                       ack: Option<TcpSeqNumber>,
+                       payload: &[u8]| {
+        let tcp_repr = TcpRepr {
+            src_port: 50000,
+            dst_port: 80,
+            control,
+            seq_number: seq,
+            ack_number: ack,
+            window_len: 1000,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None, None, None],
+            timestamp: None,
+            payload,
+        };
+        let mut bytes = vec![0u8; tcp_repr.buffer_len()];
+        tcp_repr.emit(
+            &mut TcpPacket::new_unchecked(&mut bytes[..]),
+            &client.into(),
+            &server.into(),
+            &ChecksumCapabilities::default(),
+        );
+        let ip_repr = IpRepr::Ipv4(Ipv4Repr {
+            src_addr: client,
+            dst_addr: server,
+            next_header: IpProtocol::Tcp,
+            hop_limit: 64,
+            payload_len: bytes.len(),
+        });
+        match iface
+            .inner
+            .process_tcp(sockets, false, ip_repr, &bytes)
+            .as_ref()
+            .map(Packet::payload)
+        {
+            Some(IpPayload::Tcp(reply)) => Some((reply.control, reply.seq_number)),
+            _ => None,
+        }
+    };
+
+    let client_isn = TcpSeqNumber(1000);
+    let (control, cookie) = segment(
+        &mut iface,
+        &mut sockets,
+        TcpControl::Syn,
+        client_isn,
+        None,
+        &[],
+    )
+    .expect("a SYN-ACK");
+    assert_eq!(control, TcpControl::Syn);
+    assert_eq!(
+        segment(
+            &mut iface,
+            &mut sockets,
+            TcpControl::None,
+            client_isn + 1,
+            Some(cookie + 1),
+            &[],
+        ),
+        None
+    );
+    assert_eq!(
+        sockets.get::<tcp::Socket>(first).state(),
+        tcp::State::Established
+    );
+
+    // A fresh listener takes the placeholder's place, ahead of `first`.
+    sockets.remove(placeholder);
+    let second = sockets.add(listener(80));
+    assert_eq!(second, placeholder);
+    segment(
+        &mut iface,
+        &mut sockets,
+        TcpControl::Psh,
+        client_isn + 1,
+        Some(cookie + 1),
+        b"GET /",
+    );
+    assert_eq!(
+        sockets.get::<tcp::Socket>(second).state(),
+        tcp::State::Listen
+    );
+    let connection = sockets.get_mut::<tcp::Socket>(first);
+    assert_eq!(connection.recv_queue(), 5);
+}
