@@ -25,7 +25,7 @@
 //! | TLS 1.3 suites | `AES_128_GCM_SHA256`, `AES_256_GCM_SHA384`, `CHACHA20_POLY1305_SHA256` | `aes-gcm`, `chacha20poly1305` |
 //! | TLS 1.2 suites | `ECDHE_ECDSA_WITH_{AES_128_GCM_SHA256, AES_256_GCM_SHA384, CHACHA20_POLY1305_SHA256}` | same |
 //! | key exchange | X25519MLKEM768 (preferred, TLS 1.3), X25519, secp256r1 | `ml-kem` + `x25519-dalek`, `x25519-dalek`, `p256` |
-//! | verification | ECDSA P-256/SHA-256, ECDSA P-384/SHA-384, Ed25519 | `p256`, `p384`, `ed25519-dalek` |
+//! | verification | ECDSA P-256 (SHA-256; SHA-384 for TLS 1.2 peers), Ed25519 | `p256`, `ed25519-dalek` |
 //! | signing keys | ECDSA P-256 (PKCS#8, SEC1), Ed25519 (PKCS#8) | `p256`, `ed25519-dalek` |
 //! | hash, HMAC | SHA-256, SHA-384; HKDF and the TLS 1.2 PRF are rustls's generic ones over this HMAC | `sha2`, `hmac` |
 //!
@@ -48,8 +48,13 @@
 //!   certificates signed with them do not verify.
 //! - **CBC suites**, static-RSA and finite-field DHE key exchange: padding
 //!   oracles, no forward secrecy, slow and large.
-//! - **P-521, Ed448, secp384r1 key exchange, the P-256/SHA-384 cross
-//!   pairs**: rarely needed; one more curve is one more big-integer stack.
+//! - **P-384 and P-521 (verification too), Ed448, secp384r1 key
+//!   exchange**: the only chains the piñata verifies are its peers', which
+//!   must end at its own CA, and that CA signs with P-256 or Ed25519; any
+//!   other curve could only verify chains that are refused anyway. One more
+//!   curve is one more big-integer stack: P-384 verification alone was
+//!   22 KB of the image (docs/DECISIONS.md, "Image size: the crypto provider
+//!   in a crate of its own").
 //! - **SecP256r1MLKEM768, pure ML-KEM groups**: X25519MLKEM768 is what
 //!   browsers and rustls offer; one hybrid is enough.
 //! - **AES-CCM**, QUIC header protection, HPKE (ECH), session-ticket
