@@ -386,10 +386,7 @@ fn every_server_certificate_type_in_both_versions() {
     // (server leaf, CA the client trusts): P-256 leaf under the P-256 CA
     // (ecdsa_secp256r1_sha256), Ed25519 leaf under the Ed25519 CA (ed25519).
     for version in [TLS13, TLS12] {
-        for (server, server_ca) in [
-            ("server-p256", "ca-p256"),
-            ("server-ed25519", "ca-ed25519"),
-        ] {
+        for (server, server_ca) in [("server-p256", "ca-p256"), ("server-ed25519", "ca-ed25519")] {
             let case = Case {
                 version,
                 server,

@@ -38,20 +38,10 @@ pub static ECDSA_P256_SHA384: &dyn SignatureVerificationAlgorithm = &EcdsaP256Sh
 /// `WebPkiClientVerifier::builder_with_provider` through the provider, or use
 /// it directly with `rustls::crypto::verify_tls13_signature`.
 pub static SUPPORTED_SIG_ALGS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
-    all: &[
-        ECDSA_P256_SHA256,
-        ECDSA_P256_SHA384,
-        ED25519,
-    ],
+    all: &[ECDSA_P256_SHA256, ECDSA_P256_SHA384, ED25519],
     mapping: &[
-        (
-            SignatureScheme::ECDSA_NISTP384_SHA384,
-            &[ECDSA_P256_SHA384],
-        ),
-        (
-            SignatureScheme::ECDSA_NISTP256_SHA256,
-            &[ECDSA_P256_SHA256],
-        ),
+        (SignatureScheme::ECDSA_NISTP384_SHA384, &[ECDSA_P256_SHA384]),
+        (SignatureScheme::ECDSA_NISTP256_SHA256, &[ECDSA_P256_SHA256]),
         (SignatureScheme::ED25519, &[ED25519]),
     ],
 };
