@@ -6,9 +6,9 @@
 //! Between rustls and the RustCrypto/dalek crates: every record the
 //! piñata's TLS connections (`pinata::tls`) seal or open, every key share
 //! and every handshake signature goes through this crate; `pinata::app`
-//! builds its TLS configurations on it, and `pinata::pki` uses [`wipe`]
-//! (its re-export is `pinata::provider`). The randomness comes in from the
-//! platform (see "Entropy"); nothing else does.
+//! builds its TLS configurations on it, and `pinata::pki` uses [`wipe`].
+//! `pinata` re-exports the crate as `pinata::provider`. The randomness
+//! comes in from the platform (see "Entropy"); nothing else does.
 //!
 //! It is a crate of its own, not a module of `pinata`, for the build
 //! profile: rustc generates the generic curve, ECDSA and ML-KEM code in the
