@@ -10,7 +10,8 @@
 //!
 //! - [`pki`] makes the CA and the piñata's certificates at start, then erases
 //!   the CA key;
-//! - [`provider`] is the rustls `CryptoProvider` over pure-Rust crypto;
+//! - [`provider`] is the rustls `CryptoProvider` over pure-Rust crypto (the
+//!   `provider` crate, re-exported);
 //! - [`app`] builds the TLS contexts and routes a new connection to its
 //!   [`session::Session`];
 //! - [`session`] holds every rule of the bounty (when the secret is sent);
@@ -53,7 +54,6 @@ pub mod metrics;
 pub mod netloop;
 pub mod page;
 pub mod pki;
-pub mod provider;
 pub mod random;
 pub mod session;
 pub mod setup;
@@ -61,6 +61,9 @@ pub mod stats;
 pub mod syslog;
 pub mod time;
 pub mod tls;
+
+/// The rustls `CryptoProvider` (a crate of its own for its build profile).
+pub use provider;
 
 pub use app::{Accepted, Config, DEFAULT_CONNECT_BACK_PORT, Pinata};
 pub use limits::Limits;

@@ -187,11 +187,11 @@ impl ActiveKeyExchange for P256Exchange {
 ///
 /// rustls wants `&'static dyn SupportedKxGroup`; a `static KxGroups` (whose
 /// source is itself a `static`) gives that without allocation, see
-/// [`super::provider_with_groups`].
+/// [`crate::provider_with_groups`].
 #[derive(Debug)]
 pub struct KxGroups {
     /// X25519MLKEM768: preferred (post-quantum, with X25519 inside), TLS 1.3 only.
-    pub x25519_mlkem768: super::hybrid::X25519MlKem768,
+    pub x25519_mlkem768: crate::hybrid::X25519MlKem768,
     /// X25519: the classical choice (fast, constant-time by construction, no
     /// point validation pitfalls), and TLS 1.2's.
     pub x25519: X25519,
@@ -204,7 +204,7 @@ impl KxGroups {
     /// The groups drawing from `random`.
     pub const fn new(random: &'static dyn SecureRandom) -> Self {
         Self {
-            x25519_mlkem768: super::hybrid::X25519MlKem768::new(random),
+            x25519_mlkem768: crate::hybrid::X25519MlKem768::new(random),
             x25519: X25519::new(random),
             secp256r1: Secp256r1::new(random),
             random,
@@ -228,8 +228,8 @@ impl KxGroups {
     }
 }
 
-// The tests use the OS generator, hence `std`.
-#[cfg(all(test, feature = "std"))]
+// The tests use the OS generator (`crate::test_random`).
+#[cfg(test)]
 mod tests {
     use super::*;
     use core::sync::atomic::{AtomicUsize, Ordering};
@@ -293,7 +293,7 @@ mod tests {
 
     #[test]
     fn x25519_rejects_bad_shares() {
-        let group = X25519::new(&crate::random::OS_RANDOM);
+        let group = X25519::new(&crate::test_random::OS_RANDOM);
         for bad in [&[][..], &[9u8; 31][..], &[9u8; 33][..]] {
             let err = group.start().unwrap().complete(bad).err().unwrap();
             assert_eq!(err, Error::from(PeerMisbehaved::InvalidKeyShare));
@@ -305,7 +305,7 @@ mod tests {
 
     #[test]
     fn p256_agrees_with_itself_and_rejects_bad_shares() {
-        let group = Secp256r1::new(&crate::random::OS_RANDOM);
+        let group = Secp256r1::new(&crate::test_random::OS_RANDOM);
         let a = group.start().unwrap();
         let b = group.start().unwrap();
         assert_eq!(a.pub_key().len(), 65);

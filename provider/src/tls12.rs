@@ -10,8 +10,8 @@ use rustls::crypto::tls12::PrfUsingHmac;
 use rustls::crypto::{CipherSuiteCommon, KeyExchangeAlgorithm};
 use rustls::{CipherSuite, SignatureScheme, SupportedCipherSuite, Tls12CipherSuite};
 
-use super::aead::{Tls12ChaCha, Tls12Gcm};
-use super::{hash, hmac};
+use crate::aead::{Tls12ChaCha, Tls12Gcm};
+use crate::{hash, hmac};
 
 /// Signature schemes a server may use under an `ECDHE_ECDSA` suite
 /// (RFC 8422 §5.1.1 lets Ed25519 ride on ECDSA suites). Only schemes this

@@ -17,7 +17,7 @@
 //! What the crates leave on the stack — the decoder's scratch, the key's
 //! moved-from copies, each signature's RFC 6979 state and nonce or Ed25519
 //! expanded key and nonce — is overwritten right after
-//! ([`super::wipe::scrub_stack`]).
+//! ([`crate::wipe::scrub_stack`]).
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -31,13 +31,13 @@ use rustls::sign::{Signer, SigningKey, public_key_to_spki};
 use rustls::{Error, SignatureAlgorithm, SignatureScheme};
 use zeroize::Zeroize;
 
-use super::wipe::scrub_stack;
+use crate::wipe::scrub_stack;
 
 /// The piñata's [`rustls::crypto::KeyProvider`]; stateless.
 #[derive(Debug)]
 pub struct KeyProvider;
 
-/// The instance [`super::provider`] installs.
+/// The instance [`crate::provider`] installs.
 pub static KEY_PROVIDER: KeyProvider = KeyProvider;
 
 impl rustls::crypto::KeyProvider for KeyProvider {
@@ -365,7 +365,7 @@ mod tests {
             .to_pkcs8_der()
             .unwrap();
         let mut zero = zero.as_bytes().to_vec();
-        // The scalar sits after the fixed 36-byte prefix (see pki.rs).
+        // The scalar sits after the fixed 36-byte prefix (see `pinata::pki`).
         zero[36..68].fill(0);
         assert!(p256_from_pkcs8(&zero).is_none());
         let sec1 = p256::SecretKey::from_slice(&[1u8; 32])

@@ -1,6 +1,23 @@
 //! The piñata's rustls [`CryptoProvider`]: pure Rust, `no_std` + `alloc`,
 //! small on purpose.
 //!
+//! # Where it sits
+//!
+//! Between rustls and the RustCrypto/dalek crates: every record the
+//! piñata's TLS connections (`pinata::tls`) seal or open, every key share
+//! and every handshake signature goes through this crate; `pinata::app`
+//! builds its TLS configurations on it, and `pinata::pki` uses [`wipe`].
+//! `pinata` re-exports the crate as `pinata::provider`. The randomness
+//! comes in from the platform (see "Entropy"); nothing else does.
+//!
+//! It is a crate of its own, not a module of `pinata`, for the build
+//! profile: rustc generates the generic curve, ECDSA and ML-KEM code in the
+//! crate that instantiates it, with that crate's opt-level, so the
+//! handshakes' hot code is optimised at this crate's level (`"s"`) while
+//! the application logic in `pinata` is built for size (`"z"`)
+//! (docs/DECISIONS.md, "Image size: the crypto provider in a crate of its
+//! own").
+//!
 //! # What is in it
 //!
 //! | concern | choice | crate |
@@ -8,7 +25,7 @@
 //! | TLS 1.3 suites | `AES_128_GCM_SHA256`, `AES_256_GCM_SHA384`, `CHACHA20_POLY1305_SHA256` | `aes-gcm`, `chacha20poly1305` |
 //! | TLS 1.2 suites | `ECDHE_ECDSA_WITH_{AES_128_GCM_SHA256, AES_256_GCM_SHA384, CHACHA20_POLY1305_SHA256}` | same |
 //! | key exchange | X25519MLKEM768 (preferred, TLS 1.3), X25519, secp256r1 | `ml-kem` + `x25519-dalek`, `x25519-dalek`, `p256` |
-//! | verification | ECDSA P-256/SHA-256, ECDSA P-384/SHA-384, Ed25519 | `p256`, `p384`, `ed25519-dalek` |
+//! | verification | ECDSA P-256 (SHA-256; SHA-384 for TLS 1.2 peers), Ed25519 | `p256`, `ed25519-dalek` |
 //! | signing keys | ECDSA P-256 (PKCS#8, SEC1), Ed25519 (PKCS#8) | `p256`, `ed25519-dalek` |
 //! | hash, HMAC | SHA-256, SHA-384; HKDF and the TLS 1.2 PRF are rustls's generic ones over this HMAC | `sha2`, `hmac` |
 //!
@@ -31,8 +48,13 @@
 //!   certificates signed with them do not verify.
 //! - **CBC suites**, static-RSA and finite-field DHE key exchange: padding
 //!   oracles, no forward secrecy, slow and large.
-//! - **P-521, Ed448, secp384r1 key exchange, the P-256/SHA-384 cross
-//!   pairs**: rarely needed; one more curve is one more big-integer stack.
+//! - **P-384 and P-521 (verification too), Ed448, secp384r1 key
+//!   exchange**: the only chains the piñata verifies are its peers', which
+//!   must end at its own CA, and that CA signs with P-256 or Ed25519; any
+//!   other curve could only verify chains that are refused anyway. One more
+//!   curve is one more big-integer stack: P-384 verification alone was
+//!   22 KB of the image (docs/DECISIONS.md, "Image size: the crypto provider
+//!   in a crate of its own").
 //! - **SecP256r1MLKEM768, pure ML-KEM groups**: X25519MLKEM768 is what
 //!   browsers and rustls offer; one hybrid is enough.
 //! - **AES-CCM**, QUIC header protection, HPKE (ECH), session-ticket
@@ -45,7 +67,7 @@
 //! randoms and the like; [`kx`] and [`hybrid`] draw the ephemeral ECDHE
 //! secrets and the ML-KEM seeds from it too (rather than letting the curve crates call an OS generator). Signing
 //! is deterministic (RFC 6979, RFC 8032) and needs none. Hosted, pass
-//! [`crate::random::OS_RANDOM`]; the unikernel passes its ChaCha20 DRBG
+//! `pinata::random::OS_RANDOM`; the unikernel passes its ChaCha20 DRBG
 //! seeded from RDSEED/RDRAND/virtio-rng. If the source fails, the handshake
 //! fails (`Error::FailedToGetRandomBytes`): entropy fails closed.
 //!
@@ -65,9 +87,15 @@
 //! `--cfg` flags in `.cargo/config.toml` for that target. Check with
 //!
 //! ```sh
-//! CARGO_TARGET_DIR=target-provider cargo build -p pinata --no-default-features \
+//! CARGO_TARGET_DIR=target-provider cargo build -p provider \
 //!     --target x86_64-unknown-none [--release]
 //! ```
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
 
 pub mod aead;
 pub mod hash;
@@ -95,7 +123,7 @@ pub use verify::SUPPORTED_SIG_ALGS;
 /// `aes_force_soft`, `.cargo/config.toml`), ChaCha20-Poly1305 first.
 ///
 /// The piñata's servers choose by this order, not the client's
-/// (`ignore_client_order`, see `app.rs`): AES-128-GCM with SHA-256 is the
+/// (`ignore_client_order`, see `pinata::app`): AES-128-GCM with SHA-256 is the
 /// cheapest handshake with AES-NI (SHA-256's key schedule and transcript
 /// cost less than SHA-384's, with SHA-NI on the host and in software alike).
 /// Without it, the constant-time bitsliced AES and its key expansion cost
@@ -151,4 +179,22 @@ pub fn provider_with_groups(groups: &'static KxGroups) -> CryptoProvider {
 /// [`SUPPORTED_SIG_ALGS`]), for building verifiers outside a provider.
 pub fn supported_signature_algorithms() -> WebPkiSupportedAlgorithms {
     SUPPORTED_SIG_ALGS
+}
+
+/// The operating system's generator, for the tests' key exchanges (the
+/// crate itself takes its randomness from the caller).
+#[cfg(test)]
+mod test_random {
+    use rustls::crypto::{GetRandomFailed, SecureRandom};
+
+    #[derive(Debug)]
+    pub(crate) struct OsRandom;
+
+    impl SecureRandom for OsRandom {
+        fn fill(&self, buf: &mut [u8]) -> Result<(), GetRandomFailed> {
+            getrandom::fill(buf).map_err(|_| GetRandomFailed)
+        }
+    }
+
+    pub(crate) static OS_RANDOM: OsRandom = OsRandom;
 }

@@ -37,8 +37,8 @@ use rustls::ffdhe_groups::FfdheGroup;
 use rustls::{Error, NamedGroup, PeerMisbehaved, ProtocolVersion};
 use zeroize::Zeroizing;
 
-use super::kx::X25519;
-use super::mlkem;
+use crate::kx::X25519;
+use crate::mlkem;
 
 /// X25519 public keys and shares are 32 bytes.
 const X25519_LEN: usize = 32;
@@ -190,7 +190,7 @@ impl ActiveKeyExchange for ActiveHybrid {
     }
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use core::sync::atomic::{AtomicU8, Ordering};
@@ -222,7 +222,7 @@ mod tests {
     }
 
     fn group() -> X25519MlKem768 {
-        X25519MlKem768::new(&crate::random::OS_RANDOM)
+        X25519MlKem768::new(&crate::test_random::OS_RANDOM)
     }
 
     /// Known answer, computed with an independent implementation
@@ -296,7 +296,7 @@ mod tests {
         let client = group().start().unwrap();
         let (name, share) = client.hybrid_component().unwrap();
         assert_eq!(name, NamedGroup::X25519);
-        let server = X25519::new(&crate::random::OS_RANDOM)
+        let server = X25519::new(&crate::test_random::OS_RANDOM)
             .start_and_complete(share)
             .unwrap();
         let secret = client.complete_hybrid_component(&server.pub_key).unwrap();

@@ -1,5 +1,7 @@
 //! Signature verification for certificates and handshakes: ECDSA P-256 with
-//! SHA-256, ECDSA P-384 with SHA-384, and Ed25519.
+//! SHA-256 (and SHA-384, for TLS 1.2 peers), and Ed25519: what the piñata's
+//! own CA signs with, the only chains it accepts (no P-384: see the crate
+//! doc).
 //!
 //! Each algorithm implements [`SignatureVerificationAlgorithm`], the
 //! interface `rustls-webpki` calls for certificate chains and rustls calls
@@ -13,9 +15,8 @@
 //! `ecdsa_secp384r1_sha384`), but TLS 1.2 does not: there
 //! `ecdsa_secp384r1_sha384` means "ECDSA with SHA-384" on any curve, and
 //! OpenSSL clients with a P-256 key do sign their CertificateVerify with
-//! SHA-384 when offered it. So, as rustls's own providers do, each ECDSA
-//! scheme maps to both curves; rustls still enforces the curve binding for
-//! TLS 1.3 itself.
+//! SHA-384 when offered it. So `ecdsa_secp384r1_sha384` maps to P-256 with
+//! SHA-384; rustls still enforces the curve binding for TLS 1.3 itself.
 
 use rustls::SignatureScheme;
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -26,15 +27,10 @@ use rustls::pki_types::{
 /// ECDSA over P-256 with SHA-256: key `id-ecPublicKey` + `prime256v1`,
 /// signature `ecdsa-with-SHA256`.
 pub static ECDSA_P256_SHA256: &dyn SignatureVerificationAlgorithm = &EcdsaP256Sha256;
-/// ECDSA over P-384 with SHA-384: key `id-ecPublicKey` + `secp384r1`,
-/// signature `ecdsa-with-SHA384`.
-pub static ECDSA_P384_SHA384: &dyn SignatureVerificationAlgorithm = &EcdsaP384Sha384;
 /// Ed25519 (RFC 8032, RFC 8410): key and signature both `id-Ed25519`.
 pub static ED25519: &dyn SignatureVerificationAlgorithm = &Ed25519;
 /// ECDSA over P-256 with SHA-384 (TLS 1.2 peers; certificates so signed).
 pub static ECDSA_P256_SHA384: &dyn SignatureVerificationAlgorithm = &EcdsaP256Sha384;
-/// ECDSA over P-384 with SHA-256 (TLS 1.2 peers; certificates so signed).
-pub static ECDSA_P384_SHA256: &dyn SignatureVerificationAlgorithm = &EcdsaP384Sha256;
 
 /// What the provider verifies, for certificate chains (`all`) and for TLS
 /// signature schemes (`mapping`, in the preference order sent to peers).
@@ -42,30 +38,16 @@ pub static ECDSA_P384_SHA256: &dyn SignatureVerificationAlgorithm = &EcdsaP384Sh
 /// `WebPkiClientVerifier::builder_with_provider` through the provider, or use
 /// it directly with `rustls::crypto::verify_tls13_signature`.
 pub static SUPPORTED_SIG_ALGS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
-    all: &[
-        ECDSA_P256_SHA256,
-        ECDSA_P384_SHA384,
-        ECDSA_P256_SHA384,
-        ECDSA_P384_SHA256,
-        ED25519,
-    ],
+    all: &[ECDSA_P256_SHA256, ECDSA_P256_SHA384, ED25519],
     mapping: &[
-        (
-            SignatureScheme::ECDSA_NISTP384_SHA384,
-            &[ECDSA_P384_SHA384, ECDSA_P256_SHA384],
-        ),
-        (
-            SignatureScheme::ECDSA_NISTP256_SHA256,
-            &[ECDSA_P256_SHA256, ECDSA_P384_SHA256],
-        ),
+        (SignatureScheme::ECDSA_NISTP384_SHA384, &[ECDSA_P256_SHA384]),
+        (SignatureScheme::ECDSA_NISTP256_SHA256, &[ECDSA_P256_SHA256]),
         (SignatureScheme::ED25519, &[ED25519]),
     ],
 };
 
 /// Uncompressed SEC1 point length for P-256 (0x04 || x || y).
 const P256_POINT_LEN: usize = 65;
-/// Uncompressed SEC1 point length for P-384.
-const P384_POINT_LEN: usize = 97;
 
 /// Only uncompressed points: that is what certificates carry in practice
 /// and what rustls/ring accept; refusing the compressed form keeps the
@@ -127,28 +109,12 @@ ecdsa_algorithm!(
     alg_id::ECDSA_SHA256
 );
 ecdsa_algorithm!(
-    EcdsaP384Sha384,
-    p384,
-    P384_POINT_LEN,
-    sha2::Sha384,
-    alg_id::ECDSA_P384,
-    alg_id::ECDSA_SHA384
-);
-ecdsa_algorithm!(
     EcdsaP256Sha384,
     p256,
     P256_POINT_LEN,
     sha2::Sha384,
     alg_id::ECDSA_P256,
     alg_id::ECDSA_SHA384
-);
-ecdsa_algorithm!(
-    EcdsaP384Sha256,
-    p384,
-    P384_POINT_LEN,
-    sha2::Sha256,
-    alg_id::ECDSA_P384,
-    alg_id::ECDSA_SHA256
 );
 
 #[derive(Debug)]
@@ -225,7 +191,7 @@ mod tests {
             .verify_signature(&public, b"sample", &sig)
             .unwrap();
         // Another message, a flipped bit in s, a compressed key, the wrong
-        // curve's verifier: all rejected, none panics.
+        // hash's verifier: all rejected, none panics.
         assert!(
             ECDSA_P256_SHA256
                 .verify_signature(&public, b"samplf", &sig)
@@ -246,7 +212,7 @@ mod tests {
                 .is_err()
         );
         assert!(
-            ECDSA_P384_SHA384
+            ECDSA_P256_SHA384
                 .verify_signature(&public, b"sample", &sig)
                 .is_err()
         );
@@ -291,8 +257,8 @@ mod tests {
         // constants for ECDSA; for Ed25519 they coincide.
         assert_eq!(ECDSA_P256_SHA256.public_key_alg_id(), alg_id::ECDSA_P256);
         assert_eq!(ECDSA_P256_SHA256.signature_alg_id(), alg_id::ECDSA_SHA256);
-        assert_eq!(ECDSA_P384_SHA384.public_key_alg_id(), alg_id::ECDSA_P384);
-        assert_eq!(ECDSA_P384_SHA384.signature_alg_id(), alg_id::ECDSA_SHA384);
+        assert_eq!(ECDSA_P256_SHA384.public_key_alg_id(), alg_id::ECDSA_P256);
+        assert_eq!(ECDSA_P256_SHA384.signature_alg_id(), alg_id::ECDSA_SHA384);
         assert_eq!(ED25519.public_key_alg_id(), alg_id::ED25519);
         assert_eq!(ED25519.signature_alg_id(), alg_id::ED25519);
     }

@@ -8,8 +8,8 @@ use rustls::crypto::CipherSuiteCommon;
 use rustls::crypto::tls13::HkdfUsingHmac;
 use rustls::{CipherSuite, SupportedCipherSuite, Tls13CipherSuite};
 
-use super::aead::Tls13Aead;
-use super::{hash, hmac};
+use crate::aead::Tls13Aead;
+use crate::{hash, hmac};
 
 /// `TLS_AES_128_GCM_SHA256`.
 pub static TLS13_AES_128_GCM_SHA256: SupportedCipherSuite =

@@ -1,5 +1,5 @@
 //! ML-KEM-768 (FIPS 203) behind a four-function seam: the post-quantum half
-//! of [`super::hybrid`].
+//! of [`crate::hybrid`].
 //!
 //! The crate that does the arithmetic is chosen here and nowhere else, so a
 //! change of implementation is a change of this file (see
