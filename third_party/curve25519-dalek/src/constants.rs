@@ -21,6 +21,8 @@ use crate::scalar::Scalar;
 
 #[cfg(feature = "precomputed-tables")]
 use crate::edwards::EdwardsBasepointTable;
+#[cfg(feature = "precomputed-tables")]
+use crate::traits::BasepointTable;
 
 cfg_if! {
     if #[cfg(curve25519_dalek_backend = "fiat")] {
@@ -80,13 +82,56 @@ pub(crate) const BASEPOINT_ORDER: Scalar = Scalar {
 #[cfg(feature = "precomputed-tables")]
 use crate::ristretto::RistrettoBasepointTable;
 
-/// The Ristretto basepoint, as a `RistrettoBasepointTable` for scalar multiplication.
+// PIÑATA PATCH: the basepoint tables are computed at first use.
+//
+// Upstream stores `ED25519_BASEPOINT_TABLE` as a constant (30 KB of
+// `.rodata` with the 64-bit backends, 21 KB with the 32-bit ones) and
+// `RISTRETTO_BASEPOINT_TABLE` as the same bytes cast to the Ristretto
+// newtype. Here both are `spin::Once` cells, all zeros until first use, so
+// they live in `.bss` and add nothing to the binary; the first fixed-base
+// multiplication builds the table with `BasepointTable::create` (the
+// function upstream's constant was generated with) and every later one reads
+// it after one atomic load. Callers write `&*ED25519_BASEPOINT_TABLE` where
+// upstream's was already a reference. See the piñata's third_party/README.md.
+
+/// A basepoint table computed at first use (dereference it to use it).
+///
+/// A `spin::Once` with no initialiser stored beside it: an all-zero static,
+/// so it takes no space in the binary until it is filled.
 #[cfg(feature = "precomputed-tables")]
-pub static RISTRETTO_BASEPOINT_TABLE: &RistrettoBasepointTable = unsafe {
-    // SAFETY: `RistrettoBasepointTable` is a `#[repr(transparent)]` newtype of
-    // `EdwardsBasepointTable`
-    &*(ED25519_BASEPOINT_TABLE as *const EdwardsBasepointTable as *const RistrettoBasepointTable)
-};
+pub struct BasepointTableOnce<T>(spin::Once<T>);
+
+#[cfg(feature = "precomputed-tables")]
+impl core::ops::Deref for BasepointTableOnce<EdwardsBasepointTable> {
+    type Target = EdwardsBasepointTable;
+
+    fn deref(&self) -> &EdwardsBasepointTable {
+        self.0
+            .call_once(|| EdwardsBasepointTable::create(&ED25519_BASEPOINT_POINT))
+    }
+}
+
+#[cfg(feature = "precomputed-tables")]
+impl core::ops::Deref for BasepointTableOnce<RistrettoBasepointTable> {
+    type Target = RistrettoBasepointTable;
+
+    fn deref(&self) -> &RistrettoBasepointTable {
+        self.0
+            .call_once(|| RistrettoBasepointTable::create(&RISTRETTO_BASEPOINT_POINT))
+    }
+}
+
+/// Table containing precomputed multiples of the Ed25519 basepoint \\(B = (x, 4/5)\\),
+/// computed at first use.
+#[cfg(feature = "precomputed-tables")]
+pub static ED25519_BASEPOINT_TABLE: BasepointTableOnce<EdwardsBasepointTable> =
+    BasepointTableOnce(spin::Once::new());
+
+/// The Ristretto basepoint, as a `RistrettoBasepointTable` for scalar multiplication,
+/// computed at first use.
+#[cfg(feature = "precomputed-tables")]
+pub static RISTRETTO_BASEPOINT_TABLE: BasepointTableOnce<RistrettoBasepointTable> =
+    BasepointTableOnce(spin::Once::new());
 
 /// X25519 low order points.
 ///

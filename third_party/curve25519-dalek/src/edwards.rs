@@ -923,7 +923,7 @@ impl EdwardsPoint {
 
         #[cfg(feature = "precomputed-tables")]
         {
-            scalar * constants::ED25519_BASEPOINT_TABLE
+            scalar * &*constants::ED25519_BASEPOINT_TABLE
         }
     }
 
@@ -1890,7 +1890,7 @@ mod test {
     #[cfg(feature = "precomputed-tables")]
     #[test]
     fn basepoint_mult_one_vs_basepoint() {
-        let bp = ED25519_BASEPOINT_TABLE * &Scalar::ONE;
+        let bp = &*ED25519_BASEPOINT_TABLE * &Scalar::ONE;
         let compressed = bp.compress();
         assert_eq!(compressed, constants::ED25519_BASEPOINT_COMPRESSED);
     }
@@ -1952,7 +1952,7 @@ mod test {
     #[test]
     fn to_affine_niels_clears_denominators() {
         // construct a point as aB so it has denominators (ie. Z != 1)
-        let aB = ED25519_BASEPOINT_TABLE * &A_SCALAR;
+        let aB = &*ED25519_BASEPOINT_TABLE * &A_SCALAR;
         let aB_affine_niels = aB.as_affine_niels();
         let also_aB = (&EdwardsPoint::identity() + &aB_affine_niels).as_extended();
         assert_eq!(aB.compress(), also_aB.compress());
@@ -1976,7 +1976,7 @@ mod test {
     #[cfg(feature = "precomputed-tables")]
     #[test]
     fn test_precomputed_basepoint_mult() {
-        let aB_1 = ED25519_BASEPOINT_TABLE * &A_SCALAR;
+        let aB_1 = &*ED25519_BASEPOINT_TABLE * &A_SCALAR;
         let aB_2 = constants::ED25519_BASEPOINT_POINT * A_SCALAR;
         assert_eq!(aB_1.compress(), aB_2.compress());
     }
@@ -2018,7 +2018,7 @@ mod test {
         let table_radix128 = EdwardsBasepointTableRadix128::create(P);
         let table_radix256 = EdwardsBasepointTableRadix256::create(P);
 
-        let aP = (ED25519_BASEPOINT_TABLE * &a).compress();
+        let aP = (&*ED25519_BASEPOINT_TABLE * &a).compress();
         let aP16 = (&table_radix16 * &a).compress();
         let aP32 = (&table_radix32 * &a).compress();
         let aP64 = (&table_radix64 * &a).compress();
@@ -2046,7 +2046,7 @@ mod test {
         let table_radix128 = EdwardsBasepointTableRadix128::create(P);
         let table_radix256 = EdwardsBasepointTableRadix256::create(P);
 
-        let aP = (ED25519_BASEPOINT_TABLE * &a).compress();
+        let aP = (&*ED25519_BASEPOINT_TABLE * &a).compress();
         let aP16 = (&table_radix16 * &a).compress();
         let aP32 = (&table_radix32 * &a).compress();
         let aP64 = (&table_radix64 * &a).compress();

@@ -944,7 +944,7 @@ impl RistrettoPoint {
 
         #[cfg(feature = "precomputed-tables")]
         {
-            scalar * constants::RISTRETTO_BASEPOINT_TABLE
+            scalar * &*constants::RISTRETTO_BASEPOINT_TABLE
         }
     }
 }
@@ -1072,7 +1072,7 @@ impl RistrettoPoint {
 /// use curve25519_dalek::scalar::Scalar;
 ///
 /// let a = Scalar::from(87329482u64);
-/// let P = &a * RISTRETTO_BASEPOINT_TABLE;
+/// let P = &a * &*RISTRETTO_BASEPOINT_TABLE;
 /// ```
 #[cfg(feature = "precomputed-tables")]
 #[derive(Clone)]
