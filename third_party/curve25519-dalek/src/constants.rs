@@ -21,8 +21,6 @@ use crate::scalar::Scalar;
 
 #[cfg(feature = "precomputed-tables")]
 use crate::edwards::EdwardsBasepointTable;
-#[cfg(feature = "precomputed-tables")]
-use crate::traits::BasepointTable;
 
 cfg_if! {
     if #[cfg(curve25519_dalek_backend = "fiat")] {
@@ -89,9 +87,9 @@ use crate::ristretto::RistrettoBasepointTable;
 // `RISTRETTO_BASEPOINT_TABLE` as the same bytes cast to the Ristretto
 // newtype. Here both are `spin::Once` cells, all zeros until first use, so
 // they live in `.bss` and add nothing to the binary; the first fixed-base
-// multiplication builds the table with `BasepointTable::create` (the
-// function upstream's constant was generated with) and every later one reads
-// it after one atomic load. Callers write `&*ED25519_BASEPOINT_TABLE` where
+// multiplication builds the table (the values `BasepointTable::create`, which
+// upstream's constant was generated with, gives, with fewer inversions) and
+// every later one reads it after one atomic load. Callers write `&*ED25519_BASEPOINT_TABLE` where
 // upstream's was already a reference. See the piñata's third_party/README.md.
 
 /// A basepoint table computed at first use (dereference it to use it).
@@ -106,8 +104,7 @@ impl core::ops::Deref for BasepointTableOnce<EdwardsBasepointTable> {
     type Target = EdwardsBasepointTable;
 
     fn deref(&self) -> &EdwardsBasepointTable {
-        self.0
-            .call_once(|| EdwardsBasepointTable::create(&ED25519_BASEPOINT_POINT))
+        self.0.call_once(ed25519_basepoint_table)
     }
 }
 
@@ -116,9 +113,56 @@ impl core::ops::Deref for BasepointTableOnce<RistrettoBasepointTable> {
     type Target = RistrettoBasepointTable;
 
     fn deref(&self) -> &RistrettoBasepointTable {
+        // The Ristretto basepoint is the Ed25519 one (upstream's table was
+        // the same bytes).
         self.0
-            .call_once(|| RistrettoBasepointTable::create(&RISTRETTO_BASEPOINT_POINT))
+            .call_once(|| RistrettoBasepointTable(ed25519_basepoint_table()))
     }
+}
+
+/// `EdwardsBasepointTable::create(&ED25519_BASEPOINT_POINT)`, faster: each
+/// of the 32 rows holds `P, 2P, …, 8P` (`P = 256^i B`) as affine Niels
+/// points, and `create` pays one field inversion per point (256); here a
+/// row's eight points are computed in extended coordinates and brought to
+/// affine ones with one batch inversion (Montgomery's trick) per four rows,
+/// 8 in all.
+/// The points are public (multiples of the basepoint), so nothing here needs
+/// to be constant-time.
+#[cfg(feature = "precomputed-tables")]
+fn ed25519_basepoint_table() -> EdwardsBasepointTable {
+    use crate::backend::serial::curve_models::AffineNielsPoint;
+    use crate::field::FieldElement;
+    use crate::window::LookupTable;
+
+    // Rows per batch inversion: 4 keeps the points of a batch (5 KiB) on
+    // the stack and needs 8 inversions.
+    const ROWS: usize = 4;
+    let mut table = EdwardsBasepointTable([LookupTable::default(); 32]);
+    let mut row_base = ED25519_BASEPOINT_POINT;
+    for rows in table.0.chunks_mut(ROWS) {
+        let mut multiples = [ED25519_BASEPOINT_POINT; 8 * ROWS];
+        for row in multiples.chunks_mut(8) {
+            let step = row_base.as_projective_niels();
+            row[0] = row_base;
+            for j in 1..8 {
+                row[j] = (&row[j - 1] + &step).as_extended();
+            }
+            row_base = row_base.mul_by_pow_2(8);
+        }
+        let mut z_inverses = multiples.map(|point| point.Z);
+        FieldElement::invert_batch(&mut z_inverses);
+        let entries = rows.iter_mut().flat_map(|row| row.0.iter_mut());
+        for ((entry, point), z_inverse) in entries.zip(&multiples).zip(&z_inverses) {
+            let x = &point.X * z_inverse;
+            let y = &point.Y * z_inverse;
+            *entry = AffineNielsPoint {
+                y_plus_x: &y + &x,
+                y_minus_x: &y - &x,
+                xy2d: &(&x * &y) * &EDWARDS_D2,
+            };
+        }
+    }
+    table
 }
 
 /// Table containing precomputed multiples of the Ed25519 basepoint \\(B = (x, 4/5)\\),
@@ -166,6 +210,28 @@ pub static X25519_LOW_ORDER_POINTS: [MontgomeryPoint; 7] = [
 #[cfg(test)]
 mod test {
     use crate::constants;
+
+    /// PIÑATA PATCH: the batch-inverted table is upstream's `create`.
+    #[test]
+    #[cfg(feature = "precomputed-tables")]
+    fn ed25519_basepoint_table_is_create() {
+        use crate::edwards::EdwardsBasepointTable;
+        use crate::traits::BasepointTable;
+
+        let created = EdwardsBasepointTable::create(&constants::ED25519_BASEPOINT_POINT);
+        let fast = super::ed25519_basepoint_table();
+        for (created_row, fast_row) in created.0.iter().zip(fast.0.iter()) {
+            for (a, b) in created_row.0.iter().zip(fast_row.0.iter()) {
+                assert_eq!(a.y_plus_x.to_bytes(), b.y_plus_x.to_bytes());
+                assert_eq!(a.y_minus_x.to_bytes(), b.y_minus_x.to_bytes());
+                assert_eq!(a.xy2d.to_bytes(), b.xy2d.to_bytes());
+            }
+        }
+        assert_eq!(
+            constants::ED25519_BASEPOINT_TABLE.basepoint(),
+            constants::ED25519_BASEPOINT_POINT
+        );
+    }
     use crate::field::FieldElement;
     use crate::montgomery::MontgomeryPoint;
     use crate::traits::{IsIdentity, ValidityCheck};
