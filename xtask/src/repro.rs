@@ -83,7 +83,11 @@ fn remap_flags_with_home(root: &Path, target_dir: &Path, home: Option<&Path>) ->
         // registry files, and the long prefix cost 45 bytes each (crate
         // directories carry their versions; the registry's name adds
         // nothing).
-        pairs.extend(registry_sources(home).into_iter().map(|dir| (dir, "/crates")));
+        pairs.extend(
+            registry_sources(home)
+                .into_iter()
+                .map(|dir| (dir, "/crates")),
+        );
     }
     pairs
         .into_iter()
@@ -273,7 +277,11 @@ mod tests {
         assert!(position(&crates).is_some(), "{flags:?}");
         // No registries yet (a fresh cargo home): only the home itself.
         assert_eq!(
-            remap_flags_with_home(Path::new("/w"), Path::new("/t"), Some(Path::new("/nowhere"))),
+            remap_flags_with_home(
+                Path::new("/w"),
+                Path::new("/t"),
+                Some(Path::new("/nowhere"))
+            ),
             [
                 "--remap-path-prefix=/w=/pinata",
                 "--remap-path-prefix=/t=/target",
