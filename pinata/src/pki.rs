@@ -41,8 +41,8 @@
 //! All certificates are X.509 v3, signed by the CA with Ed25519 (RFC 8410)
 //! or, for [`KeyType::EcdsaP256`], ecdsa-with-SHA256 (deterministic RFC 6979
 //! nonces); neither needs entropy to sign. They carry random positive
-//! 127-bit serial numbers and subject/authority key identifiers (RFC 5280
-//! method 1). Validity starts one day before `now` to tolerate clock skew
+//! 127-bit serial numbers and subject/authority key identifiers (RFC 7093
+//! method 1: SHA-256, truncated to 160 bits). Validity starts one day before `now` to tolerate clock skew
 //! between the piñata and its peers. The CA is constrained to `pathlen:0`,
 //! so even a leaf key cannot be abused to mint further certificates.
 //!
@@ -80,6 +80,7 @@ use rustls::pki_types::{
     CertificateDer, DnsName, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime,
     pem::{self, PemObject},
 };
+use sha2::{Digest, Sha256};
 use x509_cert::{
     attr::AttributeTypeAndValue,
     builder::{self, Builder, CertificateBuilder, profile::BuilderProfile},
@@ -629,10 +630,10 @@ impl BuilderProfile for Profile {
     ) -> builder::Result<Vec<Extension>> {
         let mut extensions = self.extensions.clone();
         // Key identifiers let verifiers pick the issuer by key, not by name.
-        extensions.push(extension(&SubjectKeyIdentifier::try_from(spk)?, false)?);
+        extensions.push(extension(&key_identifier(&spk)?, false)?);
         // RFC 5280 4.2.1.1: required except in self-signed certificates.
         if self.issuer.is_some() {
-            let issuer_key_id = SubjectKeyIdentifier::try_from(issuer_spk)?;
+            let issuer_key_id = key_identifier(&issuer_spk)?;
             let aki = AuthorityKeyIdentifier {
                 key_identifier: Some(issuer_key_id.0),
                 authority_cert_issuer: None,
@@ -642,6 +643,16 @@ impl BuilderProfile for Profile {
         }
         Ok(extensions)
     }
+}
+
+/// RFC 7093 section 2, method 1: the leftmost 160 bits of the SHA-256 hash
+/// of the subjectPublicKey BIT STRING's value. (x509-cert's
+/// `SubjectKeyIdentifier::try_from` hashes with SHA-1, RFC 5280's example,
+/// which linked a SHA-1 implementation into the image for this alone;
+/// verifiers only compare identifiers, never recompute them.)
+fn key_identifier(spk: &SubjectPublicKeyInfoRef<'_>) -> der::Result<SubjectKeyIdentifier> {
+    let digest = Sha256::digest(spk.subject_public_key.raw_bytes());
+    Ok(SubjectKeyIdentifier(OctetString::new(&digest[..20])?))
 }
 
 fn ca_extensions() -> der::Result<Vec<Extension>> {
