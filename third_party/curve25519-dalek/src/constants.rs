@@ -20,7 +20,9 @@ use crate::ristretto::{CompressedRistretto, RistrettoPoint};
 use crate::scalar::Scalar;
 
 #[cfg(feature = "precomputed-tables")]
-use crate::edwards::EdwardsBasepointTable;
+use crate::backend::serial::curve_models::AffineNielsPoint;
+#[cfg(feature = "precomputed-tables")]
+use crate::edwards::{EdwardsBasepointTable, EdwardsPoint};
 
 cfg_if! {
     if #[cfg(curve25519_dalek_backend = "fiat")] {
@@ -122,25 +124,17 @@ impl core::ops::Deref for BasepointTableOnce<RistrettoBasepointTable> {
 
 /// `EdwardsBasepointTable::create(&ED25519_BASEPOINT_POINT)`, faster: each
 /// of the 32 rows holds `P, 2P, …, 8P` (`P = 256^i B`) as affine Niels
-/// points, and `create` pays one field inversion per point (256); here a
-/// row's eight points are computed in extended coordinates and brought to
-/// affine ones with one batch inversion (Montgomery's trick) per four rows,
-/// 8 in all.
-/// The points are public (multiples of the basepoint), so nothing here needs
-/// to be constant-time.
+/// points, and `create` pays one field inversion per point (256); here the
+/// points are computed in extended coordinates and brought to affine ones
+/// [`BATCH`] at a time, with one inversion per batch (8 in all).
 #[cfg(feature = "precomputed-tables")]
 fn ed25519_basepoint_table() -> EdwardsBasepointTable {
-    use crate::backend::serial::curve_models::AffineNielsPoint;
-    use crate::field::FieldElement;
     use crate::window::LookupTable;
 
-    // Rows per batch inversion: 4 keeps the points of a batch (5 KiB) on
-    // the stack and needs 8 inversions.
-    const ROWS: usize = 4;
     let mut table = EdwardsBasepointTable([LookupTable::default(); 32]);
     let mut row_base = ED25519_BASEPOINT_POINT;
-    for rows in table.0.chunks_mut(ROWS) {
-        let mut multiples = [ED25519_BASEPOINT_POINT; 8 * ROWS];
+    for rows in table.0.chunks_mut(BATCH / 8) {
+        let mut multiples = [ED25519_BASEPOINT_POINT; BATCH];
         for row in multiples.chunks_mut(8) {
             let step = row_base.as_projective_niels();
             row[0] = row_base;
@@ -149,20 +143,63 @@ fn ed25519_basepoint_table() -> EdwardsBasepointTable {
             }
             row_base = row_base.mul_by_pow_2(8);
         }
-        let mut z_inverses = multiples.map(|point| point.Z);
-        FieldElement::invert_batch(&mut z_inverses);
         let entries = rows.iter_mut().flat_map(|row| row.0.iter_mut());
-        for ((entry, point), z_inverse) in entries.zip(&multiples).zip(&z_inverses) {
-            let x = &point.X * z_inverse;
-            let y = &point.Y * z_inverse;
-            *entry = AffineNielsPoint {
-                y_plus_x: &y + &x,
-                y_minus_x: &y - &x,
-                xy2d: &(&x * &y) * &EDWARDS_D2,
-            };
+        for (entry, point) in entries.zip(affine_niels_batch(&multiples)) {
+            *entry = point;
         }
     }
     table
+}
+
+/// Odd multiples of the basepoint `[B, 3B, 5B, 7B, 9B, 11B, 13B, 15B, ..., 127B]`,
+/// for variable-time double-base multiplication (signature verification),
+/// computed at first use (upstream: a 7.5 KB constant).
+#[cfg(feature = "precomputed-tables")]
+pub(crate) fn affine_odd_multiples_of_basepoint()
+-> &'static crate::window::NafLookupTable8<AffineNielsPoint> {
+    use crate::window::NafLookupTable8;
+
+    static TABLE: spin::Once<NafLookupTable8<AffineNielsPoint>> = spin::Once::new();
+    TABLE.call_once(|| {
+        let mut table = NafLookupTable8([AffineNielsPoint::default(); 64]);
+        let twice = ED25519_BASEPOINT_POINT.double().as_projective_niels();
+        let mut odd = ED25519_BASEPOINT_POINT;
+        for entries in table.0.chunks_mut(BATCH) {
+            let mut points = [odd; BATCH];
+            for j in 1..BATCH {
+                points[j] = (&points[j - 1] + &twice).as_extended();
+            }
+            odd = (&points[BATCH - 1] + &twice).as_extended();
+            entries.copy_from_slice(&affine_niels_batch(&points));
+        }
+        table
+    })
+}
+
+/// Points per batch inversion in the table builders: 32 extended points
+/// (5 KiB) on the stack.
+#[cfg(feature = "precomputed-tables")]
+const BATCH: usize = 32;
+
+/// `points` in affine Niels form, with one field inversion for all of them
+/// (Montgomery's trick: upstream's `FieldElement::invert_batch`) instead of
+/// one each. The points here are public (multiples of the basepoint), so
+/// nothing needs to be constant-time.
+#[cfg(feature = "precomputed-tables")]
+fn affine_niels_batch(points: &[EdwardsPoint; BATCH]) -> [AffineNielsPoint; BATCH] {
+    use crate::field::FieldElement;
+
+    let mut z_inverses = points.map(|point| point.Z);
+    FieldElement::invert_batch(&mut z_inverses);
+    core::array::from_fn(|i| {
+        let x = &points[i].X * &z_inverses[i];
+        let y = &points[i].Y * &z_inverses[i];
+        AffineNielsPoint {
+            y_plus_x: &y + &x,
+            y_minus_x: &y - &x,
+            xy2d: &(&x * &y) * &EDWARDS_D2,
+        }
+    })
 }
 
 /// Table containing precomputed multiples of the Ed25519 basepoint \\(B = (x, 4/5)\\),
@@ -231,6 +268,23 @@ mod test {
             constants::ED25519_BASEPOINT_TABLE.basepoint(),
             constants::ED25519_BASEPOINT_POINT
         );
+    }
+
+    /// PIÑATA PATCH: the batch-inverted odd multiples are upstream's
+    /// `NafLookupTable8::from`, from which its constant was generated.
+    #[test]
+    #[cfg(feature = "precomputed-tables")]
+    fn affine_odd_multiples_of_basepoint_are_from() {
+        use crate::backend::serial::curve_models::AffineNielsPoint;
+        use crate::window::NafLookupTable8;
+
+        let from = NafLookupTable8::<AffineNielsPoint>::from(&constants::ED25519_BASEPOINT_POINT);
+        let fast = super::affine_odd_multiples_of_basepoint();
+        for (a, b) in from.0.iter().zip(fast.0.iter()) {
+            assert_eq!(a.y_plus_x.to_bytes(), b.y_plus_x.to_bytes());
+            assert_eq!(a.y_minus_x.to_bytes(), b.y_minus_x.to_bytes());
+            assert_eq!(a.xy2d.to_bytes(), b.xy2d.to_bytes());
+        }
     }
     use crate::field::FieldElement;
     use crate::montgomery::MontgomeryPoint;

@@ -39,7 +39,8 @@ pub fn mul(a: &Scalar, A: &EdwardsPoint, b: &Scalar) -> EdwardsPoint {
 
     let table_A = NafLookupTable5::<ProjectiveNielsPoint>::from(A);
     #[cfg(feature = "precomputed-tables")]
-    let table_B = &constants::AFFINE_ODD_MULTIPLES_OF_BASEPOINT;
+    // PIÑATA PATCH: computed at first use (upstream: a constant).
+    let table_B = constants::affine_odd_multiples_of_basepoint();
     #[cfg(not(feature = "precomputed-tables"))]
     let table_B =
         &NafLookupTable5::<ProjectiveNielsPoint>::from(&constants::ED25519_BASEPOINT_POINT);
