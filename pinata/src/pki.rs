@@ -973,11 +973,25 @@ impl KeyPair {
     }
 }
 
+/// RFC 5480 section 2: algorithm id-ecPublicKey with the named curve
+/// secp256r1 as parameters, the uncompressed SEC1 point as the BIT STRING.
+/// Built directly: `SubjectPublicKeyInfoOwned::from_key` encodes the key's
+/// SPKI and decodes it again (a unit test checks both agree).
 fn spki_p256(
     key: &P256SigningKey,
     what: &'static str,
 ) -> Result<SubjectPublicKeyInfoOwned, PkiError> {
-    SubjectPublicKeyInfoOwned::from_key(key.verifying_key()).map_err(|e| encoding(what, &e))
+    let point = key.verifying_key().to_sec1_point(false);
+    let spki = || -> der::Result<SubjectPublicKeyInfoOwned> {
+        Ok(SubjectPublicKeyInfoOwned {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: rfc5912::ID_EC_PUBLIC_KEY,
+                parameters: Some(Any::encode_from(&rfc5912::SECP_256_R_1)?),
+            },
+            subject_public_key: BitString::from_bytes(point.as_bytes())?,
+        })
+    };
+    spki().map_err(|e| encoding(what, &e))
 }
 
 /// RFC 8410 section 4: algorithm id-Ed25519 with absent parameters, the
@@ -1159,6 +1173,17 @@ mod tests {
             let ours = p256_pkcs8(&key);
             assert_eq!(ours.len(), P256_PKCS8_LEN);
             assert_eq!(&ours[..], key.to_pkcs8_der().unwrap().as_bytes());
+        }
+    }
+
+    #[test]
+    fn the_p256_spki_is_what_from_key_gives() {
+        for scalar in [[1u8; 32], [0x7f; 32], [0xa5; 32]] {
+            let key = P256SigningKey::from_slice(&scalar).unwrap();
+            let ours = spki_p256(&key, "test").unwrap();
+            let theirs = SubjectPublicKeyInfoOwned::from_key(key.verifying_key()).unwrap();
+            assert_eq!(ours, theirs);
+            assert_eq!(ours.to_der().unwrap(), theirs.to_der().unwrap());
         }
     }
 
