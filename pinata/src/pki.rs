@@ -41,8 +41,8 @@
 //! All certificates are X.509 v3, signed by the CA with Ed25519 (RFC 8410)
 //! or, for [`KeyType::EcdsaP256`], ecdsa-with-SHA256 (deterministic RFC 6979
 //! nonces); neither needs entropy to sign. They carry random positive
-//! 127-bit serial numbers and subject/authority key identifiers (RFC 5280
-//! method 1). Validity starts one day before `now` to tolerate clock skew
+//! 127-bit serial numbers and subject/authority key identifiers (RFC 7093
+//! method 1: SHA-256, truncated to 160 bits). Validity starts one day before `now` to tolerate clock skew
 //! between the piñata and its peers. The CA is constrained to `pathlen:0`,
 //! so even a leaf key cannot be abused to mint further certificates.
 //!
@@ -80,6 +80,7 @@ use rustls::pki_types::{
     CertificateDer, DnsName, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime,
     pem::{self, PemObject},
 };
+use sha2::{Digest, Sha256};
 use x509_cert::{
     attr::AttributeTypeAndValue,
     builder::{self, Builder, CertificateBuilder, profile::BuilderProfile},
@@ -629,10 +630,10 @@ impl BuilderProfile for Profile {
     ) -> builder::Result<Vec<Extension>> {
         let mut extensions = self.extensions.clone();
         // Key identifiers let verifiers pick the issuer by key, not by name.
-        extensions.push(extension(&SubjectKeyIdentifier::try_from(spk)?, false)?);
+        extensions.push(extension(&key_identifier(&spk)?, false)?);
         // RFC 5280 4.2.1.1: required except in self-signed certificates.
         if self.issuer.is_some() {
-            let issuer_key_id = SubjectKeyIdentifier::try_from(issuer_spk)?;
+            let issuer_key_id = key_identifier(&issuer_spk)?;
             let aki = AuthorityKeyIdentifier {
                 key_identifier: Some(issuer_key_id.0),
                 authority_cert_issuer: None,
@@ -642,6 +643,16 @@ impl BuilderProfile for Profile {
         }
         Ok(extensions)
     }
+}
+
+/// RFC 7093 section 2, method 1: the leftmost 160 bits of the SHA-256 hash
+/// of the subjectPublicKey BIT STRING's value. (x509-cert's
+/// `SubjectKeyIdentifier::try_from` hashes with SHA-1, RFC 5280's example,
+/// which linked a SHA-1 implementation into the image for this alone;
+/// verifiers only compare identifiers, never recompute them.)
+fn key_identifier(spk: &SubjectPublicKeyInfoRef<'_>) -> der::Result<SubjectKeyIdentifier> {
+    let digest = Sha256::digest(spk.subject_public_key.raw_bytes());
+    Ok(SubjectKeyIdentifier(OctetString::new(&digest[..20])?))
 }
 
 fn ca_extensions() -> der::Result<Vec<Extension>> {
@@ -710,10 +721,11 @@ fn subject(common_name: &str) -> Result<Name, PkiError> {
             .map_err(|e| encoding("subject name", &e))?;
         rdns.push(rdn);
     }
-    // `Name` has no public constructor from an `RdnSequence` (only behind the
-    // `hazmat` feature); their DER is identical, so round-trip through it.
-    let der = rdns.to_der().map_err(|e| encoding("subject name", &e))?;
-    Name::from_der(&der).map_err(|e| encoding("subject name", &e))
+    // x509-cert's `hazmat` constructor leaves RFC 5280 compliance to the
+    // caller: two single-valued RDNs of standard attribute types with
+    // UTF8String values comply. The way without it, a round trip through
+    // DER, linked x509-cert's `Name` decoder into the image (about 11 KB).
+    Ok(Name::hazmat_from_rdn_sequence(rdns))
 }
 
 /// notBefore = now − 1 day, notAfter = notBefore + `days`.
@@ -961,11 +973,25 @@ impl KeyPair {
     }
 }
 
+/// RFC 5480 section 2: algorithm id-ecPublicKey with the named curve
+/// secp256r1 as parameters, the uncompressed SEC1 point as the BIT STRING.
+/// Built directly: `SubjectPublicKeyInfoOwned::from_key` encodes the key's
+/// SPKI and decodes it again (a unit test checks both agree).
 fn spki_p256(
     key: &P256SigningKey,
     what: &'static str,
 ) -> Result<SubjectPublicKeyInfoOwned, PkiError> {
-    SubjectPublicKeyInfoOwned::from_key(key.verifying_key()).map_err(|e| encoding(what, &e))
+    let point = key.verifying_key().to_sec1_point(false);
+    let spki = || -> der::Result<SubjectPublicKeyInfoOwned> {
+        Ok(SubjectPublicKeyInfoOwned {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: rfc5912::ID_EC_PUBLIC_KEY,
+                parameters: Some(Any::encode_from(&rfc5912::SECP_256_R_1)?),
+            },
+            subject_public_key: BitString::from_bytes(point.as_bytes())?,
+        })
+    };
+    spki().map_err(|e| encoding(what, &e))
 }
 
 /// RFC 8410 section 4: algorithm id-Ed25519 with absent parameters, the
@@ -1020,8 +1046,10 @@ fn write_pem(out: &mut String, label: &str, der: &[u8]) {
     // base64ct is constant-time, which matters when `der` is a private key.
     let mut line = [0u8; 64];
     for chunk in der.chunks(PEM_LINE_BYTES) {
-        let text =
-            Base64::encode(chunk, &mut line).expect("48 bytes always fit in 64 base64 characters");
+        // Not `expect`: that would link the error's `Debug` into the image.
+        let Ok(text) = Base64::encode(chunk, &mut line) else {
+            unreachable!("48 bytes always fit in 64 base64 characters")
+        };
         out.push_str(text);
         out.push('\n');
     }
@@ -1146,5 +1174,35 @@ mod tests {
             assert_eq!(ours.len(), P256_PKCS8_LEN);
             assert_eq!(&ours[..], key.to_pkcs8_der().unwrap().as_bytes());
         }
+    }
+
+    #[test]
+    fn the_p256_spki_is_what_from_key_gives() {
+        for scalar in [[1u8; 32], [0x7f; 32], [0xa5; 32]] {
+            let key = P256SigningKey::from_slice(&scalar).unwrap();
+            let ours = spki_p256(&key, "test").unwrap();
+            let theirs = SubjectPublicKeyInfoOwned::from_key(key.verifying_key()).unwrap();
+            assert_eq!(ours, theirs);
+            assert_eq!(ours.to_der().unwrap(), theirs.to_der().unwrap());
+        }
+    }
+
+    /// The subject built without a DER round trip is the one the round trip
+    /// gave (and its DER, `SEQUENCE { SET { O }, SET { CN } }`, is plain).
+    #[test]
+    fn subject_is_what_its_der_round_trip_gives() {
+        let name = subject("Piñata bounty server").unwrap();
+        let der = name.to_der().unwrap();
+        assert_eq!(Name::from_der(&der).unwrap(), name);
+        let rdns = RdnSequence::from(name);
+        let attributes: Vec<_> = rdns.iter().flat_map(|rdn| rdn.iter()).collect();
+        assert_eq!(rdns.iter().count(), 2);
+        assert_eq!(attributes[0].oid, rfc4519::ORGANIZATION_NAME);
+        assert_eq!(attributes[1].oid, rfc4519::COMMON_NAME);
+        assert_eq!(
+            attributes[1].value.value(),
+            "Piñata bounty server".as_bytes()
+        );
+        assert_eq!(der::Tagged::tag(&attributes[1].value), Tag::Utf8String);
     }
 }

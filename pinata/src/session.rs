@@ -438,7 +438,7 @@ impl Session {
                 StreamError::BufferFull => (FailureReason::BufferFull, None),
                 StreamError::NoRenegotiationIndication => (
                     FailureReason::NoRenegotiationExtension,
-                    Some("TLS 1.2 ClientHello without renegotiation_info or its SCSV".into()),
+                    Some(alloc::format!("{error}")),
                 ),
             };
             self.fail(reason, detail);
@@ -513,7 +513,7 @@ impl Session {
                     OutcomeKind::SecretSent
                 }
                 Err(error) => {
-                    self.fail(FailureReason::Internal, Some(alloc::format!("{error:?}")));
+                    self.fail(FailureReason::Internal, Some(alloc::format!("{error}")));
                     return;
                 }
             },

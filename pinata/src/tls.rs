@@ -141,6 +141,19 @@ pub enum StreamError {
     NoRenegotiationIndication,
 }
 
+/// What the log's `detail=` says (rustls's own text for its errors).
+impl core::fmt::Display for StreamError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StreamError::Tls(error) => error.fmt(f),
+            StreamError::BufferFull => f.write_str("buffer full"),
+            StreamError::NoRenegotiationIndication => {
+                f.write_str("TLS 1.2 ClientHello without renegotiation_info or its SCSV")
+            }
+        }
+    }
+}
+
 /// A fatal `handshake_failure` alert record (TLS 1.2 framing).
 const HANDSHAKE_FAILURE_ALERT: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
 

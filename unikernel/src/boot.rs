@@ -184,7 +184,7 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
     }
     let config = platform::set_boot_config(config);
     println!(
-        "config: secret {}, network {}, address {}, gateway {}, panic={:?}",
+        "config: secret {}, network {}, address {}, gateway {}, panic={}",
         match config.secret_source {
             Some(crate::cmdline::SecretSource::Module) => "from the boot module",
             Some(crate::cmdline::SecretSource::CommandLine) => "from the command line",
@@ -193,7 +193,7 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
         config.network.map(|n| n.name()).unwrap_or("from the WIF"),
         Shown(config.ip.map(|c| alloc::format!("{c}")), "DHCP"),
         Shown(config.gateway.map(|g| alloc::format!("{g}")), "-"),
-        config.panic
+        config.panic.name()
     );
 
     if let Some(word) = &config.heap_canary {
@@ -210,7 +210,7 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
     // below says.
     if on_xen.is_none() {
         match acpi::init(raw.rsdp_paddr) {
-            Some(s5) => println!("acpi: power off via {s5:?}"),
+            Some(s5) => println!("acpi: power off via {s5}"),
             None => println!("acpi: no S5 sleep method found; power off falls back to QEMU ports"),
         }
     }
@@ -267,7 +267,10 @@ pub extern "C" fn kernel_entry(start_info_paddr: u32) -> ! {
                 println!("virtio-mmio: {:#x} virtio-rng", slot.base);
                 rng = Some(Device::Mmio(transport));
             }
-            Some((kind, _)) => println!("virtio-mmio: {:#x} {kind:?} (not used)", slot.base),
+            Some((kind, _)) => println!(
+                "virtio-mmio: {:#x} virtio device type {} (not used)",
+                slot.base, kind as u8
+            ),
             None => {}
         }
     }

@@ -49,6 +49,16 @@ pub enum PanicAction {
     Reboot,
 }
 
+impl PanicAction {
+    /// The command line's word for it (`panic=…`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PanicAction::Poweroff => "poweroff",
+            PanicAction::Reboot => "reboot",
+        }
+    }
+}
+
 /// Where the secret came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretSource {

@@ -15,7 +15,8 @@ static SERIAL: Mutex<Serial> = Mutex::new(Serial::new());
 pub fn init() {
     SERIAL.lock().init();
     let _ = log::set_logger(&LOGGER);
-    log::set_max_level(log::LevelFilter::Info);
+    // Warnings and errors: the level the image compiles in (Cargo.toml).
+    log::set_max_level(log::LevelFilter::Warn);
 }
 
 /// Writes one timestamped line. Use [`println!`](crate::println).
@@ -62,7 +63,7 @@ static LOGGER: Logger = Logger;
 
 impl log::Log for Logger {
     fn enabled(&self, metadata: &log::Metadata) -> bool {
-        metadata.level() <= log::Level::Info
+        metadata.level() <= log::Level::Warn
     }
 
     fn log(&self, record: &log::Record) {

@@ -151,7 +151,7 @@ pub fn start() -> ! {
     ) {
         Ok(stack) => stack,
         Err(error) => {
-            crate::println!("net: bad network configuration: {error:?}; stopping");
+            crate::println!("net: bad network configuration: {error}; stopping");
             platform::fatal_stop();
         }
     };

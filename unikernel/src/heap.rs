@@ -101,7 +101,7 @@ pub fn init(ranges: &Ranges) -> u64 {
     let mut order: [usize; crate::memmap::MAX_RANGES] = core::array::from_fn(|i| i);
     let ranges = ranges.as_slice();
     let order = &mut order[..ranges.len()];
-    order.sort_unstable_by_key(|&i| core::cmp::Reverse(ranges[i].len()));
+    crate::memmap::sort_by_key(order, |&i| core::cmp::Reverse(ranges[i].len()));
     let mut talc = ALLOCATOR.talc.lock();
     let mut total = 0;
     for &i in order.iter() {

@@ -8,7 +8,8 @@
 //!   `alloc` come as `/rustc/<commit>/…`, but crates from the registry are
 //!   compiled from `$CARGO_HOME/registry/src/…`, which differs between
 //!   users. Every cargo run that builds for the bare-metal target gets
-//!   `--remap-path-prefix` for `$CARGO_HOME` (→ `/cargo`), the workspace
+//!   `--remap-path-prefix` for `$CARGO_HOME` (→ `/cargo`; its registries'
+//!   sources, `registry/src/<registry>/`, → `/crates`), the workspace
 //!   (→ `/pinata`) and the target directory (→ `/target`), through
 //!   `CARGO_TARGET_X86_64_UNKNOWN_NONE_RUSTFLAGS`, which cargo merges with
 //!   `.cargo/config.toml`'s flags. (A config file cannot name these
@@ -47,13 +48,46 @@ pub fn cargo_home() -> Option<PathBuf> {
 }
 
 /// The remapping flags for a build of `root` into `target_dir`.
+///
+/// With a fresh cargo home (no registry sources unpacked yet) this runs
+/// `cargo fetch` first: the flags name the registries' directories, and a
+/// build whose flags changed once the sources arrived would neither match
+/// nor reuse the first one.
 pub fn remap_flags(root: &Path, target_dir: &Path) -> Vec<String> {
+    let home = cargo_home();
+    if let Some(home) = &home
+        && registry_sources(home).is_empty()
+    {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        // A failure shows in the build that follows; the flags then lack
+        // `/crates` and the image names registry files under `/cargo`.
+        let _ = Command::new(cargo)
+            .args(["fetch", "--locked"])
+            .current_dir(root)
+            .status();
+    }
+    remap_flags_with_home(root, target_dir, home.as_deref())
+}
+
+/// [`remap_flags`] with cargo's home given.
+fn remap_flags_with_home(root: &Path, target_dir: &Path, home: Option<&Path>) -> Vec<String> {
     // rustc applies the last matching remapping: the more specific
-    // directories (the target directory may lie inside the tree) come last.
+    // directories (the target directory may lie inside the tree, the
+    // registries' sources lie inside cargo's home) come last.
     let mut pairs: Vec<(PathBuf, &str)> = vec![(root.to_path_buf(), "/pinata")];
     pairs.push((target_dir.to_path_buf(), "/target"));
-    if let Some(home) = cargo_home() {
-        pairs.push((home, "/cargo"));
+    if let Some(home) = home {
+        pairs.push((home.to_path_buf(), "/cargo"));
+        // Each registry's sources (`registry/src/index.crates.io-<hash>/`)
+        // as `/crates`: the image's panic locations name about a hundred
+        // registry files, and the long prefix cost 45 bytes each (crate
+        // directories carry their versions; the registry's name adds
+        // nothing).
+        pairs.extend(
+            registry_sources(home)
+                .into_iter()
+                .map(|dir| (dir, "/crates")),
+        );
     }
     pairs
         .into_iter()
@@ -64,6 +98,20 @@ pub fn remap_flags(root: &Path, target_dir: &Path) -> Vec<String> {
                 .then(|| format!("--remap-path-prefix={from}={to}"))
         })
         .collect()
+}
+
+/// The directories cargo unpacks registry crates into
+/// (`<home>/registry/src/*`), sorted.
+pub fn registry_sources(home: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(home.join("registry").join("src"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
 }
 
 /// `(variable, value)` to set on every cargo command building for the
@@ -212,6 +260,33 @@ mod tests {
             remap_flags(Path::new("/with space"), Path::new("/t"))
                 .iter()
                 .all(|f| !f.contains("with space"))
+        );
+    }
+
+    #[test]
+    fn registry_sources_are_remapped_after_cargo_home() {
+        let home = std::env::temp_dir().join(format!("repro-home-{}", std::process::id()));
+        let registry = home.join("registry").join("src").join("index.example-0123");
+        std::fs::create_dir_all(&registry).unwrap();
+        let flags = remap_flags_with_home(Path::new("/w/tree"), Path::new("/t"), Some(&home));
+        std::fs::remove_dir_all(&home).unwrap();
+        let cargo = format!("--remap-path-prefix={}=/cargo", home.display());
+        let crates = format!("--remap-path-prefix={}=/crates", registry.display());
+        let position = |flag: &str| flags.iter().position(|f| f == flag);
+        assert!(position(&cargo) < position(&crates), "{flags:?}");
+        assert!(position(&crates).is_some(), "{flags:?}");
+        // No registries yet (a fresh cargo home): only the home itself.
+        assert_eq!(
+            remap_flags_with_home(
+                Path::new("/w"),
+                Path::new("/t"),
+                Some(Path::new("/nowhere"))
+            ),
+            [
+                "--remap-path-prefix=/w=/pinata",
+                "--remap-path-prefix=/t=/target",
+                "--remap-path-prefix=/nowhere=/cargo"
+            ]
         );
     }
 

@@ -32,6 +32,22 @@ pub enum S5Sleep {
     },
 }
 
+/// For the boot line `acpi: power off via …`.
+impl core::fmt::Display for S5Sleep {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            S5Sleep::Pm1a { port, value } => {
+                write!(f, "PM1a control port {port:#x}, value {value:#x}")
+            }
+            S5Sleep::SleepControl { io, address, value } => write!(
+                f,
+                "sleep control register ({} {address:#x}), value {value:#x}",
+                if io { "I/O port" } else { "memory" }
+            ),
+        }
+    }
+}
+
 impl S5Sleep {
     /// Writes the sleep register. Returns only if the machine is still on.
     pub fn enter(self) {

@@ -114,9 +114,13 @@ pub fn log_memory_bars(root: &mut PciRoot<PortIoCam>, location: DeviceFunction) 
             ..
         }) = bar
         {
-            crate::println!(
-                "pci: {location} BAR{index} memory {address:#x} (+{size:#x}, {address_type:?})"
-            );
+            use virtio_drivers::transport::pci::bus::MemoryBarType;
+            let width = match address_type {
+                MemoryBarType::Width32 => "32-bit",
+                MemoryBarType::Below1MiB => "below 1 MiB",
+                MemoryBarType::Width64 => "64-bit",
+            };
+            crate::println!("pci: {location} BAR{index} memory {address:#x} (+{size:#x}, {width})");
         }
     }
 }

@@ -79,10 +79,22 @@ pub struct Remap {
     pub root: PathBuf,
     pub target_dir: PathBuf,
     pub cargo_home: Option<PathBuf>,
+    /// The registries' source directories `/crates` stands for.
+    pub registries: Vec<PathBuf>,
 }
 
 impl Remap {
     fn unmap(&self, path: &Path) -> PathBuf {
+        if let Ok(rest) = path.strip_prefix("/crates") {
+            // Every registry is `/crates`: the one that holds the file.
+            let mut candidates = self.registries.iter().map(|dir| dir.join(rest));
+            if let Some(first) = candidates.next() {
+                return core::iter::once(first.clone())
+                    .chain(candidates)
+                    .find(|candidate| candidate.is_file())
+                    .unwrap_or(first);
+            }
+        }
         let pairs: [(&str, Option<&Path>); 3] = [
             ("/cargo", self.cargo_home.as_deref()),
             ("/target", Some(&self.target_dir)),
@@ -291,9 +303,14 @@ mod tests {
             root: "/work/tree".into(),
             target_dir: "/work/tree/target/lines".into(),
             cargo_home: Some("/home/u/.cargo".into()),
+            registries: vec!["/home/u/.cargo/registry/src/x".into()],
         };
         assert_eq!(
             remap.unmap(Path::new("/cargo/registry/src/x/rustls-0.23.46/src/lib.rs")),
+            Path::new("/home/u/.cargo/registry/src/x/rustls-0.23.46/src/lib.rs")
+        );
+        assert_eq!(
+            remap.unmap(Path::new("/crates/rustls-0.23.46/src/lib.rs")),
             Path::new("/home/u/.cargo/registry/src/x/rustls-0.23.46/src/lib.rs")
         );
         assert_eq!(

@@ -232,6 +232,9 @@ fn linked_lines(root: &Path, shipped: &Path) -> Result<Linked, String> {
         root: root.to_path_buf(),
         target_dir: lines_target,
         cargo_home: crate::repro::cargo_home(),
+        registries: crate::repro::cargo_home()
+            .map(|home| crate::repro::registry_sources(&home))
+            .unwrap_or_default(),
     };
     linked::count(&elf, &units, &remap, shipped_text)
 }
