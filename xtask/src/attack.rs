@@ -351,6 +351,7 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
             pki: &certs,
             open_files: open_files.now,
             side_vm,
+            quick: options.quick,
         };
         let exchange = function(&ctx);
         thread::sleep(exchange.settle);
@@ -430,6 +431,7 @@ fn run(root: &Path, options: &Options) -> Result<(), String> {
             pki: &certs,
             open_files: open_files.now,
             side_vm,
+            quick: options.quick,
         };
         let mut row = soak(&ctx, options.soak, options.soak_workers);
         if let Err(e) = target.alive() {

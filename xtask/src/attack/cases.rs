@@ -62,9 +62,39 @@ pub(super) struct Ctx<'a> {
     pub(super) open_files: u64,
     /// The tap device a case may boot a second VM on (`--net tap` only).
     pub(super) side_vm: Option<usize>,
+    /// A quick run (CI): the page's latency is a figure, not a gate.
+    pub(super) quick: bool,
 }
 
 impl Ctx<'_> {
+    /// Where a case puts the page probes it made itself that failed
+    /// (`what` says which, e.g. "at 20000 SYN/s the page"): a problem in
+    /// the full battery, where the page must answer within 1 s throughout;
+    /// in a quick run a figure in `details`, unless no probe answered at
+    /// all (the page was down for the whole case, which is behaviour).
+    pub(super) fn page_failures(
+        &self,
+        what: &str,
+        page: &super::probe::PageFigures,
+        problems: &mut Vec<String>,
+        details: &mut Vec<String>,
+    ) {
+        if page.failures.is_empty() {
+            return;
+        }
+        let line = format!(
+            "{what} failed {} of {} probes (first: {})",
+            page.failures.len(),
+            page.probes,
+            page.failures[0]
+        );
+        if self.quick && page.failures.len() < page.probes {
+            details.push(format!("{line}; a figure in a quick run"));
+        } else {
+            problems.push(line);
+        }
+    }
+
     pub(super) fn port(&self, service: &str) -> u16 {
         self.target.port(service)
     }

@@ -266,13 +266,13 @@ fn heap_pinning(ctx: &Ctx, memory_mib: u32) -> Exchange {
             None => reply = format!("the {memory_mib} MiB VM kept running"),
         },
     }
-    problems.extend(page.failures.iter().take(3).cloned());
-    if page.failures.len() > 3 {
-        problems.push(format!(
-            "… {} page probes failed in all",
-            page.failures.len()
-        ));
-    }
+    let mut page_notes = Vec::new();
+    ctx.page_failures(
+        &format!("the {memory_mib} MiB VM's page during the attack"),
+        &page,
+        &mut problems,
+        &mut page_notes,
+    );
     let capacity = watch
         .capacity
         .or(baseline.as_ref().and_then(|b| b.capacity_bytes));
@@ -294,7 +294,7 @@ fn heap_pinning(ctx: &Ctx, memory_mib: u32) -> Exchange {
         ),
     };
     reply.push_str(&format!("; {heap}"));
-    let details = vec![
+    let mut details = vec![
         format!("sent: {sent}"),
         format!(
             "{held} connections took their bytes in {} ms, {refused} refused or cut short; at most {} open at once on /stats.json",
@@ -312,6 +312,7 @@ fn heap_pinning(ctx: &Ctx, memory_mib: u32) -> Exchange {
             Err(e) => format!("not settled: {e}"),
         },
     ];
+    details.extend(page_notes);
     let seen = vm.log_since(0).join("\n").into_bytes();
     Exchange {
         sent: format!(

@@ -62,6 +62,7 @@ pub(super) fn c_syn_flood(ctx: &Ctx) -> Exchange {
     let mut random = Xorshift(0x9e37_79b9_7f4a_7c15 ^ u64::from(std::process::id()));
     let mut rows = Vec::new();
     let mut problems = Vec::new();
+    let mut notes = Vec::new();
     let mut total = 0u64;
     for rate in STEPS {
         let mut dump = ctx.target.pcap.as_deref().map(PcapReader::at_end);
@@ -89,14 +90,12 @@ pub(super) fn c_syn_flood(ctx: &Ctx) -> Exchange {
             page.max.as_millis(),
             page.failures.len()
         ));
-        if !page.failures.is_empty() {
-            problems.push(format!(
-                "at {rate} SYN/s the page failed {} of {} probes (first: {})",
-                page.failures.len(),
-                page.probes,
-                page.failures[0]
-            ));
-        }
+        ctx.page_failures(
+            &format!("at {rate} SYN/s the page"),
+            &page,
+            &mut problems,
+            &mut notes,
+        );
     }
     let mut details = vec![format!(
         "SYNs from random addresses of {forged}/{prefix} to {}:{:?}, each rate for {} s:",
@@ -105,6 +104,7 @@ pub(super) fn c_syn_flood(ctx: &Ctx) -> Exchange {
         STEP_TIME.as_secs()
     )];
     details.extend(rows.iter().map(|r| format!("  {r}")));
+    details.extend(notes);
     Exchange {
         sent: format!(
             "{total} forged SYNs, {}…{}/s",
