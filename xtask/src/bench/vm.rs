@@ -209,12 +209,26 @@ pub(super) fn vm_figures(
         "boot_instructions".into(),
         json!({"guest_ms": counted, "guest_ms_median": counted_ms}),
     );
+    // The TCG target, in the guest's own clock (wall time under TCG, as the
+    // target was set), with the instruction count beside it.
+    let tcg_wall = if accel == "TCG" { Some(guest_ms) } else { None };
     r.target(
-        "guest PVH entry → listening under TCG, in instructions (-icount shift=0)",
-        format!("{counted_ms:.0} ms = {counted_ms:.0} M instructions, boots {counted:?}"),
+        "guest PVH entry → listening under TCG",
+        format!(
+            "{} guest clock; {counted_ms:.0} M guest instructions (-icount shift=0, boots {counted:?})",
+            tcg_wall.map_or("not booted under TCG here (KVM)".to_string(), |ms| format!("{ms:.0} ms")),
+        ),
         "≤ 40 ms",
-        (!counted.is_empty()).then_some(counted_ms <= 40.0),
-        format!("{:+.0} ms", counted_ms - 40.0),
+        tcg_wall.map(|ms| ms <= 40.0),
+        tcg_wall
+            .map(|ms| {
+                format!(
+                    "{:+.0} ms; TCG ran the boot at {:.0} M instructions a second",
+                    ms - 40.0,
+                    counted_ms / ms.max(1.0) * 1000.0
+                )
+            })
+            .unwrap_or_default(),
     );
 
     // Throughput against the VM: the page and the short-circuit.
