@@ -7,10 +7,10 @@ mod common;
 
 use std::net::Ipv4Addr;
 
-use common::{IP_A, IP_B, MAC_A, MAC_B, Pair, static_config, wire};
+use common::{IP_A, IP_B, MAC_A, MAC_B, Pair, arp_request, ethernet_frame, static_config, wire};
 use smoltcp::wire::{
-    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
-    EthernetRepr, IpAddress, IpProtocol, Ipv4Packet, TcpPacket, TcpSeqNumber,
+    EthernetAddress, EthernetFrame, EthernetProtocol, IpAddress, IpProtocol, Ipv4Packet, TcpPacket,
+    TcpSeqNumber,
 };
 use stack::{Stack, StackEvent, StackSecret};
 
@@ -44,7 +44,7 @@ impl Listener {
     /// peer goes first, so that the stack knows its MAC address (smoltcp
     /// sends one ARP request a second, and this clock stands still).
     fn segment(&mut self, peer: (Ipv4Addr, u16), seq: u32, rst: bool) -> Option<u32> {
-        self.stack.nic().rx().push(arp_request(peer.0));
+        self.stack.nic().rx().push(arp_request(peer.0, MAC_A));
         self.stack.nic().rx().push(tcp_frame(peer, seq, rst));
         self.stack.poll(self.now);
         self.stack.nic().tx().drain().iter().find_map(|frame| {
@@ -89,33 +89,12 @@ fn tcp_frame(peer: (Ipv4Addr, u16), seq: u32, rst: bool) -> Vec<u8> {
     ip.set_dst_addr(IP_B);
     ip.payload_mut().copy_from_slice(&segment);
     ip.fill_checksum();
-    ethernet(EthernetProtocol::Ipv4, &packet)
-}
-
-fn arp_request(from: Ipv4Addr) -> Vec<u8> {
-    let mut payload = vec![0u8; 28];
-    ArpRepr::EthernetIpv4 {
-        operation: ArpOperation::Request,
-        source_hardware_addr: EthernetAddress(MAC_A),
-        source_protocol_addr: from,
-        target_hardware_addr: EthernetAddress([0; 6]),
-        target_protocol_addr: IP_B,
-    }
-    .emit(&mut ArpPacket::new_unchecked(&mut payload[..]));
-    ethernet(EthernetProtocol::Arp, &payload)
-}
-
-fn ethernet(ethertype: EthernetProtocol, payload: &[u8]) -> Vec<u8> {
-    let mut frame = vec![0u8; 14 + payload.len()];
-    let mut f = EthernetFrame::new_unchecked(&mut frame[..]);
-    EthernetRepr {
-        src_addr: EthernetAddress(MAC_A),
-        dst_addr: EthernetAddress(MAC_B),
-        ethertype,
-    }
-    .emit(&mut f);
-    f.payload_mut().copy_from_slice(payload);
-    frame
+    ethernet_frame(
+        MAC_A,
+        EthernetAddress(MAC_B),
+        EthernetProtocol::Ipv4,
+        &packet,
+    )
 }
 
 #[test]

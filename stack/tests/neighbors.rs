@@ -8,12 +8,11 @@ mod common;
 
 use std::net::Ipv4Addr;
 
-use common::{IP_B, MAC_B, static_config, wire};
+use common::{IP_B, MAC_B, arp_request, ethernet_frame, static_config, wire};
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
-    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
-    EthernetRepr, IpAddress, IpProtocol, Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket, TcpRepr,
-    TcpSeqNumber,
+    EthernetAddress, EthernetFrame, EthernetProtocol, IpAddress, IpProtocol, Ipv4Packet, Ipv4Repr,
+    TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
 };
 use stack::{Stack, SynCookies};
 
@@ -23,42 +22,6 @@ const NEIGHBORS: u8 = 64;
 
 fn visitor(n: u8) -> (Ipv4Addr, [u8; 6]) {
     (Ipv4Addr::new(10, 0, 2, 100 + n), [0x02, 1, 1, 1, 1, n])
-}
-
-fn ethernet(
-    src: [u8; 6],
-    dst: EthernetAddress,
-    ethertype: EthernetProtocol,
-    payload: &[u8],
-) -> Vec<u8> {
-    let mut frame = vec![0u8; 14 + payload.len()];
-    let mut f = EthernetFrame::new_unchecked(&mut frame[..]);
-    EthernetRepr {
-        src_addr: EthernetAddress(src),
-        dst_addr: dst,
-        ethertype,
-    }
-    .emit(&mut f);
-    f.payload_mut().copy_from_slice(payload);
-    frame
-}
-
-fn arp_request((ip, mac): (Ipv4Addr, [u8; 6])) -> Vec<u8> {
-    let mut payload = vec![0u8; 28];
-    ArpRepr::EthernetIpv4 {
-        operation: ArpOperation::Request,
-        source_hardware_addr: EthernetAddress(mac),
-        source_protocol_addr: ip,
-        target_hardware_addr: EthernetAddress([0; 6]),
-        target_protocol_addr: IP_B,
-    }
-    .emit(&mut ArpPacket::new_unchecked(&mut payload[..]));
-    ethernet(
-        mac,
-        EthernetAddress::BROADCAST,
-        EthernetProtocol::Arp,
-        &payload,
-    )
 }
 
 fn syn((ip, mac): (Ipv4Addr, [u8; 6])) -> Vec<u8> {
@@ -92,7 +55,7 @@ fn syn((ip, mac): (Ipv4Addr, [u8; 6])) -> Vec<u8> {
         &IpAddress::Ipv4(IP_B),
         &ChecksumCapabilities::default(),
     );
-    ethernet(mac, EthernetAddress(MAC_B), EthernetProtocol::Ipv4, &packet)
+    ethernet_frame(mac, EthernetAddress(MAC_B), EthernetProtocol::Ipv4, &packet)
 }
 
 /// SYN-ACKs among the frames B sent.
@@ -118,7 +81,10 @@ fn as_many_on_link_visitors_as_the_cache_holds_need_no_arp_of_ours() {
     let mut b = Stack::new(wire(MAC_B), config, 0, 1).unwrap();
     // Every visitor asks for B's address first (so B learns its MAC) ...
     for n in 0..NEIGHBORS {
-        b.nic().rx().push(arp_request(visitor(n)));
+        b.nic().rx().push({
+            let (ip, mac) = visitor(n);
+            arp_request(ip, mac)
+        });
         b.poll(1);
     }
     b.nic().tx().drain();

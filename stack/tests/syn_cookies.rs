@@ -8,12 +8,11 @@ mod common;
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use common::{IP_A, IP_B, MAC_A, MAC_B, Pair, static_config, wire};
+use common::{IP_A, IP_B, MAC_A, MAC_B, Pair, arp_request, static_config, wire};
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
-    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
-    EthernetRepr, IpAddress, IpProtocol, Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket, TcpRepr,
-    TcpSeqNumber,
+    EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol,
+    Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
 };
 use stack::{ConnState, IpConfig, Stack, StackConfig, StackEvent, SynCookies};
 
@@ -75,27 +74,6 @@ fn tcp_frame(
         &IpAddress::Ipv4(IP_B),
         &ChecksumCapabilities::default(),
     );
-    frame
-}
-
-/// A's ARP request for B's address, so that B knows A's MAC address.
-fn arp_request() -> Vec<u8> {
-    let mut frame = vec![0u8; 14 + 28];
-    let mut f = EthernetFrame::new_unchecked(&mut frame[..]);
-    EthernetRepr {
-        src_addr: EthernetAddress(MAC_A),
-        dst_addr: EthernetAddress::BROADCAST,
-        ethertype: EthernetProtocol::Arp,
-    }
-    .emit(&mut f);
-    ArpRepr::EthernetIpv4 {
-        operation: ArpOperation::Request,
-        source_hardware_addr: EthernetAddress(MAC_A),
-        source_protocol_addr: IP_A,
-        target_hardware_addr: EthernetAddress([0; 6]),
-        target_protocol_addr: IP_B,
-    }
-    .emit(&mut ArpPacket::new_unchecked(f.payload_mut()));
     frame
 }
 
@@ -256,7 +234,7 @@ fn exchange(b: &mut Stack<common::Wire>, now: &mut u64, frame: Vec<u8>) -> Vec<S
 fn an_ack_without_a_valid_cookie_is_refused() {
     let mut b = Stack::new(wire(MAC_B), config_b(SynCookies::Always), 0, 0x5eed).unwrap();
     let mut now = 0;
-    b.nic().rx().push(arp_request());
+    b.nic().rx().push(arp_request(IP_A, MAC_A));
     b.poll(now);
     b.nic().tx().drain();
     while b.next_event().is_some() {}
@@ -338,7 +316,7 @@ fn a_new_client_is_stateful_again_once_the_flood_has_passed() {
     config.max_half_open_per_peer = 4;
     let mut b = Stack::new(wire(MAC_B), config, 0, 0x5eed).unwrap();
     let mut now = 0;
-    b.nic().rx().push(arp_request());
+    b.nic().rx().push(arp_request(IP_A, MAC_A));
     b.poll(now);
     b.nic().tx().drain();
     while b.next_event().is_some() {}

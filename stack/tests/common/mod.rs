@@ -3,6 +3,10 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
+use smoltcp::wire::{
+    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
+    EthernetRepr,
+};
 use stack::cable::End;
 pub use stack::cable::Queue;
 use stack::{ConnId, IpConfig, Stack, StackConfig, StackEvent};
@@ -224,4 +228,43 @@ impl Rng {
     pub fn bytes(&mut self, len: usize) -> Vec<u8> {
         (0..len).map(|_| self.next() as u8).collect()
     }
+}
+
+/// An Ethernet frame from `src` to `dst` carrying `payload`.
+pub fn ethernet_frame(
+    src: [u8; 6],
+    dst: EthernetAddress,
+    ethertype: EthernetProtocol,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut frame = vec![0u8; 14 + payload.len()];
+    let mut f = EthernetFrame::new_unchecked(&mut frame[..]);
+    EthernetRepr {
+        src_addr: EthernetAddress(src),
+        dst_addr: dst,
+        ethertype,
+    }
+    .emit(&mut f);
+    f.payload_mut().copy_from_slice(payload);
+    frame
+}
+
+/// A broadcast ARP request from (`ip`, `mac`) for [`IP_B`]: B answers it
+/// and learns `ip`'s MAC address from it, so no ARP of B's own is needed.
+pub fn arp_request(ip: Ipv4Addr, mac: [u8; 6]) -> Vec<u8> {
+    let mut payload = vec![0u8; 28];
+    ArpRepr::EthernetIpv4 {
+        operation: ArpOperation::Request,
+        source_hardware_addr: EthernetAddress(mac),
+        source_protocol_addr: ip,
+        target_hardware_addr: EthernetAddress([0; 6]),
+        target_protocol_addr: IP_B,
+    }
+    .emit(&mut ArpPacket::new_unchecked(&mut payload[..]));
+    ethernet_frame(
+        mac,
+        EthernetAddress::BROADCAST,
+        EthernetProtocol::Arp,
+        &payload,
+    )
 }
