@@ -178,17 +178,31 @@ impl StackConfig {
     }
 }
 
+/// The most handshakes [`StackConfig::scale_to_sockets`] keeps pending,
+/// however many sockets there are. A pending handshake is a socket, and
+/// smoltcp looks at every socket for every frame it receives (its
+/// demultiplexer walks them) and for every frame it might send: under a
+/// SYN flood with cookies only when the table is full
+/// ([`SynCookies::WhenFull`]), the table stays full, so its size sets the
+/// cost of each forged SYN. A quarter of a 128 MiB guest's sockets (about
+/// 800) made the unikernel under TCG answer 94 % of a 20,000 SYN/s flood
+/// and lose page probes; 64 answered all of it with the page at 41 ms at
+/// most (docs/DECISIONS.md, "SYN cookies: a ceiling on pending
+/// handshakes"). Handshakes beyond it complete by cookie.
+pub const HALF_OPEN_CEILING: usize = 64;
+
 impl StackConfig {
     /// Sets the limits that are shares of the sockets from
     /// [`max_connections`](Self::max_connections), in the defaults'
     /// proportions: a quarter of the sockets for handshakes in progress
-    /// (64 of 256) and a quarter of those per address; a quarter for
-    /// released connections still closing and an eighth of those per
-    /// address. At least one each.
+    /// (64 of 256), but never more than [`HALF_OPEN_CEILING`], and a
+    /// quarter of those per address; a quarter for released connections
+    /// still closing and an eighth of those per address. At least one
+    /// each.
     pub fn scale_to_sockets(&mut self) {
         let quarter = (self.max_connections / 4).max(1);
-        self.max_half_open = quarter;
-        self.max_half_open_per_peer = (quarter / 4).max(1);
+        self.max_half_open = quarter.min(HALF_OPEN_CEILING);
+        self.max_half_open_per_peer = (self.max_half_open / 4).max(1);
         self.max_orphans = quarter;
         self.max_orphans_per_peer = (quarter / 8).max(1);
     }

@@ -173,7 +173,7 @@ use smoltcp::socket::dhcpv4;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpEndpoint};
 
-pub use config::{ConfigError, IpConfig, StackConfig, SynCookies};
+pub use config::{ConfigError, HALF_OPEN_CEILING, IpConfig, StackConfig, SynCookies};
 pub use datagram::{DATAGRAM_QUEUE, DATAGRAM_QUEUE_BYTES, MAX_DATAGRAM};
 pub use nic::Nic;
 pub use secret::StackSecret;

@@ -217,6 +217,52 @@ fn a_client_gets_in_and_talks_through_a_flood_far_beyond_max_half_open() {
     assert_eq!(p.b.open_connections(), 1);
 }
 
+#[test]
+fn scaled_to_many_sockets_a_flood_keeps_at_most_the_ceiling_pending() {
+    // B sized as a large guest is (the unikernel's memory plan gives a
+    // 128 MiB guest about 3,300 sockets): a quarter of them would be 1,024
+    // pending handshakes, each looked at for every frame.
+    let mut b = config_b(SynCookies::WhenFull);
+    b.max_connections = 4096;
+    b.scale_to_sockets();
+    assert_eq!(b.max_half_open, stack::HALF_OPEN_CEILING);
+    assert_eq!(b.max_half_open_per_peer, stack::HALF_OPEN_CEILING / 4);
+    let mut p = Pair::new(static_config(IP_A, &[]), b);
+    let a_rx = p.a.nic().rx().clone();
+    let b_rx = p.b.nic().rx().clone();
+    let mut rng = common::Rng(11);
+    let (mut forged_syns, mut answered, mut most) = (0u64, 0u64, 0);
+    // 2,000 forged SYNs, 20 a millisecond.
+    for _ in 0..100 {
+        for _ in 0..20 {
+            let src = (forged(rng.below(65536)), 1024 + rng.below(60000) as u16);
+            b_rx.push(tcp_frame(
+                src,
+                TcpControl::Syn,
+                rng.next() as u32,
+                None,
+                &[],
+            ));
+            forged_syns += 1;
+        }
+        p.step(1);
+        answered += a_rx
+            .frames()
+            .iter()
+            .filter_map(|f| parse(f))
+            .filter(|s| is_forged(s.dst.0) && s.syn && s.ack)
+            .count() as u64;
+        most = most.max(p.b.socket_counts().half_open);
+    }
+    assert_eq!(most, stack::HALF_OPEN_CEILING);
+    // Every SYN beyond the ceiling was answered by cookie (the first few
+    // waited for B's ARP request for its gateway).
+    assert!(
+        answered * 100 >= forged_syns * 95,
+        "{answered} of {forged_syns}"
+    );
+}
+
 /// Sends `frame` to a lone B and returns what B answered (TCP only).
 fn exchange(b: &mut Stack<common::Wire>, now: &mut u64, frame: Vec<u8>) -> Vec<Sent> {
     b.nic().rx().push(frame);

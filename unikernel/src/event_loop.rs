@@ -137,10 +137,12 @@ pub fn start() -> ! {
     crate::println!("memory: {plan}");
     stack_config.max_connections = plan.sockets;
     stack_config.scale_to_sockets();
-    // Handshakes held half-open while a quarter of the sockets is enough,
-    // SYN cookies beyond (Linux's way): the battery passed with it 3 times
-    // of 3; with cookies for every SYN `socket_exhaustion_one_address` lost
-    // a page probe in 2 of 3 (docs/DECISIONS.md, "SYN cookies").
+    // Handshakes held half-open while a quarter of the sockets, at most 64
+    // (`stack::HALF_OPEN_CEILING`), is enough, SYN cookies beyond (Linux's
+    // way): the battery passed with it; with cookies for every SYN
+    // `socket_exhaustion_one_address` lost a page probe in 2 of 3
+    // (docs/DECISIONS.md, "SYN cookies" and "SYN cookies: a ceiling on
+    // pending handshakes").
     stack_config.syn_cookies = stack::SynCookies::WhenFull;
     stack_config.allow_per_peer(config.limits.max_connections_per_peer);
     let stack = match Stack::new(

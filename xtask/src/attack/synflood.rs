@@ -17,11 +17,11 @@
 //! in the full battery the case fails if the page stops answering within
 //! 1 s at any of them (20,000 SYNs a second is about 10 Mbit/s: a small
 //! flood), in a quick run only if it never answers, and always if the
-//! appliance dies. Under TCG on a two-core host 20,000/s is about what the
-//! guest and QEMU can take at all (the flood's sender, QEMU and the probes
-//! share the cores): some runs pass, others lose one to three probes of
-//! ~65 while every forged SYN that reached the guest was answered
-//! (docs/TESTING.md).
+//! appliance dies. Under TCG on a two-core host the guest keeps up with
+//! 20,000/s because at most 64 handshakes are pending
+//! (`stack::HALF_OPEN_CEILING`): with a quarter of a 128 MiB guest's
+//! sockets pending it answered 94 % and lost probes (docs/TESTING.md, "A
+//! ceiling on pending handshakes").
 
 use std::io;
 use std::net::Ipv4Addr;
