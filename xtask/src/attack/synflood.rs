@@ -64,6 +64,13 @@ pub(super) fn c_syn_flood(ctx: &Ctx) -> Exchange {
         _ => (Ipv4Addr::new(127, 3, 0, 0), 16),
     };
     let ports = [ctx.port("http"), ctx.port("server")];
+    // Over tap, QEMU's dump of every frame to and from the guest; an
+    // external target's capture (`--pcap`: Xen's dom0 takes only what the
+    // guest sends) may hold one direction.
+    let capture = match ctx.target.kind {
+        TargetKind::Vm => "QEMU's dump",
+        _ => "the capture",
+    };
     let mut random = Xorshift(0x9e37_79b9_7f4a_7c15 ^ u64::from(std::process::id()));
     let mut rows = Vec::new();
     let mut problems = Vec::new();
@@ -78,13 +85,13 @@ pub(super) fn c_syn_flood(ctx: &Ctx) -> Exchange {
         let achieved = sent as f64 / STEP_TIME.as_secs_f64();
         let answers = match dump.as_mut() {
             None => String::new(),
-            Some(Err(e)) => format!("; QEMU's dump unreadable: {e}"),
+            Some(Err(e)) => format!("; {capture} unreadable: {e}"),
             Some(Ok(reader)) => {
                 // The guest's last answers to the step's SYNs.
                 thread::sleep(Duration::from_millis(500));
                 match reader.read_new_segments() {
-                    Ok(segments) => answers(&segments, sent, (forged, prefix)),
-                    Err(e) => format!("; QEMU's dump unreadable: {e}"),
+                    Ok(segments) => answers(&segments, sent, (forged, prefix), capture),
+                    Err(e) => format!("; {capture} unreadable: {e}"),
                 }
             }
         };
@@ -124,12 +131,19 @@ pub(super) fn c_syn_flood(ctx: &Ctx) -> Exchange {
     }
 }
 
-/// What QEMU's dump of the guest's frames shows of a step: the forged SYNs
-/// that reached QEMU and the guest's SYN-ACKs to them, and the visitor's
-/// (the page probe's) SYNs, the guest's SYN-ACKs and resets to it — a
-/// reset after a SYN-ACK is a pending handshake replaced before the
-/// visitor's ACK was read.
-fn answers(segments: &[Segment], sent: u64, (forged, prefix): (Ipv4Addr, u8)) -> String {
+/// What a capture of the guest's frames (`capture` names it) shows of a
+/// step: the forged SYNs that reached the guest's host and the guest's
+/// SYN-ACKs to them, and the visitor's (the page probe's) SYNs, the
+/// guest's SYN-ACKs and resets to it — a reset after a SYN-ACK is a
+/// pending handshake replaced before the visitor's ACK was read. A capture
+/// with no frame to the guest at all holds only what the guest sent, and
+/// says so rather than count the SYNs as lost.
+fn answers(
+    segments: &[Segment],
+    sent: u64,
+    (forged, prefix): (Ipv4Addr, u8),
+    capture: &str,
+) -> String {
     let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
     let is_forged = |ip: Ipv4Addr| u32::from(ip) & mask == u32::from(forged) & mask;
     let guest = target_ip();
@@ -139,12 +153,19 @@ fn answers(segments: &[Segment], sent: u64, (forged, prefix): (Ipv4Addr, u8)) ->
     let syn_acks = count(&|s| s.src.0 == guest && s.is_syn_ack() && is_forged(s.dst.0));
     let from_visitor = |s: &Segment| Some(s.src.0) == visitor && s.dst.0 == guest;
     let to_visitor = |s: &Segment| s.src.0 == guest && Some(s.dst.0) == visitor;
-    format!(
-        "; QEMU's dump: {syns_in} of the {sent} forged SYNs reached QEMU, the guest sent {syn_acks} SYN-ACKs to them ({:.0} %); the visitor sent {} SYNs, the guest {} SYN-ACKs and {} resets to it",
-        100.0 * syn_acks as f64 / sent.max(1) as f64,
-        count(&|s| from_visitor(s) && s.is_syn()),
+    let answered = 100.0 * syn_acks as f64 / sent.max(1) as f64;
+    let (visitor_acks, visitor_resets) = (
         count(&|s| to_visitor(s) && s.is_syn_ack()),
         count(&|s| to_visitor(s) && s.is_rst()),
+    );
+    if count(&|s| s.dst.0 == guest) == 0 {
+        return format!(
+            "; {capture} (the guest's frames only): the guest sent {syn_acks} SYN-ACKs to forged addresses ({answered:.0} % of the SYNs sent), {visitor_acks} SYN-ACKs and {visitor_resets} resets to the visitor"
+        );
+    }
+    format!(
+        "; {capture}: {syns_in} of the {sent} forged SYNs reached the guest's host, the guest sent {syn_acks} SYN-ACKs to them ({answered:.0} %); the visitor sent {} SYNs, the guest {visitor_acks} SYN-ACKs and {visitor_resets} resets to it",
+        count(&|s| from_visitor(s) && s.is_syn()),
     )
 }
 
@@ -284,6 +305,36 @@ fn tcp_checksum(source: Ipv4Addr, destination: Ipv4Addr, segment: &[u8]) -> u16 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_capture_of_one_direction_is_not_read_as_lost_syns() {
+        let guest = target_ip();
+        let forged = (Ipv4Addr::new(198, 19, 0, 0), 16);
+        let syn_ack = |to: Ipv4Addr| Segment {
+            src: (guest, 80),
+            dst: (to, 40_000),
+            seq: 1,
+            flags: Segment::SYN | Segment::ACK,
+        };
+        let syn = |from: Ipv4Addr| Segment {
+            src: (from, 40_000),
+            dst: (guest, 80),
+            seq: 1,
+            flags: Segment::SYN,
+        };
+        let a = Ipv4Addr::new(198, 19, 1, 2);
+        let b = Ipv4Addr::new(198, 19, 3, 4);
+        // Only the guest's frames: two SYN-ACKs of four SYNs sent.
+        let one_way = answers(&[syn_ack(a), syn_ack(b)], 4, forged, "the capture");
+        assert!(one_way.contains("the guest's frames only"), "{one_way}");
+        assert!(one_way.contains("sent 2 SYN-ACKs"), "{one_way}");
+        assert!(one_way.contains("(50 %"), "{one_way}");
+        assert!(!one_way.contains("reached"), "{one_way}");
+        // Both directions: the SYNs that arrived are counted.
+        let both = answers(&[syn(a), syn_ack(a), syn(b)], 4, forged, "QEMU's dump");
+        assert!(both.contains("2 of the 4 forged SYNs reached"), "{both}");
+        assert!(both.contains("sent 1 SYN-ACKs to them (25 %)"), "{both}");
+    }
 
     #[test]
     fn the_syn_checksums_to_zero() {
