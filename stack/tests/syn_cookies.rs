@@ -77,6 +77,21 @@ fn tcp_frame(
     frame
 }
 
+/// A SYN to B:`PORT` from a random forged address and port.
+fn forged_syn(rng: &mut common::Rng) -> Vec<u8> {
+    let src = (forged(rng.below(65536)), 1024 + rng.below(60000) as u16);
+    tcp_frame(src, TcpControl::Syn, rng.next() as u32, None, &[])
+}
+
+/// How many of `frames` (what B sent) are SYN-ACKs to forged addresses.
+fn syn_acks_to_forged(frames: &[Vec<u8>]) -> u64 {
+    frames
+        .iter()
+        .filter_map(|f| parse(f))
+        .filter(|s| is_forged(s.dst.0) && s.syn && s.ack)
+        .count() as u64
+}
+
 /// What a frame B sent is, if it is TCP: destination, SYN, ACK, RST flags,
 /// sequence and acknowledgement numbers.
 struct Sent {
@@ -160,14 +175,7 @@ fn a_client_gets_in_and_talks_through_a_flood_far_beyond_max_half_open() {
     // handshakes at most. The client dials 20 ms in.
     for round in 0..200 {
         for _ in 0..50 {
-            let src = (forged(rng.below(65536)), 1024 + rng.below(60000) as u16);
-            b_rx.push(tcp_frame(
-                src,
-                TcpControl::Syn,
-                rng.next() as u32,
-                None,
-                &[],
-            ));
+            b_rx.push(forged_syn(&mut rng));
             forged_syns += 1;
         }
         if round == 20 {
@@ -175,12 +183,7 @@ fn a_client_gets_in_and_talks_through_a_flood_far_beyond_max_half_open() {
         }
         p.step(1);
         // What B sent this step is now in A's queue.
-        answered += a_rx
-            .frames()
-            .iter()
-            .filter_map(|f| parse(f))
-            .filter(|s| is_forged(s.dst.0) && s.syn && s.ack)
-            .count() as u64;
+        answered += syn_acks_to_forged(&a_rx.frames());
         let counts = p.b.socket_counts();
         assert!(counts.half_open <= 64, "round {round}: {counts:?}");
         assert!(counts.total() <= 256, "round {round}: {counts:?}");
@@ -235,23 +238,11 @@ fn scaled_to_many_sockets_a_flood_keeps_at_most_the_ceiling_pending() {
     // 2,000 forged SYNs, 20 a millisecond.
     for _ in 0..100 {
         for _ in 0..20 {
-            let src = (forged(rng.below(65536)), 1024 + rng.below(60000) as u16);
-            b_rx.push(tcp_frame(
-                src,
-                TcpControl::Syn,
-                rng.next() as u32,
-                None,
-                &[],
-            ));
+            b_rx.push(forged_syn(&mut rng));
             forged_syns += 1;
         }
         p.step(1);
-        answered += a_rx
-            .frames()
-            .iter()
-            .filter_map(|f| parse(f))
-            .filter(|s| is_forged(s.dst.0) && s.syn && s.ack)
-            .count() as u64;
+        answered += syn_acks_to_forged(&a_rx.frames());
         most = most.max(p.b.socket_counts().half_open);
     }
     assert_eq!(most, stack::HALF_OPEN_CEILING);
